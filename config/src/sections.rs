@@ -1,0 +1,518 @@
+//! The sections of the configuration file, with their defaults and checks.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::{ConfigError, Secret};
+
+fn check(ok: bool, key: &str, value: impl std::fmt::Display, problem: &str) -> Result<(), ConfigError> {
+    if ok {
+        Ok(())
+    } else {
+        Err(ConfigError::invalid(key, value, problem))
+    }
+}
+
+/// The listening socket and transport limits.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Address to bind (`0.0.0.0` for every interface).
+    pub host: String,
+    /// TCP port; 0 picks a free one (tests).
+    pub port: u16,
+    /// Host name put in stream URLs; empty means this machine's host name.
+    pub public_host: String,
+    pub max_connections: u32,
+    /// Largest accepted WebSocket message.
+    pub max_message_bytes: u32,
+    /// Serve `/metrics` to non-loopback clients too.
+    pub metrics_public: bool,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            host: "0.0.0.0".into(),
+            port: 8002,
+            public_host: String::new(),
+            max_connections: 20_000,
+            max_message_bytes: 64 * 1024,
+            metrics_public: false,
+        }
+    }
+}
+
+impl ServerConfig {
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        check(
+            self.host.parse::<std::net::IpAddr>().is_ok(),
+            "server.host",
+            &self.host,
+            "must be an IP address",
+        )?;
+        check(self.max_connections >= 1, "server.max_connections", self.max_connections, "must be >= 1")?;
+        check(
+            (1024..=16 * 1024 * 1024).contains(&self.max_message_bytes),
+            "server.max_message_bytes",
+            self.max_message_bytes,
+            "must be 1024..=16777216",
+        )
+    }
+}
+
+/// Authentication, sessions and per-connection rate limits.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthConfig {
+    /// HS256 secret. Prefer `jwt_secret_file` or the env var.
+    pub jwt_secret: Option<Secret>,
+    /// File holding the secret; created with a random secret (mode 0600) when missing.
+    pub jwt_secret_file: PathBuf,
+    /// API key store (argon2 hashes only).
+    pub keys_file: PathBuf,
+    /// Calls per second allowed on one connection (token bucket).
+    pub rate_per_second: f64,
+    /// Calls allowed at once on one connection.
+    pub rate_burst: u32,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        AuthConfig {
+            jwt_secret: None,
+            jwt_secret_file: "/var/lib/camera-service/jwt-secret".into(),
+            keys_file: "/var/lib/camera-service/api-keys.json".into(),
+            rate_per_second: 100.0,
+            rate_burst: 200,
+        }
+    }
+}
+
+impl AuthConfig {
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if let Some(s) = &self.jwt_secret {
+            check(s.expose().len() >= 32, "auth.jwt_secret", "***", "must be at least 32 bytes")?;
+        }
+        check(
+            self.rate_per_second.is_finite() && self.rate_per_second > 0.0,
+            "auth.rate_per_second",
+            self.rate_per_second,
+            "must be > 0",
+        )?;
+        check(self.rate_burst >= 1, "auth.rate_burst", self.rate_burst, "must be >= 1")
+    }
+}
+
+/// One simulated camera: an ffmpeg test pattern with a V4L2-like description.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SimulatedCamera {
+    /// The N of `camera<N>`.
+    pub index: u16,
+    #[serde(default = "default_sim_name")]
+    pub name: String,
+    /// ffmpeg lavfi source name (`testsrc2`, `smptebars`, `mandelbrot`, ...).
+    #[serde(default = "default_pattern")]
+    pub pattern: String,
+    /// Offered sizes, `WxH`; the first is the current mode.
+    #[serde(default = "default_sim_sizes")]
+    pub resolutions: Vec<String>,
+    /// Offered rates, frames per second; the first is the current rate.
+    #[serde(default = "default_sim_rates")]
+    pub frame_rates: Vec<f64>,
+}
+
+fn default_sim_name() -> String {
+    "Simulated Camera".into()
+}
+fn default_pattern() -> String {
+    "testsrc2".into()
+}
+fn default_sim_sizes() -> Vec<String> {
+    vec!["1280x720".into(), "640x480".into()]
+}
+fn default_sim_rates() -> Vec<f64> {
+    vec![30.0, 15.0]
+}
+
+impl SimulatedCamera {
+    pub fn with_index(index: u16) -> SimulatedCamera {
+        SimulatedCamera {
+            index,
+            name: format!("Simulated Camera {index}"),
+            pattern: default_pattern(),
+            resolutions: default_sim_sizes(),
+            frame_rates: default_sim_rates(),
+        }
+    }
+
+    pub fn validate(&self, key: &str) -> Result<(), ConfigError> {
+        check(self.index <= 999, &format!("{key}.index"), self.index, "must be 0..=999")?;
+        check(
+            !self.name.trim().is_empty() && self.name.len() <= 64,
+            &format!("{key}.name"),
+            &self.name,
+            "must be 1..=64 characters",
+        )?;
+        check(
+            !self.pattern.is_empty() && self.pattern.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'),
+            &format!("{key}.pattern"),
+            &self.pattern,
+            "must be an ffmpeg lavfi source name (letters, digits, _)",
+        )?;
+        check(!self.resolutions.is_empty(), &format!("{key}.resolutions"), "[]", "must list at least one size")?;
+        for r in &self.resolutions {
+            check(
+                domain::Resolution::parse(r).is_ok(),
+                &format!("{key}.resolutions"),
+                r,
+                "must be WIDTHxHEIGHT",
+            )?;
+        }
+        check(!self.frame_rates.is_empty(), &format!("{key}.frame_rates"), "[]", "must list at least one rate")?;
+        for f in &self.frame_rates {
+            check(
+                f.is_finite() && *f > 0.0 && *f <= 240.0,
+                &format!("{key}.frame_rates"),
+                f,
+                "must be in (0, 240]",
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// Where cameras come from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CameraConfig {
+    /// Directory watched for V4L2 nodes (`/dev`); empty turns V4L2 discovery off.
+    pub device_dir: String,
+    /// Simulated cameras from this file.
+    pub simulated: Vec<SimulatedCamera>,
+    /// Directory watched for simulated-camera descriptor files (`*.yaml`, one camera each);
+    /// empty turns it off.
+    pub simulated_dir: String,
+    /// Safety-net rescan period of discovery, seconds.
+    pub rescan_secs: u64,
+}
+
+impl Default for CameraConfig {
+    /// The embedded default: two simulated cameras, no hardware needed.
+    fn default() -> Self {
+        CameraConfig {
+            device_dir: String::new(),
+            simulated: vec![SimulatedCamera::with_index(0), SimulatedCamera::with_index(1)],
+            simulated_dir: String::new(),
+            rescan_secs: 30,
+        }
+    }
+}
+
+impl CameraConfig {
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let mut seen = std::collections::HashSet::new();
+        for (i, c) in self.simulated.iter().enumerate() {
+            let key = format!("camera.simulated[{i}]");
+            c.validate(&key)?;
+            check(seen.insert(c.index), &format!("{key}.index"), c.index, "is used twice")?;
+        }
+        check(
+            (1..=3600).contains(&self.rescan_secs),
+            "camera.rescan_secs",
+            self.rescan_secs,
+            "must be 1..=3600",
+        )
+    }
+}
+
+/// Which media plane serves streams, snapshots and recordings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum MediaMode {
+    /// MediaMTX while its API answers, direct otherwise.
+    #[default]
+    Auto,
+    Mediamtx,
+    Direct,
+}
+
+impl MediaMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MediaMode::Auto => "auto",
+            MediaMode::Mediamtx => "mediamtx",
+            MediaMode::Direct => "direct",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MediaConfig {
+    pub mode: MediaMode,
+    pub ffmpeg: PathBuf,
+    pub ffprobe: PathBuf,
+    /// Longest a snapshot may take before ffmpeg is killed, seconds.
+    pub snapshot_timeout_secs: f64,
+}
+
+impl Default for MediaConfig {
+    fn default() -> Self {
+        MediaConfig {
+            mode: MediaMode::Auto,
+            ffmpeg: "ffmpeg".into(),
+            ffprobe: "ffprobe".into(),
+            snapshot_timeout_secs: 10.0,
+        }
+    }
+}
+
+impl MediaConfig {
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        check(
+            self.snapshot_timeout_secs.is_finite() && (0.5..=120.0).contains(&self.snapshot_timeout_secs),
+            "media.snapshot_timeout_secs",
+            self.snapshot_timeout_secs,
+            "must be 0.5..=120",
+        )
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StorageConfig {
+    pub recordings_dir: PathBuf,
+    pub snapshots_dir: PathBuf,
+    /// Service state (retention policy, ...).
+    pub state_dir: PathBuf,
+    /// New captures are refused (-32060) when free space is below this many bytes.
+    pub min_free_bytes: u64,
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        StorageConfig {
+            recordings_dir: "/var/lib/camera-service/recordings".into(),
+            snapshots_dir: "/var/lib/camera-service/snapshots".into(),
+            state_dir: "/var/lib/camera-service".into(),
+            min_free_bytes: 512 * 1024 * 1024,
+        }
+    }
+}
+
+impl StorageConfig {
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        for (key, p) in [
+            ("storage.recordings_dir", &self.recordings_dir),
+            ("storage.snapshots_dir", &self.snapshots_dir),
+            ("storage.state_dir", &self.state_dir),
+        ] {
+            check(!p.as_os_str().is_empty(), key, p.display(), "must not be empty")?;
+        }
+        Ok(())
+    }
+}
+
+/// The initial retention policy (`set_retention_policy` overrides it and persists).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetentionConfig {
+    pub enabled: bool,
+    pub max_age_days: Option<f64>,
+    pub max_size_gb: Option<f64>,
+    /// How often automatic retention runs, seconds.
+    pub interval_secs: u64,
+}
+
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        RetentionConfig {
+            enabled: false,
+            max_age_days: Some(30.0),
+            max_size_gb: None,
+            interval_secs: 3600,
+        }
+    }
+}
+
+impl RetentionConfig {
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        for (key, v) in [("retention.max_age_days", self.max_age_days), ("retention.max_size_gb", self.max_size_gb)] {
+            if let Some(v) = v {
+                check(v.is_finite() && v > 0.0, key, v, "must be > 0")?;
+            }
+        }
+        check(
+            (10..=86_400).contains(&self.interval_secs),
+            "retention.interval_secs",
+            self.interval_secs,
+            "must be 10..=86400",
+        )
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RecordingConfig {
+    /// Split recordings into files of this many seconds; absent: one file.
+    pub segment_seconds: Option<u64>,
+}
+
+impl Default for RecordingConfig {
+    fn default() -> Self {
+        RecordingConfig { segment_seconds: None }
+    }
+}
+
+impl RecordingConfig {
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if let Some(s) = self.segment_seconds {
+            check((10..=86_400).contains(&s), "recording.segment_seconds", s, "must be 10..=86400")?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MediamtxConfig {
+    /// MediaMTX's control API.
+    pub api_url: String,
+    pub rtsp_port: u16,
+    pub webrtc_port: u16,
+    pub hls_port: u16,
+    /// Period of the path reconcile loop, seconds.
+    pub reconcile_secs: u64,
+    /// Timeout of one API request, milliseconds.
+    pub request_timeout_ms: u64,
+}
+
+impl Default for MediamtxConfig {
+    fn default() -> Self {
+        MediamtxConfig {
+            api_url: "http://127.0.0.1:9997".into(),
+            rtsp_port: 8554,
+            webrtc_port: 8889,
+            hls_port: 8888,
+            reconcile_secs: 10,
+            request_timeout_ms: 2000,
+        }
+    }
+}
+
+impl MediamtxConfig {
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        check(
+            self.api_url.starts_with("http://") || self.api_url.starts_with("https://"),
+            "mediamtx.api_url",
+            &self.api_url,
+            "must be an http:// or https:// URL",
+        )?;
+        check(
+            (1..=3600).contains(&self.reconcile_secs),
+            "mediamtx.reconcile_secs",
+            self.reconcile_secs,
+            "must be 1..=3600",
+        )?;
+        check(
+            (50..=60_000).contains(&self.request_timeout_ms),
+            "mediamtx.request_timeout_ms",
+            self.request_timeout_ms,
+            "must be 50..=60000",
+        )
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EventsConfig {
+    /// Events buffered per subscriber before the oldest are dropped.
+    pub subscriber_buffer: usize,
+    /// A subscriber that has not read anything for this long while events wait is disconnected.
+    pub stuck_disconnect_secs: u64,
+}
+
+impl Default for EventsConfig {
+    fn default() -> Self {
+        EventsConfig {
+            subscriber_buffer: 256,
+            stuck_disconnect_secs: 60,
+        }
+    }
+}
+
+impl EventsConfig {
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        check(
+            (1..=65_536).contains(&self.subscriber_buffer),
+            "events.subscriber_buffer",
+            self.subscriber_buffer,
+            "must be 1..=65536",
+        )?;
+        check(
+            (1..=86_400).contains(&self.stuck_disconnect_secs),
+            "events.stuck_disconnect_secs",
+            self.stuck_disconnect_secs,
+            "must be 1..=86400",
+        )
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable on a terminal, JSON lines otherwise.
+    #[default]
+    Auto,
+    Json,
+    Human,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LoggingConfig {
+    /// `trace`, `debug`, `info`, `warning`, `error`, `critical`.
+    pub level: String,
+    pub format: LogFormat,
+    /// Audit log (JSON lines); empty: audit records go to the main log.
+    pub audit_file: String,
+    /// Rotate the audit file past this size.
+    pub audit_max_bytes: u64,
+    /// Rotated audit files kept.
+    pub audit_keep: u32,
+}
+
+impl Default for LoggingConfig {
+    fn default() -> Self {
+        LoggingConfig {
+            level: "info".into(),
+            format: LogFormat::Auto,
+            audit_file: String::new(),
+            audit_max_bytes: 10 * 1024 * 1024,
+            audit_keep: 5,
+        }
+    }
+}
+
+pub const LOG_LEVELS: [&str; 6] = ["trace", "debug", "info", "warning", "error", "critical"];
+
+impl LoggingConfig {
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        check(
+            LOG_LEVELS.contains(&self.level.as_str()),
+            "logging.level",
+            &self.level,
+            "must be one of trace, debug, info, warning, error, critical",
+        )?;
+        check(
+            self.audit_max_bytes >= 4096,
+            "logging.audit_max_bytes",
+            self.audit_max_bytes,
+            "must be >= 4096",
+        )?;
+        check((1..=100).contains(&self.audit_keep), "logging.audit_keep", self.audit_keep, "must be 1..=100")
+    }
+}

@@ -1,0 +1,112 @@
+use super::*;
+
+fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+}
+
+#[test]
+fn empty_text_is_the_built_in_default_with_two_simulated_cameras() {
+    let c = Config::from_yaml_with_env("", "t", env(&[])).unwrap();
+    assert_eq!(c, Config::default());
+    assert_eq!(c.camera.simulated.len(), 2);
+    assert_eq!(c.server.port, 8002);
+}
+
+#[test]
+fn file_values_override_defaults() {
+    let c = Config::from_yaml_with_env("server:\n  port: 9000\n", "t", env(&[])).unwrap();
+    assert_eq!(c.server.port, 9000);
+    assert_eq!(c.server.host, "0.0.0.0");
+}
+
+#[test]
+fn env_overrides_the_file() {
+    let c = Config::from_yaml_with_env(
+        "server:\n  port: 9000\n",
+        "t",
+        env(&[
+            ("CAMERA_SERVICE_SERVER_PORT", "9001"),
+            ("CAMERA_SERVICE_SERVER_MAX_CONNECTIONS", "77"),
+            ("CAMERA_SERVICE_MEDIA_MODE", "direct"),
+            ("UNRELATED", "x"),
+        ]),
+    )
+    .unwrap();
+    assert_eq!(c.server.port, 9001);
+    assert_eq!(c.server.max_connections, 77);
+    assert_eq!(c.media.mode, MediaMode::Direct);
+}
+
+#[test]
+fn env_can_set_a_list() {
+    let c = Config::from_yaml_with_env(
+        "",
+        "t",
+        env(&[("CAMERA_SERVICE_CAMERA_SIMULATED", "[{index: 5, name: Five}]")]),
+    )
+    .unwrap();
+    assert_eq!(c.camera.simulated.len(), 1);
+    assert_eq!(c.camera.simulated[0].name, "Five");
+}
+
+#[test]
+fn unknown_env_key_is_named() {
+    let err = Config::from_yaml_with_env("", "t", env(&[("CAMERA_SERVICE_SERVER_PROT", "1")])).unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("CAMERA_SERVICE_SERVER_PROT") && text.contains("prot"), "{text}");
+}
+
+#[test]
+fn unknown_file_key_is_named() {
+    let err = Config::from_yaml_with_env("server:\n  prot: 1\n", "t", env(&[])).unwrap_err();
+    assert!(err.to_string().contains("prot"), "{err}");
+}
+
+#[test]
+fn invalid_values_name_key_and_value() {
+    let cases = [
+        ("server:\n  host: nowhere\n", "server.host", "nowhere"),
+        ("auth:\n  rate_per_second: 0\n", "auth.rate_per_second", "0"),
+        ("logging:\n  level: loud\n", "logging.level", "loud"),
+        ("camera:\n  simulated: [{index: 1000}]\n", "camera.simulated[0].index", "1000"),
+        ("camera:\n  simulated: [{index: 1, resolutions: [big]}]\n", "camera.simulated[0].resolutions", "big"),
+        ("camera:\n  simulated: [{index: 1}, {index: 1}]\n", "camera.simulated[1].index", "1"),
+        ("mediamtx:\n  api_url: ftp://x\n", "mediamtx.api_url", "ftp://x"),
+    ];
+    for (yaml, key, value) in cases {
+        let err = Config::from_yaml_with_env(yaml, "t", env(&[])).expect_err(yaml).to_string();
+        assert!(err.contains(key) && err.contains(value), "{yaml:?} gave {err}");
+    }
+}
+
+#[test]
+fn wrong_types_are_reported() {
+    let err = Config::from_yaml_with_env("server:\n  port: lots\n", "t", env(&[])).unwrap_err();
+    assert!(err.to_string().contains("port"), "{err}");
+}
+
+#[test]
+fn secrets_are_never_printed() {
+    let c = Config::from_yaml_with_env(
+        "",
+        "t",
+        env(&[("CAMERA_SERVICE_AUTH_JWT_SECRET", "s3cr3t-s3cr3t-s3cr3t-s3cr3t-s3cr3t")]),
+    )
+    .unwrap();
+    assert_eq!(c.auth.jwt_secret.as_ref().unwrap().expose(), "s3cr3t-s3cr3t-s3cr3t-s3cr3t-s3cr3t");
+    assert!(!format!("{c:?}").contains("s3cr3t"));
+    assert!(!c.to_redacted_yaml().contains("s3cr3t"));
+}
+
+#[test]
+fn short_secret_is_refused() {
+    let err = Config::from_yaml_with_env("", "t", env(&[("CAMERA_SERVICE_AUTH_JWT_SECRET", "short")])).unwrap_err();
+    assert!(err.to_string().contains("auth.jwt_secret"), "{err}");
+    assert!(!err.to_string().contains("short"));
+}
+
+#[test]
+fn missing_explicit_file_is_an_error() {
+    let err = Config::load(Some(std::path::Path::new("/nonexistent/c.yaml")), env(&[])).unwrap_err();
+    assert!(err.to_string().contains("/nonexistent/c.yaml"));
+}

@@ -1,0 +1,640 @@
+//! The client contract's methods, who may call them, and their typed params.
+//!
+//! `Call::parse` turns a method name and its JSON params into a value whose fields are
+//! already valid (parse, don't validate): handlers never re-check them.
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer};
+use serde_json::Value;
+
+use crate::auth::Role;
+use crate::camera::CameraId;
+use crate::error::{ApiError, ErrorKind};
+use crate::events::{EventFilter, Topic, TopicSet};
+use crate::files::{RecordingFormat, SafeFileName, SnapshotFormat};
+
+macro_rules! methods {
+    ($( $variant:ident => $name:literal, $role:expr, [$($param:literal),*] ;)*) => {
+        /// Every method of the contract.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum Method { $($variant),* }
+
+        impl Method {
+            pub const ALL: &'static [Method] = &[$(Method::$variant),*];
+
+            pub fn name(self) -> &'static str {
+                match self { $(Method::$variant => $name),* }
+            }
+
+            /// The least role that may call it; `None` for methods open to everyone.
+            pub fn min_role(self) -> Option<Role> {
+                match self { $(Method::$variant => $role),* }
+            }
+
+            /// Param names in positional order (for params given as an array).
+            pub fn param_names(self) -> &'static [&'static str] {
+                match self { $(Method::$variant => &[$($param),*]),* }
+            }
+        }
+    };
+}
+
+const NONE: Option<Role> = None;
+const VIEWER: Option<Role> = Some(Role::Viewer);
+const OPERATOR: Option<Role> = Some(Role::Operator);
+const ADMIN: Option<Role> = Some(Role::Admin);
+
+methods! {
+    Ping => "ping", NONE, [];
+    Authenticate => "authenticate", NONE, ["auth_token"];
+    GetCameraList => "get_camera_list", VIEWER, [];
+    GetCameraStatus => "get_camera_status", VIEWER, ["device"];
+    GetCameraCapabilities => "get_camera_capabilities", VIEWER, ["device"];
+    TakeSnapshot => "take_snapshot", OPERATOR, ["device", "format", "quality", "filename"];
+    StartRecording => "start_recording", OPERATOR, ["device", "duration", "format"];
+    StopRecording => "stop_recording", OPERATOR, ["device"];
+    StartStreaming => "start_streaming", OPERATOR, ["device"];
+    StopStreaming => "stop_streaming", OPERATOR, ["device"];
+    GetStreamUrl => "get_stream_url", VIEWER, ["device"];
+    GetStreamStatus => "get_stream_status", VIEWER, ["device"];
+    GetStreams => "get_streams", VIEWER, [];
+    ListRecordings => "list_recordings", VIEWER, ["limit", "offset", "device"];
+    ListSnapshots => "list_snapshots", VIEWER, ["limit", "offset", "device"];
+    GetRecordingInfo => "get_recording_info", VIEWER, ["filename"];
+    GetSnapshotInfo => "get_snapshot_info", VIEWER, ["filename"];
+    DeleteRecording => "delete_recording", OPERATOR, ["filename"];
+    DeleteSnapshot => "delete_snapshot", OPERATOR, ["filename"];
+    GetMetrics => "get_metrics", ADMIN, [];
+    GetStatus => "get_status", VIEWER, [];
+    GetServerInfo => "get_server_info", VIEWER, [];
+    GetStorageInfo => "get_storage_info", ADMIN, [];
+    SetRetentionPolicy => "set_retention_policy", ADMIN, ["enabled", "max_age_days", "max_size_gb"];
+    CleanupOldFiles => "cleanup_old_files", ADMIN, ["dry_run"];
+    SubscribeEvents => "subscribe_events", VIEWER, ["topics", "filters"];
+    UnsubscribeEvents => "unsubscribe_events", VIEWER, ["subscription"];
+}
+
+impl Method {
+    pub fn parse(name: &str) -> Option<Method> {
+        Method::ALL.iter().copied().find(|m| m.name() == name)
+    }
+
+    /// Whether a call changes state (these are written to the audit log).
+    pub fn changes_state(self) -> bool {
+        matches!(
+            self,
+            Method::TakeSnapshot
+                | Method::StartRecording
+                | Method::StopRecording
+                | Method::StartStreaming
+                | Method::StopStreaming
+                | Method::DeleteRecording
+                | Method::DeleteSnapshot
+                | Method::SetRetentionPolicy
+                | Method::CleanupOldFiles
+        )
+    }
+
+    /// Whether `role` may call it (`None`: not authenticated).
+    pub fn allowed_for(self, role: Option<Role>) -> bool {
+        match (self.min_role(), role) {
+            (None, _) => true,
+            (Some(_), None) => false,
+            (Some(need), Some(have)) => have.allows(need),
+        }
+    }
+}
+
+/// JPEG quality 1..=100.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Quality(u8);
+
+impl Quality {
+    pub const DEFAULT: Quality = Quality(85);
+
+    pub fn new(v: u8) -> Option<Quality> {
+        (1..=100).contains(&v).then_some(Quality(v))
+    }
+
+    pub fn get(self) -> u8 {
+        self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for Quality {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = u64::deserialize(d)?;
+        u8::try_from(v)
+            .ok()
+            .and_then(Quality::new)
+            .ok_or_else(|| serde::de::Error::custom(format!("quality must be 1..=100, got {v}")))
+    }
+}
+
+/// A planned recording length, 1..=86400 seconds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RecordingDuration(f64);
+
+impl RecordingDuration {
+    pub fn new(secs: f64) -> Option<RecordingDuration> {
+        (secs.is_finite() && (1.0..=86400.0).contains(&secs)).then_some(RecordingDuration(secs))
+    }
+
+    pub fn secs(self) -> f64 {
+        self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for RecordingDuration {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = f64::deserialize(d)?;
+        RecordingDuration::new(v)
+            .ok_or_else(|| serde::de::Error::custom(format!("duration must be 1..=86400 seconds, got {v}")))
+    }
+}
+
+/// Page size 1..=1000.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageLimit(u32);
+
+impl PageLimit {
+    pub const DEFAULT: PageLimit = PageLimit(50);
+
+    pub fn new(v: u32) -> Option<PageLimit> {
+        (1..=1000).contains(&v).then_some(PageLimit(v))
+    }
+
+    pub fn get(self) -> u32 {
+        self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for PageLimit {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = u64::deserialize(d)?;
+        u32::try_from(v)
+            .ok()
+            .and_then(PageLimit::new)
+            .ok_or_else(|| serde::de::Error::custom(format!("limit must be 1..=1000, got {v}")))
+    }
+}
+
+/// A number that must be > 0 (and finite).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Positive(f64);
+
+impl Positive {
+    pub fn new(v: f64) -> Option<Positive> {
+        (v.is_finite() && v > 0.0).then_some(Positive(v))
+    }
+
+    pub fn get(self) -> f64 {
+        self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for Positive {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = f64::deserialize(d)?;
+        Positive::new(v).ok_or_else(|| serde::de::Error::custom(format!("must be > 0, got {v}")))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SnapshotParams {
+    pub device: CameraId,
+    #[serde(default)]
+    pub format: SnapshotFormat,
+    #[serde(default = "default_quality")]
+    pub quality: Quality,
+    #[serde(default)]
+    pub filename: Option<SafeFileName>,
+}
+
+fn default_quality() -> Quality {
+    Quality::DEFAULT
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecordingParams {
+    pub device: CameraId,
+    #[serde(default)]
+    pub duration: Option<RecordingDuration>,
+    #[serde(default)]
+    pub format: RecordingFormat,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListParams {
+    #[serde(default = "default_limit")]
+    pub limit: PageLimit,
+    #[serde(default)]
+    pub offset: u64,
+    #[serde(default)]
+    pub device: Option<CameraId>,
+}
+
+fn default_limit() -> PageLimit {
+    PageLimit::DEFAULT
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionUpdate {
+    #[serde(default)]
+    pub enabled: Option<bool>,
+    #[serde(default)]
+    pub max_age_days: Option<Positive>,
+    #[serde(default)]
+    pub max_size_gb: Option<Positive>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SubscribeParams {
+    pub topics: TopicSet,
+    pub filter: EventFilter,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSubscribe {
+    topics: Vec<String>,
+    #[serde(default)]
+    filters: Option<RawFilters>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFilters {
+    #[serde(default)]
+    device: Option<CameraId>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DeviceOnly {
+    device: CameraId,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileOnly {
+    filename: SafeFileName,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TokenOnly {
+    auth_token: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DryRun {
+    #[serde(default)]
+    dry_run: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Nothing {}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SubscriptionOnly {
+    subscription: Value,
+}
+
+/// A method call with its params parsed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Call {
+    Ping,
+    Authenticate { auth_token: String },
+    GetCameraList,
+    GetCameraStatus { device: CameraId },
+    GetCameraCapabilities { device: CameraId },
+    TakeSnapshot(SnapshotParams),
+    StartRecording(RecordingParams),
+    StopRecording { device: CameraId },
+    StartStreaming { device: CameraId },
+    StopStreaming { device: CameraId },
+    GetStreamUrl { device: CameraId },
+    GetStreamStatus { device: CameraId },
+    GetStreams,
+    ListRecordings(ListParams),
+    ListSnapshots(ListParams),
+    GetRecordingInfo { filename: SafeFileName },
+    GetSnapshotInfo { filename: SafeFileName },
+    DeleteRecording { filename: SafeFileName },
+    DeleteSnapshot { filename: SafeFileName },
+    GetMetrics,
+    GetStatus,
+    GetServerInfo,
+    GetStorageInfo,
+    SetRetentionPolicy(RetentionUpdate),
+    CleanupOldFiles { dry_run: bool },
+    SubscribeEvents(SubscribeParams),
+    /// The id as the client sent it (a string or a number).
+    UnsubscribeEvents { subscription: Value },
+}
+
+impl Call {
+    /// Parses `params` (an object, a positional array, or absent/null) for `method`.
+    /// Every failure is -32602 with details naming what is wrong.
+    pub fn parse(method: Method, params: Option<Value>) -> Result<Call, ApiError> {
+        let obj = normalise(method, params)?;
+        Ok(match method {
+            Method::Ping => none(obj, Call::Ping)?,
+            Method::Authenticate => Call::Authenticate {
+                auth_token: de::<TokenOnly>(obj)?.auth_token,
+            },
+            Method::GetCameraList => none(obj, Call::GetCameraList)?,
+            Method::GetCameraStatus => Call::GetCameraStatus { device: device(obj)? },
+            Method::GetCameraCapabilities => Call::GetCameraCapabilities { device: device(obj)? },
+            Method::TakeSnapshot => Call::TakeSnapshot(de(obj)?),
+            Method::StartRecording => Call::StartRecording(de(obj)?),
+            Method::StopRecording => Call::StopRecording { device: device(obj)? },
+            Method::StartStreaming => Call::StartStreaming { device: device(obj)? },
+            Method::StopStreaming => Call::StopStreaming { device: device(obj)? },
+            Method::GetStreamUrl => Call::GetStreamUrl { device: device(obj)? },
+            Method::GetStreamStatus => Call::GetStreamStatus { device: device(obj)? },
+            Method::GetStreams => none(obj, Call::GetStreams)?,
+            Method::ListRecordings => Call::ListRecordings(de(obj)?),
+            Method::ListSnapshots => Call::ListSnapshots(de(obj)?),
+            Method::GetRecordingInfo => Call::GetRecordingInfo { filename: file(obj)? },
+            Method::GetSnapshotInfo => Call::GetSnapshotInfo { filename: file(obj)? },
+            Method::DeleteRecording => Call::DeleteRecording { filename: file(obj)? },
+            Method::DeleteSnapshot => Call::DeleteSnapshot { filename: file(obj)? },
+            Method::GetMetrics => none(obj, Call::GetMetrics)?,
+            Method::GetStatus => none(obj, Call::GetStatus)?,
+            Method::GetServerInfo => none(obj, Call::GetServerInfo)?,
+            Method::GetStorageInfo => none(obj, Call::GetStorageInfo)?,
+            Method::SetRetentionPolicy => Call::SetRetentionPolicy(de(obj)?),
+            Method::CleanupOldFiles => Call::CleanupOldFiles {
+                dry_run: de::<DryRun>(obj)?.dry_run,
+            },
+            Method::SubscribeEvents => Call::SubscribeEvents(subscribe(obj)?),
+            Method::UnsubscribeEvents => {
+                let s = de::<SubscriptionOnly>(obj)?.subscription;
+                if !(s.is_string() || s.is_u64()) {
+                    return Err(ApiError::invalid_params("subscription must be the id subscribe_events returned"));
+                }
+                Call::UnsubscribeEvents { subscription: s }
+            }
+        })
+    }
+
+    pub fn method(&self) -> Method {
+        match self {
+            Call::Ping => Method::Ping,
+            Call::Authenticate { .. } => Method::Authenticate,
+            Call::GetCameraList => Method::GetCameraList,
+            Call::GetCameraStatus { .. } => Method::GetCameraStatus,
+            Call::GetCameraCapabilities { .. } => Method::GetCameraCapabilities,
+            Call::TakeSnapshot(_) => Method::TakeSnapshot,
+            Call::StartRecording(_) => Method::StartRecording,
+            Call::StopRecording { .. } => Method::StopRecording,
+            Call::StartStreaming { .. } => Method::StartStreaming,
+            Call::StopStreaming { .. } => Method::StopStreaming,
+            Call::GetStreamUrl { .. } => Method::GetStreamUrl,
+            Call::GetStreamStatus { .. } => Method::GetStreamStatus,
+            Call::GetStreams => Method::GetStreams,
+            Call::ListRecordings(_) => Method::ListRecordings,
+            Call::ListSnapshots(_) => Method::ListSnapshots,
+            Call::GetRecordingInfo { .. } => Method::GetRecordingInfo,
+            Call::GetSnapshotInfo { .. } => Method::GetSnapshotInfo,
+            Call::DeleteRecording { .. } => Method::DeleteRecording,
+            Call::DeleteSnapshot { .. } => Method::DeleteSnapshot,
+            Call::GetMetrics => Method::GetMetrics,
+            Call::GetStatus => Method::GetStatus,
+            Call::GetServerInfo => Method::GetServerInfo,
+            Call::GetStorageInfo => Method::GetStorageInfo,
+            Call::SetRetentionPolicy(_) => Method::SetRetentionPolicy,
+            Call::CleanupOldFiles { .. } => Method::CleanupOldFiles,
+            Call::SubscribeEvents(_) => Method::SubscribeEvents,
+            Call::UnsubscribeEvents { .. } => Method::UnsubscribeEvents,
+        }
+    }
+
+    /// The camera a call is about, if any (for logs and busy checks).
+    pub fn device(&self) -> Option<CameraId> {
+        match self {
+            Call::GetCameraStatus { device }
+            | Call::GetCameraCapabilities { device }
+            | Call::StopRecording { device }
+            | Call::StartStreaming { device }
+            | Call::StopStreaming { device }
+            | Call::GetStreamUrl { device }
+            | Call::GetStreamStatus { device } => Some(*device),
+            Call::TakeSnapshot(p) => Some(p.device),
+            Call::StartRecording(p) => Some(p.device),
+            Call::ListRecordings(p) | Call::ListSnapshots(p) => p.device,
+            _ => None,
+        }
+    }
+}
+
+fn bad(details: impl Into<String>) -> ApiError {
+    ApiError::invalid_params(details)
+}
+
+/// Params as an object: absent and null become `{}`, arrays are matched to the names in order.
+fn normalise(method: Method, params: Option<Value>) -> Result<serde_json::Map<String, Value>, ApiError> {
+    match params {
+        None | Some(Value::Null) => Ok(serde_json::Map::new()),
+        Some(Value::Object(m)) => Ok(m),
+        Some(Value::Array(items)) => {
+            let names = method.param_names();
+            if items.len() > names.len() {
+                return Err(bad(format!(
+                    "{} takes at most {} positional params, got {}",
+                    method.name(),
+                    names.len(),
+                    items.len()
+                )));
+            }
+            Ok(names
+                .iter()
+                .zip(items)
+                .map(|(n, v)| ((*n).to_owned(), v))
+                .collect())
+        }
+        Some(other) => Err(bad(format!("params must be an object or an array, got {other}"))),
+    }
+}
+
+fn de<T: DeserializeOwned>(obj: serde_json::Map<String, Value>) -> Result<T, ApiError> {
+    serde_json::from_value(Value::Object(obj)).map_err(|e| bad(e.to_string()))
+}
+
+fn none(obj: serde_json::Map<String, Value>, call: Call) -> Result<Call, ApiError> {
+    de::<Nothing>(obj)?;
+    Ok(call)
+}
+
+fn device(obj: serde_json::Map<String, Value>) -> Result<CameraId, ApiError> {
+    Ok(de::<DeviceOnly>(obj)?.device)
+}
+
+fn file(obj: serde_json::Map<String, Value>) -> Result<SafeFileName, ApiError> {
+    Ok(de::<FileOnly>(obj)?.filename)
+}
+
+fn subscribe(obj: serde_json::Map<String, Value>) -> Result<SubscribeParams, ApiError> {
+    let raw: RawSubscribe = de(obj)?;
+    if raw.topics.is_empty() {
+        return Err(bad("topics must be a non-empty list"));
+    }
+    let mut topics = TopicSet::default();
+    for name in &raw.topics {
+        let expanded = Topic::parse_pattern(name).ok_or_else(|| {
+            let known: Vec<&str> = Topic::ALL.iter().map(|t| t.name()).collect();
+            bad(format!("unknown topic {name:?}; known topics: {}", known.join(", ")))
+        })?;
+        for t in expanded {
+            topics.insert(t);
+        }
+    }
+    Ok(SubscribeParams {
+        topics,
+        filter: EventFilter {
+            device: raw.filters.and_then(|f| f.device),
+        },
+    })
+}
+
+/// -32601 with the unknown name in `details`.
+pub fn method_not_found(name: &str) -> ApiError {
+    ApiError::new(
+        ErrorKind::MethodNotFound,
+        "method_not_found",
+        format!("no method named {name:?}"),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    fn parse(m: &str, p: Value) -> Result<Call, ApiError> {
+        Call::parse(Method::parse(m).unwrap(), Some(p))
+    }
+
+    #[test]
+    fn the_role_matrix_is_the_contracts() {
+        let need = |m: &str| Method::parse(m).unwrap().min_role();
+        assert_eq!(need("ping"), None);
+        assert_eq!(need("authenticate"), None);
+        assert_eq!(need("get_camera_list"), Some(Role::Viewer));
+        assert_eq!(need("take_snapshot"), Some(Role::Operator));
+        assert_eq!(need("delete_snapshot"), Some(Role::Operator));
+        assert_eq!(need("get_metrics"), Some(Role::Admin));
+        assert_eq!(need("get_storage_info"), Some(Role::Admin));
+        assert_eq!(need("cleanup_old_files"), Some(Role::Admin));
+        assert_eq!(need("subscribe_events"), Some(Role::Viewer));
+        assert_eq!(Method::ALL.len(), 27);
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for m in Method::ALL {
+            assert_eq!(Method::parse(m.name()), Some(*m));
+        }
+        assert_eq!(Method::parse("rm_rf"), None);
+    }
+
+    #[test]
+    fn defaults_apply() {
+        let Call::TakeSnapshot(p) = parse("take_snapshot", json!({"device": "camera1"})).unwrap() else {
+            panic!("wrong call")
+        };
+        assert_eq!(p.format, SnapshotFormat::Jpg);
+        assert_eq!(p.quality, Quality::DEFAULT);
+        let Call::ListRecordings(p) = Call::parse(Method::ListRecordings, None).unwrap() else {
+            panic!("wrong call")
+        };
+        assert_eq!((p.limit.get(), p.offset, p.device), (50, 0, None));
+    }
+
+    #[test]
+    fn positional_params_map_to_names() {
+        assert_eq!(
+            parse("get_camera_status", json!(["camera2"])).unwrap(),
+            Call::GetCameraStatus { device: CameraId::new(2).unwrap() }
+        );
+        assert!(parse("get_camera_status", json!(["camera2", 1])).is_err());
+    }
+
+    #[test]
+    fn bad_params_are_invalid_params() {
+        let cases = [
+            ("get_camera_status", json!({})),
+            ("get_camera_status", json!({"device": "/dev/video0"})),
+            ("get_camera_status", json!({"device": 0})),
+            ("get_camera_status", json!({"device": "camera0", "extra": 1})),
+            ("take_snapshot", json!({"device": "camera0", "quality": 0})),
+            ("take_snapshot", json!({"device": "camera0", "quality": 101})),
+            ("take_snapshot", json!({"device": "camera0", "quality": "high"})),
+            ("take_snapshot", json!({"device": "camera0", "format": "gif"})),
+            ("take_snapshot", json!({"device": "camera0", "filename": "../x"})),
+            ("start_recording", json!({"device": "camera0", "duration": 0})),
+            ("start_recording", json!({"device": "camera0", "duration": 86401})),
+            ("list_recordings", json!({"limit": 0})),
+            ("list_recordings", json!({"limit": 1001})),
+            ("list_recordings", json!({"offset": -1})),
+            ("delete_recording", json!({"filename": "a/b"})),
+            ("set_retention_policy", json!({"max_age_days": 0})),
+            ("set_retention_policy", json!({"max_size_gb": -1.5})),
+            ("subscribe_events", json!({"topics": []})),
+            ("subscribe_events", json!({"topics": ["camera.melted"]})),
+            ("ping", json!({"x": 1})),
+            ("ping", json!("text")),
+        ];
+        for (m, p) in cases {
+            let err = parse(m, p.clone()).expect_err(&format!("{m} {p} accepted"));
+            assert_eq!(err.code(), -32602, "{m} {p}");
+            assert!(!err.details.is_empty());
+        }
+    }
+
+    #[test]
+    fn unknown_param_is_named_in_details() {
+        let err = parse("get_camera_status", json!({"device": "camera0", "colour": 1})).unwrap_err();
+        assert!(err.details.contains("colour"), "{}", err.details);
+    }
+
+    proptest! {
+        #[test]
+        fn parse_never_panics(m in 0usize..27, p in any_json()) {
+            let _ = Call::parse(Method::ALL[m], Some(p));
+        }
+
+        #[test]
+        fn quality_in_range_is_accepted(q in 1u8..=100) {
+            let call = parse("take_snapshot", json!({"device": "camera0", "quality": q})).unwrap();
+            let Call::TakeSnapshot(p) = call else { unreachable!() };
+            prop_assert_eq!(p.quality.get(), q);
+        }
+    }
+
+    fn any_json() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            "[a-z0-9./]{0,12}".prop_map(Value::from),
+        ];
+        leaf.prop_recursive(3, 16, 4, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                proptest::collection::btree_map("[a-z_]{1,10}", inner, 0..4)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+}

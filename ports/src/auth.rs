@@ -1,0 +1,62 @@
+//! Checking credentials: JWTs and API keys.
+
+use domain::{Role, Timestamp};
+
+/// Who a verified credential speaks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    /// JWT `user_id`, or `key:<id>` for an API key.
+    pub subject: String,
+    pub role: Role,
+    /// `None` for API keys without expiry.
+    pub expires_at: Option<Timestamp>,
+    /// Set for API keys, so revocation can be checked on every call.
+    pub key_id: Option<String>,
+}
+
+/// Why a credential was refused. Each maps to -32001 with the reason as `data.reason`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CredentialError {
+    /// Bad signature, wrong algorithm, malformed, missing or mistyped claim, unknown key.
+    #[error("invalid token: {0}")]
+    Invalid(String),
+    #[error("token expired")]
+    Expired,
+    #[error("API key revoked")]
+    Revoked,
+}
+
+impl CredentialError {
+    pub fn reason(&self) -> &'static str {
+        match self {
+            CredentialError::Invalid(_) => "invalid_token",
+            CredentialError::Expired => "token_expired",
+            CredentialError::Revoked => "key_revoked",
+        }
+    }
+}
+
+/// Verifies and issues HS256 JWTs.
+pub trait TokenVerifier: Send + Sync + 'static {
+    fn verify(&self, token: &str, now: Timestamp) -> Result<Identity, CredentialError>;
+}
+
+/// A stored API key as listed (never the key itself).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKeyRecord {
+    pub id: String,
+    pub role: Role,
+    pub label: String,
+    pub created_at: Timestamp,
+    pub expires_at: Option<Timestamp>,
+    pub last_used_at: Option<Timestamp>,
+    pub revoked: bool,
+}
+
+/// API keys (`csk_...`), stored only as argon2 hashes.
+pub trait KeyStore: Send + Sync + 'static {
+    /// Checks a presented key (slow: argon2) and records its use.
+    fn verify(&self, key: &str, now: Timestamp) -> Result<Identity, CredentialError>;
+    /// Cheap check on every call of a key-authenticated connection: still valid?
+    fn check(&self, key_id: &str, now: Timestamp) -> Result<(), CredentialError>;
+}

@@ -1,0 +1,11 @@
+//! What the camera service needs from the outside world, as traits.
+//!
+//! Depends only on `domain`. Each trait is small and named after what the application
+//! needs; adapters (one crate each under `adapters/`) implement them, and the
+//! composition root in `app` wires them together.
+
+pub mod api;
+pub mod auth;
+pub mod camera;
+pub mod clock;
+pub mod events;
