@@ -9,3 +9,4 @@ pub mod auth;
 pub mod camera;
 pub mod clock;
 pub mod events;
+pub mod system;
