@@ -1,0 +1,1030 @@
+//! Streams: lifecycle policies, the MediaMTX path each camera gets, the reconcile diff
+//! between what MediaMTX has and what should exist, and the URLs clients are given.
+//!
+//! How the policies are kept. MediaMTX starts a path's `runOnDemand` publisher when a reader
+//! arrives and stops it `runOnDemandCloseAfter` after the last reader left. Editing a live
+//! path's config makes MediaMTX recreate the path (publisher and readers are dropped), so the
+//! path config is the same for every use: a short [`PATH_CLOSE_AFTER`]. Each use's policy is
+//! then kept by the service holding a reader of its own on the stream for as long as
+//! [`StreamHolds`] says (minus that grace), so MediaMTX closes the publisher when the policy
+//! says, and at most [`PATH_CLOSE_AFTER`] after the service itself went away.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::Duration;
+
+use serde::Serialize;
+use thiserror::Error;
+
+use crate::camera::{CameraId, Resolution};
+use crate::capabilities::FourCc;
+use crate::time::Timestamp;
+
+/// Why a stream is open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum StreamUse {
+    /// Clients watch it (`start_streaming`, RTSP / WebRTC / HLS readers).
+    Viewing,
+    /// A recording reads it.
+    Recording,
+    /// A snapshot was taken from it.
+    Snapshot,
+}
+
+/// When a stream opened for one use may close.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClosePolicy {
+    /// This long after the last reader left.
+    AfterLastReader(Duration),
+    /// Never while the use lasts.
+    Never,
+    /// This long after the capture.
+    AfterCapture(Duration),
+}
+
+/// Viewing: close 300 s after the last reader.
+pub const VIEWING_CLOSE_AFTER: Duration = Duration::from_secs(300);
+/// Snapshot: close 60 s after the capture (keeps a burst of snapshots on the fast tier).
+pub const SNAPSHOT_CLOSE_AFTER: Duration = Duration::from_secs(60);
+/// MediaMTX's own grace after the last reader of a path (the service's hold included).
+pub const PATH_CLOSE_AFTER: Duration = Duration::from_secs(10);
+/// How long MediaMTX holds readers while the publisher starts (ffmpeg start-up, device open,
+/// first keyframe).
+pub const PUBLISHER_START_TIMEOUT: Duration = Duration::from_secs(10);
+
+impl StreamUse {
+    pub const ALL: [StreamUse; 3] = [
+        StreamUse::Viewing,
+        StreamUse::Recording,
+        StreamUse::Snapshot,
+    ];
+
+    pub fn policy(self) -> ClosePolicy {
+        match self {
+            StreamUse::Viewing => ClosePolicy::AfterLastReader(VIEWING_CLOSE_AFTER),
+            StreamUse::Recording => ClosePolicy::Never,
+            StreamUse::Snapshot => ClosePolicy::AfterCapture(SNAPSHOT_CLOSE_AFTER),
+        }
+    }
+}
+
+impl ClosePolicy {
+    /// How long the service holds the stream after the policy's moment (last reader,
+    /// capture) so that MediaMTX, adding [`PATH_CLOSE_AFTER`], closes it on time.
+    /// `None` for [`ClosePolicy::Never`].
+    pub fn hold_after(self) -> Option<Duration> {
+        match self {
+            ClosePolicy::AfterLastReader(d) | ClosePolicy::AfterCapture(d) => {
+                Some(d.saturating_sub(PATH_CLOSE_AFTER))
+            }
+            ClosePolicy::Never => None,
+        }
+    }
+}
+
+/// How long the service keeps its own reader on a stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hold {
+    /// Not held: MediaMTX closes the publisher [`PATH_CLOSE_AFTER`] after its other readers.
+    Released,
+    /// Held until this instant (exclusive).
+    Until(Timestamp),
+    /// Held while a recording lasts.
+    Indefinite,
+}
+
+/// One camera's uses of its stream, and from them how long the service holds the stream.
+/// Pure bookkeeping: the caller says what happened and when.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StreamHolds {
+    recordings: u32,
+    viewing_until: Option<Timestamp>,
+    snapshot_until: Option<Timestamp>,
+}
+
+fn later(a: Option<Timestamp>, b: Timestamp) -> Option<Timestamp> {
+    Some(a.map_or(b, |a| a.max(b)))
+}
+
+fn hold_from(now: Timestamp, policy: ClosePolicy) -> Option<Timestamp> {
+    let d = policy.hold_after()?;
+    Some(now.plus_millis(i64::try_from(d.as_millis()).unwrap_or(i64::MAX)))
+}
+
+impl StreamHolds {
+    /// A viewer is there at `now`: `start_streaming`, or readers other than the service's
+    /// seen on the path. Viewing is held until the policy's time after the last such moment.
+    pub fn viewer_seen(&mut self, now: Timestamp) {
+        if let Some(until) = hold_from(now, StreamUse::Viewing.policy()) {
+            self.viewing_until = later(self.viewing_until, until);
+        }
+    }
+
+    /// `stop_streaming`: the viewing hold ends now. Recordings and snapshot holds stay.
+    pub fn stop_viewing(&mut self) {
+        self.viewing_until = None;
+    }
+
+    pub fn recording_started(&mut self) {
+        self.recordings = self.recordings.saturating_add(1);
+    }
+
+    /// A recording ended (stopped, failed, camera gone). Unmatched calls are ignored.
+    pub fn recording_ended(&mut self) {
+        self.recordings = self.recordings.saturating_sub(1);
+    }
+
+    pub fn snapshot_taken(&mut self, now: Timestamp) {
+        if let Some(until) = hold_from(now, StreamUse::Snapshot.policy()) {
+            self.snapshot_until = later(self.snapshot_until, until);
+        }
+    }
+
+    pub fn is_recording(&self) -> bool {
+        self.recordings > 0
+    }
+
+    /// The uses that hold the stream at `now`.
+    pub fn active_uses(&self, now: Timestamp) -> Vec<StreamUse> {
+        let live = |t: Option<Timestamp>| t.is_some_and(|t| now < t);
+        let mut uses = Vec::with_capacity(3);
+        if live(self.viewing_until) {
+            uses.push(StreamUse::Viewing);
+        }
+        if self.is_recording() {
+            uses.push(StreamUse::Recording);
+        }
+        if live(self.snapshot_until) {
+            uses.push(StreamUse::Snapshot);
+        }
+        uses
+    }
+
+    /// How long the stream is held, seen at `now`.
+    pub fn hold(&self, now: Timestamp) -> Hold {
+        if self.is_recording() {
+            return Hold::Indefinite;
+        }
+        match [self.viewing_until, self.snapshot_until]
+            .into_iter()
+            .flatten()
+            .max()
+        {
+            Some(until) if now < until => Hold::Until(until),
+            _ => Hold::Released,
+        }
+    }
+
+    pub fn is_held(&self, now: Timestamp) -> bool {
+        self.hold(now) != Hold::Released
+    }
+}
+
+/// The settings of a MediaMTX path the service manages; `None` is "not said" (on the way
+/// out: leave as is; on the way in: MediaMTX did not report it).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PathConfig {
+    pub source: Option<String>,
+    pub run_on_demand: Option<String>,
+    pub run_on_demand_restart: Option<bool>,
+    pub run_on_demand_start_timeout: Option<Duration>,
+    pub run_on_demand_close_after: Option<Duration>,
+}
+
+impl PathConfig {
+    /// A path whose publisher is `publisher`, started on the first reader, restarted if it
+    /// exits while readers remain, and stopped [`PATH_CLOSE_AFTER`] after the last reader.
+    pub fn on_demand(publisher: &PublisherCommand) -> PathConfig {
+        PathConfig {
+            source: Some("publisher".into()),
+            run_on_demand: Some(publisher.as_str().to_owned()),
+            run_on_demand_restart: Some(true),
+            run_on_demand_start_timeout: Some(PUBLISHER_START_TIMEOUT),
+            run_on_demand_close_after: Some(PATH_CLOSE_AFTER),
+        }
+    }
+
+    /// Every setting `wanted` says is the same here.
+    pub fn satisfies(&self, wanted: &PathConfig) -> bool {
+        fn ok<T: PartialEq>(have: &Option<T>, want: &Option<T>) -> bool {
+            want.is_none() || have == want
+        }
+        ok(&self.source, &wanted.source)
+            && ok(&self.run_on_demand, &wanted.run_on_demand)
+            && ok(&self.run_on_demand_restart, &wanted.run_on_demand_restart)
+            && ok(
+                &self.run_on_demand_start_timeout,
+                &wanted.run_on_demand_start_timeout,
+            )
+            && ok(
+                &self.run_on_demand_close_after,
+                &wanted.run_on_demand_close_after,
+            )
+    }
+
+    /// `self` with every setting `patch` says applied (what MediaMTX's path patch does).
+    pub fn patched(&self, patch: &PathConfig) -> PathConfig {
+        PathConfig {
+            source: patch.source.clone().or_else(|| self.source.clone()),
+            run_on_demand: patch
+                .run_on_demand
+                .clone()
+                .or_else(|| self.run_on_demand.clone()),
+            run_on_demand_restart: patch.run_on_demand_restart.or(self.run_on_demand_restart),
+            run_on_demand_start_timeout: patch
+                .run_on_demand_start_timeout
+                .or(self.run_on_demand_start_timeout),
+            run_on_demand_close_after: patch
+                .run_on_demand_close_after
+                .or(self.run_on_demand_close_after),
+        }
+    }
+}
+
+/// The MediaMTX path of a camera: `camera<N>`.
+pub fn path_name(camera: CameraId) -> String {
+    camera.to_string()
+}
+
+/// The camera whose path this is, if the service manages it: exactly the text
+/// [`path_name`] makes. Other paths (`all_others`, an operator's own, `camera007`) are
+/// never touched.
+pub fn managed_camera(path: &str) -> Option<CameraId> {
+    CameraId::parse(path)
+        .ok()
+        .filter(|id| id.to_string() == path)
+}
+
+/// What reconciling does to MediaMTX: every list sorted by camera.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReconcilePlan {
+    /// Paths MediaMTX lacks.
+    pub add: Vec<(CameraId, PathConfig)>,
+    /// Paths whose settings drifted (edited by hand, older service version); carries every
+    /// managed setting.
+    pub patch: Vec<(CameraId, PathConfig)>,
+    /// Managed paths of cameras that are gone.
+    pub delete: Vec<CameraId>,
+}
+
+impl ReconcilePlan {
+    pub fn is_empty(&self) -> bool {
+        self.add.is_empty() && self.patch.is_empty() && self.delete.is_empty()
+    }
+}
+
+/// The diff between what MediaMTX has (`actual`, every configured path by name) and what
+/// should exist (`desired`, one path per present camera).
+pub fn reconcile(
+    desired: &BTreeMap<CameraId, PathConfig>,
+    actual: &BTreeMap<String, PathConfig>,
+) -> ReconcilePlan {
+    let mut plan = ReconcilePlan::default();
+    for (&camera, want) in desired {
+        match actual.get(&path_name(camera)) {
+            None => plan.add.push((camera, want.clone())),
+            Some(have) if !have.satisfies(want) => plan.patch.push((camera, want.clone())),
+            Some(_) => {}
+        }
+    }
+    let mut gone: Vec<CameraId> = actual
+        .keys()
+        .filter_map(|name| managed_camera(name))
+        .filter(|camera| !desired.contains_key(camera))
+        .collect();
+    gone.sort_unstable();
+    plan.delete = gone;
+    plan
+}
+
+/// Where a camera's publisher reads from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PublisherInput {
+    /// A V4L2 capture node, in its current mode when known.
+    Device {
+        path: String,
+        pixel_format: Option<FourCc>,
+        size: Option<Resolution>,
+        fps: Option<f64>,
+    },
+    /// An ffmpeg `lavfi` test pattern (`testsrc2`, `smptebars`, ...).
+    TestPattern {
+        pattern: String,
+        size: Resolution,
+        fps: f64,
+    },
+}
+
+/// H.264 within the STANAG 4406 profile: constrained baseline, level 3.0, at most 1280x720,
+/// yuv420p, 64 kbit/s to 2 Mbit/s, one keyframe per second so a new reader (a tier-1
+/// snapshot, a browser) starts within a second.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct H264Encoding {
+    /// Even sides, at most 1280x720 and within level 3.0's frame size and macroblock rate.
+    pub size: Resolution,
+    pub fps: u32,
+    pub bitrate_kbps: u32,
+    /// Frames between keyframes (= `fps`: one second).
+    pub gop: u32,
+}
+
+impl H264Encoding {
+    pub const MAX_WIDTH: u32 = 1280;
+    pub const MAX_HEIGHT: u32 = 720;
+    pub const MAX_FPS: u32 = 30;
+    pub const MIN_KBPS: u32 = 64;
+    pub const MAX_KBPS: u32 = 2000;
+    /// Level 3.0: frame size in 16x16 macroblocks.
+    pub const LEVEL_MAX_FRAME_MBS: u64 = 1620;
+    /// Level 3.0: macroblocks per second.
+    pub const LEVEL_MAX_MBS_PER_SEC: u64 = 40_500;
+
+    /// The largest encoding of a `size` / `fps` source inside the profile, keeping the
+    /// source's aspect ratio (never upscaled).
+    pub fn for_source(size: Resolution, fps: f64) -> H264Encoding {
+        let fps = if fps.is_finite() {
+            fps.round().clamp(1.0, f64::from(Self::MAX_FPS)) as u32
+        } else {
+            Self::MAX_FPS
+        };
+        let (sw, sh) = (u64::from(size.width), u64::from(size.height));
+        let even_down = |v: u64| (v & !1).max(2);
+        let fits = |w: u64, h: u64| {
+            let mbs = w.div_ceil(16) * h.div_ceil(16);
+            w <= u64::from(Self::MAX_WIDTH)
+                && h <= u64::from(Self::MAX_HEIGHT)
+                && mbs <= Self::LEVEL_MAX_FRAME_MBS
+                && mbs * u64::from(fps) <= Self::LEVEL_MAX_MBS_PER_SEC
+        };
+        // Widest even width whose aspect-kept height fits; 2x2 always fits.
+        let mut w = even_down(sw.min(u64::from(Self::MAX_WIDTH)));
+        let mut h = even_down(sh * w / sw);
+        while w > 2 && !fits(w, h) {
+            // Whole macroblocks from here on, so no width is wasted on padding.
+            w = if w > 16 { (w - 1) / 16 * 16 } else { w - 2 };
+            h = even_down(sh * w / sw);
+        }
+        if !fits(w, h) {
+            h = even_down(h.min(u64::from(Self::MAX_HEIGHT)));
+            while h > 2 && !fits(w, h) {
+                h -= 2;
+            }
+        }
+        let pixels_per_sec = w * h * u64::from(fps);
+        // About 0.1 bit per pixel, inside the profile's range.
+        let kbps = (pixels_per_sec / 10_000)
+            .clamp(u64::from(Self::MIN_KBPS), u64::from(Self::MAX_KBPS)) as u32;
+        H264Encoding {
+            size: Resolution {
+                width: w as u32,
+                height: h as u32,
+            },
+            fps,
+            bitrate_kbps: kbps,
+            gop: fps,
+        }
+    }
+
+    /// Inside the profile (what [`H264Encoding::for_source`] always returns).
+    pub fn is_within_profile(&self) -> bool {
+        let (w, h) = (u64::from(self.size.width), u64::from(self.size.height));
+        let mbs = w.div_ceil(16) * h.div_ceil(16);
+        w % 2 == 0
+            && h % 2 == 0
+            && self.size.width <= Self::MAX_WIDTH
+            && self.size.height <= Self::MAX_HEIGHT
+            && (1..=Self::MAX_FPS).contains(&self.fps)
+            && mbs <= Self::LEVEL_MAX_FRAME_MBS
+            && mbs * u64::from(self.fps) <= Self::LEVEL_MAX_MBS_PER_SEC
+            && (Self::MIN_KBPS..=Self::MAX_KBPS).contains(&self.bitrate_kbps)
+            && (1..=self.fps).contains(&self.gop)
+    }
+}
+
+/// Why a publisher command could not be made.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum PublisherError {
+    /// MediaMTX expands `$NAME` in hook commands before splitting them (even inside quotes),
+    /// so text with `$` cannot be passed through; nor can control characters.
+    #[error(
+        "{what} {text:?} cannot be put in a MediaMTX hook command ('$' or a control character)"
+    )]
+    UnsafeText { what: &'static str, text: String },
+    #[error("test pattern must be an ffmpeg lavfi source name (letters, digits, _), got {0:?}")]
+    BadPattern(String),
+}
+
+/// A `runOnDemand` command line: ffmpeg reading the camera, encoding H.264 in the profile
+/// and publishing over RTSP to the path it serves (`$RTSP_PORT`, `$MTX_PATH`, set by MediaMTX).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublisherCommand(String);
+
+impl PublisherCommand {
+    /// `ffmpeg` is the program to run (a name on `PATH` or a path).
+    pub fn new(ffmpeg: &str, input: &PublisherInput) -> Result<PublisherCommand, PublisherError> {
+        let mut args: Vec<String> = vec![
+            checked("ffmpeg program", ffmpeg)?,
+            "-hide_banner".into(),
+            "-nostdin".into(),
+            "-loglevel".into(),
+            "error".into(),
+        ];
+        let encoding = match input {
+            PublisherInput::Device {
+                path,
+                pixel_format,
+                size,
+                fps,
+            } => {
+                args.extend(["-f".into(), "v4l2".into()]);
+                if let Some(name) = pixel_format.and_then(v4l2_input_format) {
+                    args.extend(["-input_format".into(), name.into()]);
+                }
+                if let Some(size) = size {
+                    args.extend(["-video_size".into(), size.to_string()]);
+                }
+                if let Some(fps) = fps.filter(|f| f.is_finite() && *f > 0.0) {
+                    args.extend(["-framerate".into(), format_fps(fps)]);
+                }
+                args.extend(["-i".into(), checked("device path", path)?]);
+                // Unknown mode: assume the common webcam default and let the scaler fit it.
+                let size = size.unwrap_or(Resolution {
+                    width: 640,
+                    height: 480,
+                });
+                H264Encoding::for_source(size, fps.unwrap_or(30.0))
+            }
+            PublisherInput::TestPattern { pattern, size, fps } => {
+                let pattern_ok = !pattern.is_empty()
+                    && pattern
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'_');
+                if !pattern_ok {
+                    return Err(PublisherError::BadPattern(pattern.clone()));
+                }
+                let rate = format_fps(if fps.is_finite() && *fps > 0.0 {
+                    *fps
+                } else {
+                    30.0
+                });
+                // -re: lavfi sources run as fast as they can otherwise.
+                args.extend([
+                    "-re".into(),
+                    "-f".into(),
+                    "lavfi".into(),
+                    "-i".into(),
+                    format!("{pattern}=size={size}:rate={rate}"),
+                ]);
+                H264Encoding::for_source(*size, *fps)
+            }
+        };
+        let e = encoding;
+        let kbps = format!("{}k", e.bitrate_kbps);
+        args.extend([
+            "-an".into(),
+            "-vf".into(),
+            format!(
+                "scale={}:{}:flags=bilinear,format=yuv420p",
+                e.size.width, e.size.height
+            ),
+            "-r".into(),
+            e.fps.to_string(),
+            "-c:v".into(),
+            "libx264".into(),
+            "-preset".into(),
+            "ultrafast".into(),
+            "-tune".into(),
+            "zerolatency".into(),
+            "-profile:v".into(),
+            "baseline".into(),
+            "-level:v".into(),
+            "3.0".into(),
+            "-pix_fmt".into(),
+            "yuv420p".into(),
+            "-g".into(),
+            e.gop.to_string(),
+            "-keyint_min".into(),
+            e.gop.to_string(),
+            "-sc_threshold".into(),
+            "0".into(),
+            "-bf".into(),
+            "0".into(),
+            "-b:v".into(),
+            kbps.clone(),
+            "-maxrate".into(),
+            kbps.clone(),
+            "-bufsize".into(),
+            kbps,
+            "-f".into(),
+            "rtsp".into(),
+            "-rtsp_transport".into(),
+            "tcp".into(),
+        ]);
+        let mut line: String = args
+            .iter()
+            .map(|a| shell_word(a))
+            .collect::<Vec<_>>()
+            .join(" ");
+        // Left bare on purpose: MediaMTX substitutes these before running the command.
+        line.push_str(" rtsp://localhost:$RTSP_PORT/$MTX_PATH");
+        Ok(PublisherCommand(line))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for PublisherCommand {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+fn checked(what: &'static str, text: &str) -> Result<String, PublisherError> {
+    if text.is_empty() || text.contains('$') || text.chars().any(char::is_control) {
+        return Err(PublisherError::UnsafeText {
+            what,
+            text: text.to_owned(),
+        });
+    }
+    Ok(text.to_owned())
+}
+
+fn v4l2_input_format(code: FourCc) -> Option<&'static str> {
+    match &code.0 {
+        b"MJPG" => Some("mjpeg"),
+        b"YUYV" => Some("yuyv422"),
+        b"H264" => Some("h264"),
+        b"NV12" => Some("nv12"),
+        b"YU12" => Some("yuv420p"),
+        _ => None,
+    }
+}
+
+fn format_fps(fps: f64) -> String {
+    let rounded = (fps * 1000.0).round() / 1000.0;
+    if rounded.fract() == 0.0 {
+        format!("{}", rounded as u64)
+    } else {
+        format!("{rounded}")
+    }
+}
+
+/// One word for a POSIX-style splitter (MediaMTX uses go-shellquote): bare when it is only
+/// safe characters, single-quoted otherwise.
+fn shell_word(text: &str) -> String {
+    let safe = |c: char| c.is_ascii_alphanumeric() || "_@%+=:,./-".contains(c);
+    if !text.is_empty() && text.chars().all(safe) {
+        text.to_owned()
+    } else {
+        format!("'{}'", text.replace('\'', r"'\''"))
+    }
+}
+
+/// Where clients reach MediaMTX: the configured public host and MediaMTX's ports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamEndpoints {
+    pub public_host: String,
+    pub rtsp_port: u16,
+    pub webrtc_port: u16,
+    pub hls_port: u16,
+}
+
+/// A camera's stream URLs as clients get them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StreamUrls {
+    pub rtsp: String,
+    /// The WHEP player page.
+    pub webrtc: String,
+    /// The HLS playlist.
+    pub hls: String,
+}
+
+impl StreamEndpoints {
+    pub fn urls(&self, camera: CameraId) -> StreamUrls {
+        let host = if self.public_host.contains(':') && !self.public_host.starts_with('[') {
+            format!("[{}]", self.public_host)
+        } else {
+            self.public_host.clone()
+        };
+        let name = path_name(camera);
+        StreamUrls {
+            rtsp: format!("rtsp://{host}:{}/{name}", self.rtsp_port),
+            webrtc: format!("http://{host}:{}/{name}", self.webrtc_port),
+            hls: format!("http://{host}:{}/{name}/index.m3u8", self.hls_port),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn cam(n: u16) -> CameraId {
+        CameraId::new(n).unwrap()
+    }
+
+    fn at(secs: i64) -> Timestamp {
+        Timestamp::from_unix_millis(1_700_000_000_000 + secs * 1000)
+    }
+
+    fn pattern_command() -> PublisherCommand {
+        PublisherCommand::new(
+            "ffmpeg",
+            &PublisherInput::TestPattern {
+                pattern: "testsrc2".into(),
+                size: Resolution::new(1280, 720).unwrap(),
+                fps: 30.0,
+            },
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn policies_are_the_documented_ones() {
+        assert_eq!(
+            StreamUse::Viewing.policy(),
+            ClosePolicy::AfterLastReader(Duration::from_secs(300))
+        );
+        assert_eq!(StreamUse::Recording.policy(), ClosePolicy::Never);
+        assert_eq!(
+            StreamUse::Snapshot.policy(),
+            ClosePolicy::AfterCapture(Duration::from_secs(60))
+        );
+    }
+
+    #[test]
+    fn viewing_closes_300_s_after_the_last_reader_including_mediamtx_grace() {
+        let mut holds = StreamHolds::default();
+        holds.viewer_seen(at(0));
+        holds.viewer_seen(at(100));
+        let Hold::Until(until) = holds.hold(at(100)) else {
+            panic!("viewing must hold")
+        };
+        let closes = until.plus_millis(PATH_CLOSE_AFTER.as_millis() as i64);
+        assert_eq!(closes, at(400));
+        assert_eq!(holds.hold(at(390)), Hold::Released);
+    }
+
+    #[test]
+    fn snapshot_closes_60_s_after_the_capture() {
+        let mut holds = StreamHolds::default();
+        holds.snapshot_taken(at(0));
+        assert_eq!(holds.hold(at(0)), Hold::Until(at(50)));
+        assert_eq!(holds.active_uses(at(49)), vec![StreamUse::Snapshot]);
+        assert!(!holds.is_held(at(50)));
+    }
+
+    #[test]
+    fn recording_is_never_released_while_it_lasts() {
+        let mut holds = StreamHolds::default();
+        holds.recording_started();
+        holds.viewer_seen(at(0));
+        holds.stop_viewing();
+        assert_eq!(holds.hold(at(1_000_000)), Hold::Indefinite);
+        holds.recording_ended();
+        assert_eq!(holds.hold(at(1_000_000)), Hold::Released);
+    }
+
+    #[test]
+    fn stop_viewing_keeps_a_snapshot_hold() {
+        let mut holds = StreamHolds::default();
+        holds.viewer_seen(at(0));
+        holds.snapshot_taken(at(10));
+        holds.stop_viewing();
+        assert_eq!(holds.hold(at(11)), Hold::Until(at(60)));
+    }
+
+    #[test]
+    fn path_config_is_on_demand_with_the_short_grace() {
+        let cmd = pattern_command();
+        let cfg = PathConfig::on_demand(&cmd);
+        assert_eq!(cfg.source.as_deref(), Some("publisher"));
+        assert_eq!(cfg.run_on_demand.as_deref(), Some(cmd.as_str()));
+        assert_eq!(cfg.run_on_demand_restart, Some(true));
+        assert_eq!(
+            cfg.run_on_demand_start_timeout,
+            Some(PUBLISHER_START_TIMEOUT)
+        );
+        assert_eq!(cfg.run_on_demand_close_after, Some(PATH_CLOSE_AFTER));
+    }
+
+    #[test]
+    fn test_pattern_publisher_encodes_in_the_profile_and_publishes_to_its_path() {
+        let cmd = pattern_command();
+        let line = cmd.as_str();
+        assert!(line.starts_with("ffmpeg -hide_banner"), "{line}");
+        assert!(
+            line.contains(" -re -f lavfi -i testsrc2=size=1280x720:rate=30 "),
+            "{line}"
+        );
+        for needle in [
+            " -c:v libx264 ",
+            " -profile:v baseline ",
+            " -level:v 3.0 ",
+            " -pix_fmt yuv420p ",
+            " -g 30 -keyint_min 30 ",
+            " -bf 0 ",
+            // 1280x720 at 30 fps is beyond level 3.0: scaled to 768x432.
+            " -vf scale=768:432:flags=bilinear,format=yuv420p ",
+        ] {
+            assert!(line.contains(needle), "{needle:?} missing from {line}");
+        }
+        assert!(
+            line.ends_with(" -f rtsp -rtsp_transport tcp rtsp://localhost:$RTSP_PORT/$MTX_PATH"),
+            "{line}"
+        );
+    }
+
+    #[test]
+    fn device_publisher_reads_the_node_in_its_mode() {
+        let cmd = PublisherCommand::new(
+            "/usr/bin/ffmpeg",
+            &PublisherInput::Device {
+                path: "/dev/video0".into(),
+                pixel_format: FourCc::parse("MJPG"),
+                size: Resolution::new(640, 480),
+                fps: Some(30.0),
+            },
+        )
+        .unwrap();
+        let line = cmd.as_str();
+        assert!(
+            line.contains(
+                " -f v4l2 -input_format mjpeg -video_size 640x480 -framerate 30 -i /dev/video0 "
+            ),
+            "{line}"
+        );
+        assert!(line.contains(" -vf scale=640:480:"), "{line}");
+    }
+
+    #[test]
+    fn odd_paths_are_quoted_and_dollar_is_refused() {
+        let dev = |path: &str| {
+            PublisherCommand::new(
+                "ffmpeg",
+                &PublisherInput::Device {
+                    path: path.into(),
+                    pixel_format: None,
+                    size: None,
+                    fps: None,
+                },
+            )
+        };
+        let quoted = dev("/tmp/my cams/it's").unwrap();
+        assert!(
+            quoted.as_str().contains(r" -i '/tmp/my cams/it'\''s' "),
+            "{quoted}"
+        );
+        assert!(matches!(
+            dev("/dev/$HOME"),
+            Err(PublisherError::UnsafeText { .. })
+        ));
+        let bad = PublisherCommand::new(
+            "ffmpeg",
+            &PublisherInput::TestPattern {
+                pattern: "testsrc2,drawtext".into(),
+                size: Resolution::new(640, 480).unwrap(),
+                fps: 30.0,
+            },
+        );
+        assert!(matches!(bad, Err(PublisherError::BadPattern(_))));
+    }
+
+    #[test]
+    fn urls_use_the_public_host_and_mediamtx_ports() {
+        let ends = StreamEndpoints {
+            public_host: "cam.example".into(),
+            rtsp_port: 8554,
+            webrtc_port: 8889,
+            hls_port: 8888,
+        };
+        let urls = ends.urls(cam(0));
+        assert_eq!(urls.rtsp, "rtsp://cam.example:8554/camera0");
+        assert_eq!(urls.webrtc, "http://cam.example:8889/camera0");
+        assert_eq!(urls.hls, "http://cam.example:8888/camera0/index.m3u8");
+        let v6 = StreamEndpoints {
+            public_host: "fd00::1".into(),
+            ..ends
+        };
+        assert_eq!(v6.urls(cam(2)).rtsp, "rtsp://[fd00::1]:8554/camera2");
+    }
+
+    #[test]
+    fn only_canonical_camera_paths_are_managed() {
+        assert_eq!(managed_camera("camera3"), Some(cam(3)));
+        for other in [
+            "camera007",
+            "all_others",
+            "camera",
+            "camera3/sub",
+            "~^camera.*$",
+        ] {
+            assert_eq!(managed_camera(other), None, "{other}");
+        }
+    }
+
+    #[test]
+    fn reconcile_adds_patches_and_deletes() {
+        let want = PathConfig::on_demand(&pattern_command());
+        let desired = BTreeMap::from([(cam(0), want.clone()), (cam(1), want.clone())]);
+        let edited = PathConfig {
+            run_on_demand_close_after: Some(Duration::from_secs(1)),
+            ..want.clone()
+        };
+        let actual = BTreeMap::from([
+            ("camera1".to_string(), edited),
+            ("camera5".to_string(), want.clone()),
+            ("all_others".to_string(), PathConfig::default()),
+        ]);
+        let plan = reconcile(&desired, &actual);
+        assert_eq!(plan.add, vec![(cam(0), want.clone())]);
+        assert_eq!(plan.patch, vec![(cam(1), want)]);
+        assert_eq!(plan.delete, vec![cam(5)]);
+    }
+
+    // ----- properties -----
+
+    fn any_duration() -> impl Strategy<Value = Option<Duration>> {
+        prop_oneof![
+            Just(None),
+            (0u64..400).prop_map(|s| Some(Duration::from_secs(s)))
+        ]
+    }
+
+    fn any_config() -> impl Strategy<Value = PathConfig> {
+        (
+            prop_oneof![
+                Just(None),
+                Just(Some("publisher".to_string())),
+                Just(Some("rtsp://x".to_string()))
+            ],
+            prop_oneof![
+                Just(None),
+                Just(Some("ffmpeg a".to_string())),
+                Just(Some("ffmpeg b".to_string()))
+            ],
+            proptest::option::of(any::<bool>()),
+            any_duration(),
+            any_duration(),
+        )
+            .prop_map(
+                |(source, run_on_demand, run_on_demand_restart, start, close)| PathConfig {
+                    source,
+                    run_on_demand,
+                    run_on_demand_restart,
+                    run_on_demand_start_timeout: start,
+                    run_on_demand_close_after: close,
+                },
+            )
+    }
+
+    fn any_name() -> impl Strategy<Value = String> {
+        prop_oneof![
+            4 => (0u16..8).prop_map(|n| format!("camera{n}")),
+            1 => (0u16..8).prop_map(|n| format!("camera00{n}")),
+            1 => prop_oneof![Just("all_others".to_string()), Just("live/cam".to_string()), Just("camera".to_string())],
+        ]
+    }
+
+    fn any_desired() -> impl Strategy<Value = BTreeMap<CameraId, PathConfig>> {
+        proptest::collection::btree_map((0u16..8).prop_map(cam), any_config(), 0..6)
+    }
+
+    fn any_actual() -> impl Strategy<Value = BTreeMap<String, PathConfig>> {
+        proptest::collection::btree_map(any_name(), any_config(), 0..8)
+    }
+
+    /// What MediaMTX ends up with after the plan: add creates, patch merges, delete removes.
+    fn apply(
+        plan: &ReconcilePlan,
+        actual: &BTreeMap<String, PathConfig>,
+    ) -> BTreeMap<String, PathConfig> {
+        let mut after = actual.clone();
+        for (camera, cfg) in &plan.add {
+            assert!(
+                after.insert(path_name(*camera), cfg.clone()).is_none(),
+                "add of an existing path"
+            );
+        }
+        for (camera, cfg) in &plan.patch {
+            let have = after
+                .get_mut(&path_name(*camera))
+                .expect("patch of a missing path");
+            *have = have.patched(cfg);
+        }
+        for camera in &plan.delete {
+            assert!(
+                after.remove(&path_name(*camera)).is_some(),
+                "delete of a missing path"
+            );
+        }
+        after
+    }
+
+    proptest! {
+        #[test]
+        fn applying_the_plan_gives_every_camera_its_settings(desired in any_desired(), actual in any_actual()) {
+            let after = apply(&reconcile(&desired, &actual), &actual);
+            for (camera, want) in &desired {
+                let have = after.get(&path_name(*camera));
+                prop_assert!(have.is_some_and(|h| h.satisfies(want)), "{camera}: {have:?} vs {want:?}");
+            }
+        }
+
+        #[test]
+        fn applying_the_plan_leaves_no_stale_managed_path(desired in any_desired(), actual in any_actual()) {
+            let after = apply(&reconcile(&desired, &actual), &actual);
+            for name in after.keys() {
+                if let Some(camera) = managed_camera(name) {
+                    prop_assert!(desired.contains_key(&camera), "{name} left behind");
+                }
+            }
+        }
+
+        #[test]
+        fn paths_the_service_does_not_manage_are_never_touched(desired in any_desired(), actual in any_actual()) {
+            let plan = reconcile(&desired, &actual);
+            let after = apply(&plan, &actual);
+            for (name, cfg) in actual.iter().filter(|(n, _)| managed_camera(n).is_none()) {
+                prop_assert_eq!(after.get(name), Some(cfg));
+            }
+        }
+
+        #[test]
+        fn one_reconcile_converges(desired in any_desired(), actual in any_actual()) {
+            let after = apply(&reconcile(&desired, &actual), &actual);
+            prop_assert!(reconcile(&desired, &after).is_empty());
+        }
+
+        #[test]
+        fn a_camera_is_in_at_most_one_list(desired in any_desired(), actual in any_actual()) {
+            let plan = reconcile(&desired, &actual);
+            let mut seen = std::collections::HashSet::new();
+            for c in plan.add.iter().map(|(c, _)| c).chain(plan.patch.iter().map(|(c, _)| c)).chain(&plan.delete) {
+                prop_assert!(seen.insert(*c), "{c} twice");
+            }
+        }
+
+        #[test]
+        fn nothing_to_do_when_mediamtx_has_what_should_exist(desired in any_desired()) {
+            let actual = desired.iter().map(|(c, cfg)| (path_name(*c), cfg.clone())).collect();
+            prop_assert!(reconcile(&desired, &actual).is_empty());
+        }
+
+        #[test]
+        fn encoding_is_always_inside_the_profile(w in 1u32..=16384, h in 1u32..=16384, fps in 0.1f64..240.0) {
+            let e = H264Encoding::for_source(Resolution::new(w, h).unwrap(), fps);
+            prop_assert!(e.is_within_profile(), "{e:?} from {w}x{h}@{fps}");
+            prop_assert!(e.size.width <= w.max(2) && e.size.height <= h.max(2), "upscaled: {e:?} from {w}x{h}");
+        }
+
+        #[test]
+        fn a_recording_hold_outlasts_every_other_event(
+            events in proptest::collection::vec((0u8..4, 0i64..10_000), 0..30),
+            probe in 0i64..20_000,
+        ) {
+            let mut holds = StreamHolds::default();
+            holds.recording_started();
+            for (kind, t) in events {
+                match kind {
+                    0 => holds.viewer_seen(at(t)),
+                    1 => holds.stop_viewing(),
+                    2 => holds.snapshot_taken(at(t)),
+                    _ => {}
+                }
+            }
+            prop_assert_eq!(holds.hold(at(probe)), Hold::Indefinite);
+        }
+
+        #[test]
+        fn without_new_events_a_released_stream_stays_released(
+            events in proptest::collection::vec((0u8..3, 0i64..1_000), 0..20),
+            t1 in 0i64..2_000,
+            dt in 0i64..2_000,
+        ) {
+            let mut holds = StreamHolds::default();
+            for (kind, t) in events {
+                match kind {
+                    0 => holds.viewer_seen(at(t)),
+                    1 => holds.stop_viewing(),
+                    _ => holds.snapshot_taken(at(t)),
+                }
+            }
+            if !holds.is_held(at(t1)) {
+                prop_assert!(!holds.is_held(at(t1 + dt)));
+            }
+        }
+
+        #[test]
+        fn a_snapshot_is_held_for_its_policy(t in 0i64..100_000) {
+            let mut holds = StreamHolds::default();
+            holds.snapshot_taken(at(t));
+            let keep = (SNAPSHOT_CLOSE_AFTER - PATH_CLOSE_AFTER).as_secs() as i64;
+            prop_assert!(holds.is_held(at(t + keep - 1)));
+            prop_assert!(!holds.is_held(at(t + keep)));
+        }
+    }
+}
