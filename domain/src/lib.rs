@@ -10,7 +10,10 @@ pub mod capabilities;
 pub mod error;
 pub mod events;
 pub mod files;
+pub mod media;
 pub mod rate_limit;
+pub mod recording;
+pub mod retention;
 pub mod stream;
 pub mod time;
 
