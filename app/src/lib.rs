@@ -1,1 +1,3 @@
 //! Use cases of the camera service.
+pub mod events;
+pub mod metrics;

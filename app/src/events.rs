@@ -1,0 +1,654 @@
+//! The event hub: domain events in (`ports::events::EventPublisher`), per-subscriber
+//! notification streams out (`ports::api::EventStream`).
+//!
+//! - Topic-indexed: a publish touches only the subscribers of the event's topic.
+//! - An event becomes JSON once per publish; subscribers share it through an `Arc`.
+//! - Each subscriber has a bounded queue. When it is full the oldest event goes, and the
+//!   next event the subscriber reads carries `dropped` (how many it lost). Publishing never
+//!   waits: it takes each queue's lock for a push and wakes the reader.
+//! - A subscriber that has events waiting and reads none for `stuck_disconnect_secs` is
+//!   ended: its stream returns `None` and it leaves every topic.
+//! - Dropping a `Subscription` unsubscribes it.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use async_trait::async_trait;
+use config::EventsConfig;
+use domain::events::{Event, EventFilter, Topic, TopicSet};
+use ports::api::{EventStream, Notification};
+use ports::clock::Clock;
+use ports::events::EventPublisher;
+use serde_json::Value;
+use tokio::sync::Notify;
+
+/// Figures for metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct EventCounts {
+    /// Events handed to the hub.
+    pub published: u64,
+    /// Notifications read by subscribers.
+    pub delivered: u64,
+    /// Events a subscriber lost: pushed out of a full queue, or discarded when it was ended.
+    pub dropped: u64,
+    /// Live subscriptions.
+    pub subscribers: u64,
+    /// Subscriptions ended because they stayed stuck.
+    pub stuck_disconnects: u64,
+}
+
+/// Fans events out to subscriptions. Cheap to clone (one shared hub).
+#[derive(Clone)]
+pub struct EventHub {
+    inner: Arc<Hub>,
+}
+
+struct Hub {
+    by_topic: [RwLock<Vec<Arc<Subscriber>>>; Topic::ALL.len()],
+    clock: Arc<dyn Clock>,
+    capacity: usize,
+    stuck_after_ms: u64,
+    next_id: AtomicU64,
+    closed: AtomicBool,
+    published: AtomicU64,
+    delivered: AtomicU64,
+    dropped: AtomicU64,
+    subscribers: AtomicU64,
+    stuck_disconnects: AtomicU64,
+}
+
+/// One publish, shared by every subscriber that gets it.
+struct Shared {
+    method: &'static str,
+    /// `event.to_json(0)`: `dropped` is added per subscriber when it lost events.
+    result: Value,
+}
+
+struct Subscriber {
+    id: u64,
+    topics: TopicSet,
+    filter: EventFilter,
+    queue: Mutex<Queue>,
+    wake: Notify,
+}
+
+#[derive(Default)]
+struct Queue {
+    events: VecDeque<Arc<Shared>>,
+    /// Events lost since the last one read.
+    lost: u64,
+    /// Since when events have waited with none read (monotonic ms); `None` when empty.
+    waiting_since_ms: Option<u64>,
+    ended: bool,
+}
+
+enum Pushed {
+    Queued,
+    /// Queued after pushing the oldest out.
+    Evicted,
+    /// The subscriber was already ended.
+    Skipped,
+    /// The subscriber stayed stuck too long and is now ended; it lost this many events.
+    EndedStuck(u64),
+}
+
+/// The guarded values are plain data that every writer leaves consistent between
+/// statements, so a panic elsewhere cannot leave them half-written: poisoning is ignored.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+fn read<T>(l: &RwLock<T>) -> RwLockReadGuard<'_, T> {
+    l.read().unwrap_or_else(PoisonError::into_inner)
+}
+fn write<T>(l: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
+    l.write().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Subscriber {
+    fn push(
+        &self,
+        event: &Arc<Shared>,
+        now_ms: u64,
+        capacity: usize,
+        stuck_after_ms: u64,
+    ) -> Pushed {
+        let mut q = lock(&self.queue);
+        if q.ended {
+            return Pushed::Skipped;
+        }
+        if let Some(since) = q.waiting_since_ms {
+            if now_ms.saturating_sub(since) >= stuck_after_ms {
+                let lost = q.events.len() as u64 + 1;
+                q.ended = true;
+                q.events = VecDeque::new();
+                drop(q);
+                self.wake.notify_one();
+                return Pushed::EndedStuck(lost);
+            }
+        }
+        let evicted = if q.events.len() >= capacity {
+            q.events.pop_front();
+            q.lost += 1;
+            true
+        } else {
+            false
+        };
+        if q.waiting_since_ms.is_none() {
+            q.waiting_since_ms = Some(now_ms);
+        }
+        q.events.push_back(Arc::clone(event));
+        drop(q);
+        self.wake.notify_one();
+        if evicted {
+            Pushed::Evicted
+        } else {
+            Pushed::Queued
+        }
+    }
+
+    fn end(&self) {
+        lock(&self.queue).ended = true;
+        self.wake.notify_one();
+    }
+}
+
+impl EventHub {
+    pub fn new(config: &EventsConfig, clock: Arc<dyn Clock>) -> EventHub {
+        EventHub {
+            inner: Arc::new(Hub {
+                by_topic: std::array::from_fn(|_| RwLock::new(Vec::new())),
+                clock,
+                capacity: config.subscriber_buffer.max(1),
+                stuck_after_ms: config.stuck_disconnect_secs.saturating_mul(1000),
+                next_id: AtomicU64::new(1),
+                closed: AtomicBool::new(false),
+                published: AtomicU64::new(0),
+                delivered: AtomicU64::new(0),
+                dropped: AtomicU64::new(0),
+                subscribers: AtomicU64::new(0),
+                stuck_disconnects: AtomicU64::new(0),
+            }),
+        }
+    }
+
+    /// Starts delivery of `topics` events that pass `filter`. The caller has checked the
+    /// subscriber's role. After `close` the subscription ends at once.
+    pub fn subscribe(&self, topics: TopicSet, filter: EventFilter) -> Subscription {
+        let sub = Arc::new(Subscriber {
+            id: self.inner.next_id.fetch_add(1, Ordering::Relaxed),
+            topics,
+            filter,
+            queue: Mutex::new(Queue::default()),
+            wake: Notify::new(),
+        });
+        self.inner.subscribers.fetch_add(1, Ordering::Relaxed);
+        for topic in topics.iter() {
+            write(&self.inner.by_topic[topic.index()]).push(Arc::clone(&sub));
+        }
+        // Checked after joining so that a concurrent `close` cannot miss this one.
+        if self.inner.closed.load(Ordering::Acquire) {
+            sub.end();
+        }
+        Subscription {
+            hub: Arc::clone(&self.inner),
+            sub,
+        }
+    }
+
+    /// Ends every subscription (server shutdown); later publishes reach nobody.
+    pub fn close(&self) {
+        self.inner.closed.store(true, Ordering::Release);
+        for list in &self.inner.by_topic {
+            for sub in write(list).drain(..) {
+                sub.end();
+            }
+        }
+    }
+
+    pub fn counts(&self) -> EventCounts {
+        let h = &self.inner;
+        EventCounts {
+            published: h.published.load(Ordering::Relaxed),
+            delivered: h.delivered.load(Ordering::Relaxed),
+            dropped: h.dropped.load(Ordering::Relaxed),
+            subscribers: h.subscribers.load(Ordering::Relaxed),
+            stuck_disconnects: h.stuck_disconnects.load(Ordering::Relaxed),
+        }
+    }
+}
+
+impl Hub {
+    fn leave(&self, sub: &Subscriber) {
+        for topic in sub.topics.iter() {
+            let mut list = write(&self.by_topic[topic.index()]);
+            if let Some(at) = list.iter().position(|s| s.id == sub.id) {
+                list.swap_remove(at);
+            }
+        }
+    }
+}
+
+impl EventPublisher for EventHub {
+    fn publish(&self, event: Event) {
+        let hub = &*self.inner;
+        hub.published.fetch_add(1, Ordering::Relaxed);
+        let mut stuck: Vec<Arc<Subscriber>> = Vec::new();
+        {
+            let list = read(&hub.by_topic[event.topic.index()]);
+            if list.is_empty() {
+                return;
+            }
+            let shared = Arc::new(Shared {
+                method: event.topic.notification_method(),
+                result: event.to_json(0),
+            });
+            let now_ms = hub.clock.monotonic_ms();
+            let mut dropped = 0;
+            for sub in list.iter().filter(|s| s.filter.accepts(&event)) {
+                match sub.push(&shared, now_ms, hub.capacity, hub.stuck_after_ms) {
+                    Pushed::Queued | Pushed::Skipped => {}
+                    Pushed::Evicted => dropped += 1,
+                    Pushed::EndedStuck(lost) => {
+                        dropped += lost;
+                        stuck.push(Arc::clone(sub));
+                    }
+                }
+            }
+            if dropped > 0 {
+                hub.dropped.fetch_add(dropped, Ordering::Relaxed);
+            }
+        }
+        // Write locks only after the read lock above is released.
+        for sub in stuck {
+            hub.stuck_disconnects.fetch_add(1, Ordering::Relaxed);
+            hub.leave(&sub);
+        }
+    }
+}
+
+/// One subscriber's notifications. Dropping it unsubscribes.
+pub struct Subscription {
+    hub: Arc<Hub>,
+    sub: Arc<Subscriber>,
+}
+
+impl Subscription {
+    /// Unique within the hub.
+    pub fn id(&self) -> u64 {
+        self.sub.id
+    }
+
+    /// The next waiting notification without waiting: `Ok(None)` when none waits,
+    /// `Err(Ended)` when the subscription has ended.
+    pub fn try_next(&mut self) -> Result<Option<Notification>, Ended> {
+        let mut q = lock(&self.sub.queue);
+        if q.ended {
+            return Err(Ended);
+        }
+        let Some(event) = q.events.pop_front() else {
+            return Ok(None);
+        };
+        let lost = std::mem::take(&mut q.lost);
+        q.waiting_since_ms = if q.events.is_empty() {
+            None
+        } else {
+            Some(self.hub.clock.monotonic_ms())
+        };
+        drop(q);
+        self.hub.delivered.fetch_add(1, Ordering::Relaxed);
+        let mut result = event.result.clone();
+        if lost > 0 {
+            if let Value::Object(m) = &mut result {
+                m.insert("dropped".into(), Value::from(lost));
+            }
+        }
+        Ok(Some(Notification {
+            method: event.method,
+            result,
+        }))
+    }
+}
+
+/// The subscription has ended (stuck too long, or the hub closed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ended;
+
+#[async_trait]
+impl EventStream for Subscription {
+    async fn next(&mut self) -> Option<Notification> {
+        loop {
+            // A wake-up between the check and the wait leaves a permit in `Notify`, so the
+            // wait below then returns at once: no event is missed.
+            match self.try_next() {
+                Ok(Some(n)) => return Some(n),
+                Ok(None) => self.sub.wake.notified().await,
+                Err(Ended) => return None,
+            }
+        }
+    }
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        self.hub.leave(&self.sub);
+        self.hub.subscribers.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use domain::camera::CameraId;
+    use domain::Timestamp;
+    use serde_json::json;
+
+    #[derive(Default)]
+    struct FakeClock {
+        ms: AtomicU64,
+    }
+
+    impl FakeClock {
+        fn advance_secs(&self, secs: u64) {
+            self.ms.fetch_add(secs * 1000, Ordering::SeqCst);
+        }
+    }
+
+    impl Clock for FakeClock {
+        fn now(&self) -> Timestamp {
+            Timestamp::from_unix_millis(1_736_951_400_000 + self.ms.load(Ordering::SeqCst) as i64)
+        }
+        fn monotonic_ms(&self) -> u64 {
+            self.ms.load(Ordering::SeqCst)
+        }
+    }
+
+    fn hub_with(buffer: usize, stuck_secs: u64) -> (EventHub, Arc<FakeClock>) {
+        let clock = Arc::new(FakeClock::default());
+        let config = EventsConfig {
+            subscriber_buffer: buffer,
+            stuck_disconnect_secs: stuck_secs,
+        };
+        (EventHub::new(&config, clock.clone()), clock)
+    }
+
+    fn topics(list: &[Topic]) -> TopicSet {
+        list.iter().copied().collect()
+    }
+
+    fn camera(n: u16) -> Option<CameraId> {
+        CameraId::new(n)
+    }
+
+    fn plugged(n: u16) -> Event {
+        Event::new(Topic::CameraConnected, Timestamp::UNIX_EPOCH, camera(n))
+            .with("status", "CONNECTED")
+            .with("name", "Test Cam")
+            .with("resolution", "1280x720")
+            .with("fps", 30.0)
+    }
+
+    fn seq(topic: Topic, i: u64) -> Event {
+        Event::new(topic, Timestamp::UNIX_EPOCH, camera(0)).with("seq", i)
+    }
+
+    fn drain(sub: &mut Subscription) -> Vec<Value> {
+        std::iter::from_fn(|| sub.try_next().expect("subscription is live"))
+            .map(|n| n.result)
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn a_subscriber_gets_the_notification_method_and_payload_of_its_topic() {
+        let (hub, _) = hub_with(16, 60);
+        let mut sub = hub.subscribe(topics(&[Topic::CameraConnected]), EventFilter::default());
+
+        hub.publish(plugged(1));
+
+        let n = sub.next().await.expect("subscription is live");
+        assert_eq!(n.method, "camera_status_update");
+        assert_eq!(
+            n.result,
+            json!({"topic": "camera.connected", "timestamp": "1970-01-01T00:00:00.000Z",
+                   "device": "camera1", "status": "CONNECTED", "name": "Test Cam",
+                   "resolution": "1280x720", "fps": 30.0})
+        );
+    }
+
+    #[tokio::test]
+    async fn events_of_other_topics_are_not_delivered() {
+        let (hub, _) = hub_with(16, 60);
+        let mut cams = hub.subscribe(topics(&[Topic::CameraConnected]), EventFilter::default());
+        let mut recs = hub.subscribe(
+            topics(&[Topic::RecordingStart, Topic::RecordingStop]),
+            EventFilter::default(),
+        );
+
+        hub.publish(plugged(0));
+        hub.publish(seq(Topic::RecordingStop, 7));
+
+        assert_eq!(drain(&mut cams).len(), 1);
+        let got = drain(&mut recs);
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0]["topic"], "recording.stop");
+    }
+
+    #[tokio::test]
+    async fn a_device_filter_passes_only_that_camera_and_system_events() {
+        let (hub, _) = hub_with(16, 60);
+        let filter = EventFilter { device: camera(1) };
+        let mut sub = hub.subscribe(
+            topics(&[Topic::CameraConnected, Topic::SystemHealth]),
+            filter,
+        );
+
+        hub.publish(plugged(0));
+        hub.publish(plugged(1));
+        hub.publish(
+            Event::new(Topic::SystemHealth, Timestamp::UNIX_EPOCH, None).with("status", "DEGRADED"),
+        );
+
+        let got = drain(&mut sub);
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[0]["device"], "camera1");
+        assert_eq!(got[1]["topic"], "system.health");
+    }
+
+    #[tokio::test]
+    async fn next_waits_for_the_next_publish() {
+        let (hub, _) = hub_with(16, 60);
+        let mut sub = hub.subscribe(topics(&[Topic::CameraConnected]), EventFilter::default());
+        let reader =
+            tokio::spawn(async move { sub.next().await.map(|n| n.result["device"].clone()) });
+        tokio::task::yield_now().await;
+
+        hub.publish(plugged(3));
+
+        assert_eq!(
+            reader.await.expect("reader task ran"),
+            Some(json!("camera3"))
+        );
+    }
+
+    #[tokio::test]
+    async fn a_slow_reader_loses_its_oldest_events_and_is_told_how_many() {
+        let (hub, _) = hub_with(4, 60);
+        let mut sub = hub.subscribe(topics(&[Topic::RecordingStart]), EventFilter::default());
+
+        for i in 0..10 {
+            hub.publish(seq(Topic::RecordingStart, i));
+        }
+
+        let got = drain(&mut sub);
+        let seqs: Vec<u64> = got
+            .iter()
+            .map(|v| v["seq"].as_u64().expect("seq set"))
+            .collect();
+        assert_eq!(seqs, vec![6, 7, 8, 9]);
+        assert_eq!(got[0]["dropped"], 6);
+        assert!(got[1..].iter().all(|v| v.get("dropped").is_none()));
+        assert_eq!(hub.counts().dropped, 6);
+    }
+
+    #[tokio::test]
+    async fn a_reader_that_never_reads_does_not_hold_back_the_others() {
+        let (hub, _) = hub_with(8, 60);
+        let _stalled = hub.subscribe(topics(&[Topic::CameraStatusChange]), EventFilter::default());
+        let mut readers: Vec<Subscription> = (0..100)
+            .map(|_| hub.subscribe(topics(&[Topic::CameraStatusChange]), EventFilter::default()))
+            .collect();
+
+        for i in 0..50 {
+            hub.publish(seq(Topic::CameraStatusChange, i));
+            for r in &mut readers {
+                let n = r
+                    .try_next()
+                    .expect("live")
+                    .expect("the event was queued at publish");
+                assert_eq!(n.result["seq"], i);
+            }
+        }
+        // The stalled one kept its newest 8 and lost 42.
+        assert_eq!(hub.counts().dropped, 42);
+        assert_eq!(hub.counts().delivered, 100 * 50);
+    }
+
+    #[tokio::test]
+    async fn a_subscriber_stuck_past_the_limit_is_ended() {
+        let (hub, clock) = hub_with(4, 60);
+        let mut stuck = hub.subscribe(
+            topics(&[Topic::CameraConnected, Topic::SystemHealth]),
+            EventFilter::default(),
+        );
+
+        hub.publish(plugged(0));
+        clock.advance_secs(59);
+        hub.publish(plugged(0));
+        assert!(stuck.try_next().is_ok(), "not yet past the limit");
+        // It read one event at 59 s: one still waits, from 59 s on.
+        clock.advance_secs(60);
+        hub.publish(plugged(0));
+
+        assert_eq!(stuck.next().await, None);
+        assert_eq!(hub.counts().stuck_disconnects, 1);
+        // It left every topic, not only the one whose publish found it stuck.
+        assert!(read(&hub.inner.by_topic[Topic::SystemHealth.index()]).is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_subscriber_that_keeps_reading_is_never_ended() {
+        let (hub, clock) = hub_with(4, 60);
+        let mut sub = hub.subscribe(topics(&[Topic::CameraConnected]), EventFilter::default());
+
+        for _ in 0..10 {
+            hub.publish(plugged(0));
+            clock.advance_secs(50);
+            assert!(sub.next().await.is_some());
+        }
+        hub.publish(plugged(0));
+        assert!(sub.next().await.is_some());
+        assert_eq!(hub.counts().stuck_disconnects, 0);
+    }
+
+    #[tokio::test]
+    async fn an_idle_subscriber_with_nothing_waiting_is_not_stuck() {
+        let (hub, clock) = hub_with(4, 60);
+        let mut sub = hub.subscribe(topics(&[Topic::CameraConnected]), EventFilter::default());
+
+        clock.advance_secs(3600);
+        hub.publish(plugged(0));
+
+        assert!(sub.next().await.is_some());
+    }
+
+    #[tokio::test]
+    async fn dropping_a_subscription_unsubscribes_it() {
+        let (hub, _) = hub_with(4, 60);
+        let sub = hub.subscribe(
+            topics(&[Topic::CameraConnected, Topic::RecordingStop]),
+            EventFilter::default(),
+        );
+        assert_eq!(hub.counts().subscribers, 1);
+
+        drop(sub);
+
+        assert_eq!(hub.counts().subscribers, 0);
+        assert!(hub.inner.by_topic.iter().all(|l| read(l).is_empty()));
+    }
+
+    #[tokio::test]
+    async fn closing_the_hub_ends_every_subscription() {
+        let (hub, _) = hub_with(4, 60);
+        let mut before = hub.subscribe(topics(&[Topic::CameraConnected]), EventFilter::default());
+        hub.publish(plugged(0));
+
+        hub.close();
+        let mut after = hub.subscribe(topics(&[Topic::CameraConnected]), EventFilter::default());
+
+        assert_eq!(before.next().await, None);
+        assert_eq!(after.next().await, None);
+    }
+
+    #[tokio::test]
+    async fn counters_follow_publishes_and_reads() {
+        let (hub, _) = hub_with(16, 60);
+        let mut a = hub.subscribe(topics(&[Topic::SnapshotTaken]), EventFilter::default());
+        let mut b = hub.subscribe(topics(&[Topic::SnapshotTaken]), EventFilter::default());
+
+        hub.publish(seq(Topic::SnapshotTaken, 1));
+        hub.publish(seq(Topic::SystemHealth, 2));
+        drain(&mut a);
+
+        let c = hub.counts();
+        assert_eq!(
+            (c.published, c.delivered, c.dropped, c.subscribers),
+            (2, 1, 0, 2)
+        );
+        drain(&mut b);
+        assert_eq!(hub.counts().delivered, 2);
+    }
+
+    #[tokio::test]
+    async fn every_subscriber_shares_one_serialised_event() {
+        let (hub, _) = hub_with(16, 60);
+        let subs: Vec<Subscription> = (0..3)
+            .map(|_| hub.subscribe(topics(&[Topic::CameraConnected]), EventFilter::default()))
+            .collect();
+
+        hub.publish(plugged(0));
+
+        let first = Arc::clone(&lock(&subs[0].sub.queue).events[0]);
+        for s in &subs[1..] {
+            assert!(Arc::ptr_eq(&first, &lock(&s.sub.queue).events[0]));
+        }
+    }
+
+    #[test]
+    fn publishing_from_many_threads_delivers_every_event_in_each_publishers_order() {
+        let (hub, _) = hub_with(65_536, 60);
+        let mut sub = hub.subscribe(topics(&[Topic::CameraStatusChange]), EventFilter::default());
+        let threads: Vec<_> = (0..4u64)
+            .map(|t| {
+                let hub = hub.clone();
+                std::thread::spawn(move || {
+                    for i in 0..1000 {
+                        hub.publish(seq(Topic::CameraStatusChange, t * 10_000 + i));
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().expect("publisher thread finished");
+        }
+
+        let got: Vec<u64> = drain(&mut sub)
+            .iter()
+            .map(|v| v["seq"].as_u64().expect("seq set"))
+            .collect();
+        assert_eq!(got.len(), 4000);
+        for t in 0..4u64 {
+            let mine: Vec<u64> = got.iter().copied().filter(|s| s / 10_000 == t).collect();
+            assert!(mine.windows(2).all(|w| w[0] < w[1]));
+        }
+    }
+}
