@@ -18,6 +18,7 @@ use thiserror::Error;
 
 use crate::camera::{CameraId, Resolution};
 use crate::capabilities::FourCc;
+use crate::media::{CaptureMode, VideoEncoding};
 use crate::time::Timestamp;
 
 /// Why a stream is open.
@@ -300,105 +301,14 @@ pub fn reconcile(
 /// Where a camera's publisher reads from.
 #[derive(Debug, Clone, PartialEq)]
 pub enum PublisherInput {
-    /// A V4L2 capture node, in its current mode when known.
-    Device {
-        path: String,
-        pixel_format: Option<FourCc>,
-        size: Option<Resolution>,
-        fps: Option<f64>,
-    },
+    /// A V4L2 capture node in a capture mode (e.g. [`VideoEncoding::plan`]'s choice).
+    Device { path: String, capture: CaptureMode },
     /// An ffmpeg `lavfi` test pattern (`testsrc2`, `smptebars`, ...).
     TestPattern {
         pattern: String,
         size: Resolution,
         fps: f64,
     },
-}
-
-/// H.264 within the STANAG 4406 profile: constrained baseline, level 3.0, at most 1280x720,
-/// yuv420p, 64 kbit/s to 2 Mbit/s, one keyframe per second so a new reader (a tier-1
-/// snapshot, a browser) starts within a second.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct H264Encoding {
-    /// Even sides, at most 1280x720 and within level 3.0's frame size and macroblock rate.
-    pub size: Resolution,
-    pub fps: u32,
-    pub bitrate_kbps: u32,
-    /// Frames between keyframes (= `fps`: one second).
-    pub gop: u32,
-}
-
-impl H264Encoding {
-    pub const MAX_WIDTH: u32 = 1280;
-    pub const MAX_HEIGHT: u32 = 720;
-    pub const MAX_FPS: u32 = 30;
-    pub const MIN_KBPS: u32 = 64;
-    pub const MAX_KBPS: u32 = 2000;
-    /// Level 3.0: frame size in 16x16 macroblocks.
-    pub const LEVEL_MAX_FRAME_MBS: u64 = 1620;
-    /// Level 3.0: macroblocks per second.
-    pub const LEVEL_MAX_MBS_PER_SEC: u64 = 40_500;
-
-    /// The largest encoding of a `size` / `fps` source inside the profile, keeping the
-    /// source's aspect ratio (never upscaled).
-    pub fn for_source(size: Resolution, fps: f64) -> H264Encoding {
-        let fps = if fps.is_finite() {
-            fps.round().clamp(1.0, f64::from(Self::MAX_FPS)) as u32
-        } else {
-            Self::MAX_FPS
-        };
-        let (sw, sh) = (u64::from(size.width), u64::from(size.height));
-        let even_down = |v: u64| (v & !1).max(2);
-        let fits = |w: u64, h: u64| {
-            let mbs = w.div_ceil(16) * h.div_ceil(16);
-            w <= u64::from(Self::MAX_WIDTH)
-                && h <= u64::from(Self::MAX_HEIGHT)
-                && mbs <= Self::LEVEL_MAX_FRAME_MBS
-                && mbs * u64::from(fps) <= Self::LEVEL_MAX_MBS_PER_SEC
-        };
-        // Widest even width whose aspect-kept height fits; 2x2 always fits.
-        let mut w = even_down(sw.min(u64::from(Self::MAX_WIDTH)));
-        let mut h = even_down(sh * w / sw);
-        while w > 2 && !fits(w, h) {
-            // Whole macroblocks from here on, so no width is wasted on padding.
-            w = if w > 16 { (w - 1) / 16 * 16 } else { w - 2 };
-            h = even_down(sh * w / sw);
-        }
-        if !fits(w, h) {
-            h = even_down(h.min(u64::from(Self::MAX_HEIGHT)));
-            while h > 2 && !fits(w, h) {
-                h -= 2;
-            }
-        }
-        let pixels_per_sec = w * h * u64::from(fps);
-        // About 0.1 bit per pixel, inside the profile's range.
-        let kbps = (pixels_per_sec / 10_000)
-            .clamp(u64::from(Self::MIN_KBPS), u64::from(Self::MAX_KBPS)) as u32;
-        H264Encoding {
-            size: Resolution {
-                width: w as u32,
-                height: h as u32,
-            },
-            fps,
-            bitrate_kbps: kbps,
-            gop: fps,
-        }
-    }
-
-    /// Inside the profile (what [`H264Encoding::for_source`] always returns).
-    pub fn is_within_profile(&self) -> bool {
-        let (w, h) = (u64::from(self.size.width), u64::from(self.size.height));
-        let mbs = w.div_ceil(16) * h.div_ceil(16);
-        w % 2 == 0
-            && h % 2 == 0
-            && self.size.width <= Self::MAX_WIDTH
-            && self.size.height <= Self::MAX_HEIGHT
-            && (1..=Self::MAX_FPS).contains(&self.fps)
-            && mbs <= Self::LEVEL_MAX_FRAME_MBS
-            && mbs * u64::from(self.fps) <= Self::LEVEL_MAX_MBS_PER_SEC
-            && (Self::MIN_KBPS..=Self::MAX_KBPS).contains(&self.bitrate_kbps)
-            && (1..=self.fps).contains(&self.gop)
-    }
 }
 
 /// Why a publisher command could not be made.
@@ -412,16 +322,24 @@ pub enum PublisherError {
     UnsafeText { what: &'static str, text: String },
     #[error("test pattern must be an ffmpeg lavfi source name (letters, digits, _), got {0:?}")]
     BadPattern(String),
+    #[error("no frame size of a {0} source fits the video encoding")]
+    NoFit(Resolution),
 }
 
-/// A `runOnDemand` command line: ffmpeg reading the camera, encoding H.264 in the profile
-/// and publishing over RTSP to the path it serves (`$RTSP_PORT`, `$MTX_PATH`, set by MediaMTX).
+/// A `runOnDemand` command line: ffmpeg reading the camera, encoding H.264 in the STANAG 4406
+/// profile ([`VideoEncoding`]: the largest size and rate inside it, yuv420p, its bit rate, its
+/// GOP, no B-frames) and publishing over RTSP to the path it serves (`$RTSP_PORT`,
+/// `$MTX_PATH`, set by MediaMTX).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PublisherCommand(String);
 
 impl PublisherCommand {
     /// `ffmpeg` is the program to run (a name on `PATH` or a path).
-    pub fn new(ffmpeg: &str, input: &PublisherInput) -> Result<PublisherCommand, PublisherError> {
+    pub fn new(
+        ffmpeg: &str,
+        input: &PublisherInput,
+        encoding: &VideoEncoding,
+    ) -> Result<PublisherCommand, PublisherError> {
         let mut args: Vec<String> = vec![
             checked("ffmpeg program", ffmpeg)?,
             "-hide_banner".into(),
@@ -429,30 +347,18 @@ impl PublisherCommand {
             "-loglevel".into(),
             "error".into(),
         ];
-        let encoding = match input {
-            PublisherInput::Device {
-                path,
-                pixel_format,
-                size,
-                fps,
-            } => {
+        let (source, source_fps) = match input {
+            PublisherInput::Device { path, capture } => {
                 args.extend(["-f".into(), "v4l2".into()]);
-                if let Some(name) = pixel_format.and_then(v4l2_input_format) {
+                if let Some(name) = capture.pixel_format.and_then(v4l2_input_format) {
                     args.extend(["-input_format".into(), name.into()]);
                 }
-                if let Some(size) = size {
-                    args.extend(["-video_size".into(), size.to_string()]);
-                }
-                if let Some(fps) = fps.filter(|f| f.is_finite() && *f > 0.0) {
+                args.extend(["-video_size".into(), capture.size.to_string()]);
+                if let Some(fps) = capture.fps.filter(|f| f.is_finite() && *f > 0.0) {
                     args.extend(["-framerate".into(), format_fps(fps)]);
                 }
                 args.extend(["-i".into(), checked("device path", path)?]);
-                // Unknown mode: assume the common webcam default and let the scaler fit it.
-                let size = size.unwrap_or(Resolution {
-                    width: 640,
-                    height: 480,
-                });
-                H264Encoding::for_source(size, fps.unwrap_or(30.0))
+                (capture.size, capture.fps)
             }
             PublisherInput::TestPattern { pattern, size, fps } => {
                 let pattern_ok = !pattern.is_empty()
@@ -462,11 +368,8 @@ impl PublisherCommand {
                 if !pattern_ok {
                     return Err(PublisherError::BadPattern(pattern.clone()));
                 }
-                let rate = format_fps(if fps.is_finite() && *fps > 0.0 {
-                    *fps
-                } else {
-                    30.0
-                });
+                let fps = Some(*fps).filter(|f| f.is_finite() && *f > 0.0);
+                let rate = format_fps(fps.unwrap_or(VideoEncoding::PREFERRED_MAX_FPS));
                 // -re: lavfi sources run as fast as they can otherwise.
                 args.extend([
                     "-re".into(),
@@ -475,36 +378,43 @@ impl PublisherCommand {
                     "-i".into(),
                     format!("{pattern}=size={size}:rate={rate}"),
                 ]);
-                H264Encoding::for_source(*size, *fps)
+                (*size, fps)
             }
         };
-        let e = encoding;
-        let kbps = format!("{}k", e.bitrate_kbps);
+        let (size, fps) = encoding
+            .fit(source, source_fps)
+            .ok_or(PublisherError::NoFit(source))?;
+        let gop = encoding.gop_frames(fps).to_string();
+        let kbps = format!("{}k", encoding.bitrate_kbps());
         args.extend([
             "-an".into(),
             "-vf".into(),
             format!(
-                "scale={}:{}:flags=bilinear,format=yuv420p",
-                e.size.width, e.size.height
+                "scale={}:{}:flags=bilinear,format={}",
+                size.width,
+                size.height,
+                VideoEncoding::PIXEL_FORMAT
             ),
             "-r".into(),
-            e.fps.to_string(),
+            format_fps(fps),
             "-c:v".into(),
             "libx264".into(),
             "-preset".into(),
             "ultrafast".into(),
             "-tune".into(),
             "zerolatency".into(),
+            // x264's baseline is constrained baseline (no FMO/ASO/redundant slices), which
+            // both profiles of the envelope accept.
             "-profile:v".into(),
             "baseline".into(),
             "-level:v".into(),
-            "3.0".into(),
+            encoding.level().as_str().into(),
             "-pix_fmt".into(),
-            "yuv420p".into(),
+            VideoEncoding::PIXEL_FORMAT.into(),
             "-g".into(),
-            e.gop.to_string(),
+            gop.clone(),
             "-keyint_min".into(),
-            e.gop.to_string(),
+            gop,
             "-sc_threshold".into(),
             "0".into(),
             "-bf".into(),
@@ -638,6 +548,7 @@ mod tests {
                 size: Resolution::new(1280, 720).unwrap(),
                 fps: 30.0,
             },
+            &VideoEncoding::standard(),
         )
         .unwrap()
     }
@@ -744,10 +655,13 @@ mod tests {
             "/usr/bin/ffmpeg",
             &PublisherInput::Device {
                 path: "/dev/video0".into(),
-                pixel_format: FourCc::parse("MJPG"),
-                size: Resolution::new(640, 480),
-                fps: Some(30.0),
+                capture: CaptureMode {
+                    pixel_format: FourCc::parse("MJPG"),
+                    size: Resolution::new(640, 480).unwrap(),
+                    fps: Some(30.0),
+                },
             },
+            &VideoEncoding::standard(),
         )
         .unwrap();
         let line = cmd.as_str();
@@ -767,10 +681,13 @@ mod tests {
                 "ffmpeg",
                 &PublisherInput::Device {
                     path: path.into(),
-                    pixel_format: None,
-                    size: None,
-                    fps: None,
+                    capture: CaptureMode {
+                        pixel_format: None,
+                        size: Resolution::new(640, 480).unwrap(),
+                        fps: None,
+                    },
                 },
+                &VideoEncoding::standard(),
             )
         };
         let quoted = dev("/tmp/my cams/it's").unwrap();
@@ -789,6 +706,7 @@ mod tests {
                 size: Resolution::new(640, 480).unwrap(),
                 fps: 30.0,
             },
+            &VideoEncoding::standard(),
         );
         assert!(matches!(bad, Err(PublisherError::BadPattern(_))));
     }
@@ -975,10 +893,19 @@ mod tests {
         }
 
         #[test]
-        fn encoding_is_always_inside_the_profile(w in 1u32..=16384, h in 1u32..=16384, fps in 0.1f64..240.0) {
-            let e = H264Encoding::for_source(Resolution::new(w, h).unwrap(), fps);
-            prop_assert!(e.is_within_profile(), "{e:?} from {w}x{h}@{fps}");
-            prop_assert!(e.size.width <= w.max(2) && e.size.height <= h.max(2), "upscaled: {e:?} from {w}x{h}");
+        fn the_publisher_encodes_what_the_profile_admits(w in 16u32..=4096, h in 16u32..=4096, fps in 1.0f64..120.0) {
+            let enc = VideoEncoding::standard();
+            let size = Resolution::new(w, h).unwrap();
+            let input = PublisherInput::TestPattern { pattern: "testsrc2".into(), size, fps };
+            match (PublisherCommand::new("ffmpeg", &input, &enc), enc.fit(size, Some(fps))) {
+                (Ok(cmd), Some((out, out_fps))) => {
+                    prop_assert!(enc.admits(out, out_fps).is_ok());
+                    let scale = format!(" -vf scale={}:{}:", out.width, out.height);
+                    prop_assert!(cmd.as_str().contains(&scale), "{} lacks {}", cmd, scale);
+                }
+                (Err(PublisherError::NoFit(_)), None) => {}
+                (cmd, fit) => prop_assert!(false, "{cmd:?} vs {fit:?}"),
+            }
         }
 
         #[test]
