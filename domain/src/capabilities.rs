@@ -189,7 +189,7 @@ impl FrameSize {
             FrameSize::Discrete(d) => d.width == width && d.height == height,
             FrameSize::Range(r) => {
                 let fits = |v: u32, min: u32, max: u32, step: u32| {
-                    (min..=max).contains(&v) && (step <= 1 || (v - min) % step == 0)
+                    (min..=max).contains(&v) && (step <= 1 || (v - min).is_multiple_of(step))
                 };
                 fits(width, r.min_width, r.max_width, r.step_width)
                     && fits(height, r.min_height, r.max_height, r.step_height)
