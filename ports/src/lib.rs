@@ -9,4 +9,5 @@ pub mod auth;
 pub mod camera;
 pub mod clock;
 pub mod events;
+pub mod media_server;
 pub mod system;

@@ -1,0 +1,84 @@
+//! The media server (MediaMTX) as the app needs it: the paths it serves, how they are doing,
+//! and whether it answers at all.
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use domain::stream::PathConfig;
+use domain::Timestamp;
+use thiserror::Error;
+
+/// A path as the media server runs it now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PathStatus {
+    pub name: String,
+    /// A publisher is up and its tracks are known: readers get pictures.
+    pub ready: bool,
+    /// Since when it is ready.
+    pub ready_since: Option<Timestamp>,
+    /// Readers attached now (RTSP sessions, WebRTC sessions, HLS muxer, ...).
+    pub readers: u32,
+    pub bytes_received: u64,
+    pub bytes_sent: u64,
+}
+
+/// Why a media server request failed.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum MediaServerError {
+    /// Not reachable (connection refused, no route, DNS).
+    #[error("media server unreachable: {0}")]
+    Unreachable(String),
+    /// No complete answer within the request timeout.
+    #[error("media server did not answer within {0} ms")]
+    Timeout(u64),
+    /// The path does not exist.
+    #[error("media server has no path {0:?}")]
+    NotFound(String),
+    /// It refused the request (4xx); `message` is its own error text.
+    #[error("media server refused the request ({status}): {message}")]
+    Rejected { status: u16, message: String },
+    /// It failed (5xx); `message` is its own error text.
+    #[error("media server failed ({status}): {message}")]
+    Failed { status: u16, message: String },
+    /// It answered something that is not its API.
+    #[error("unexpected answer from the media server: {0}")]
+    Protocol(String),
+}
+
+impl MediaServerError {
+    /// The server cannot serve now (down, hung, failing, or not the server we expect), as
+    /// opposed to refusing one request.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(
+            self,
+            MediaServerError::Unreachable(_)
+                | MediaServerError::Timeout(_)
+                | MediaServerError::Failed { .. }
+                | MediaServerError::Protocol(_)
+        )
+    }
+}
+
+#[async_trait]
+pub trait MediaServer: Send + Sync + 'static {
+    /// Creates the path with `config`, or, when it exists, applies `config` to it.
+    async fn ensure_path(&self, name: &str, config: &PathConfig) -> Result<(), MediaServerError>;
+
+    /// Applies the settings `config` says to an existing path, leaving the others.
+    async fn patch_path(&self, name: &str, config: &PathConfig) -> Result<(), MediaServerError>;
+
+    /// Removes the path; also `Ok` when it was not there.
+    async fn remove_path(&self, name: &str) -> Result<(), MediaServerError>;
+
+    /// Every configured path by name, with the settings [`PathConfig`] knows.
+    async fn path_configs(&self) -> Result<BTreeMap<String, PathConfig>, MediaServerError>;
+
+    /// One path's runtime state; `None` when the server has no such path.
+    async fn path_status(&self, name: &str) -> Result<Option<PathStatus>, MediaServerError>;
+
+    /// Every path's runtime state.
+    async fn path_statuses(&self) -> Result<Vec<PathStatus>, MediaServerError>;
+
+    /// `Ok` when the server answers its API (a cheap read of its global configuration).
+    async fn probe(&self) -> Result<(), MediaServerError>;
+}
