@@ -10,4 +10,5 @@ pub mod camera;
 pub mod clock;
 pub mod events;
 pub mod media_server;
+pub mod probe;
 pub mod system;
