@@ -7,8 +7,10 @@
 pub mod api;
 pub mod auth;
 pub mod camera;
+pub mod capture;
 pub mod clock;
 pub mod events;
+pub mod files;
 pub mod media_server;
 pub mod probe;
 pub mod system;
