@@ -1,0 +1,422 @@
+//! A recording under way: one supervised ffmpeg writing a crash-safe file (or segments)
+//! and sending preview JPEGs on stdout for snapshots while it holds the device.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use domain::api::Quality;
+use domain::files::SnapshotFormat;
+use domain::Resolution;
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+use ports::camera::CaptureSource;
+use ports::capture::{CaptureError, Recorder, RecordingEnd, RecordingRequest, Still};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::process::{ChildStdin, ChildStdout};
+use tokio::sync::{mpsc, watch, Mutex};
+
+use crate::command::{self, RecordingTarget};
+use crate::process::{self, StderrTail};
+use crate::Settings;
+
+const DEPENDENCY: &str = "ffmpeg";
+/// Largest preview frame accepted from ffmpeg.
+const MAX_PREVIEW_BYTES: usize = 16 * 1024 * 1024;
+/// How long a snapshot waits for the first preview frame of a recording that just started.
+const FIRST_PREVIEW_WAIT: Duration = Duration::from_secs(3);
+
+/// Where a recording's files are.
+#[derive(Debug, Clone)]
+enum Files {
+    One(PathBuf),
+    /// `<dir>/<stem>_NNN.<ext>`
+    Segments {
+        dir: PathBuf,
+        stem: String,
+        ext: String,
+    },
+}
+
+impl Files {
+    fn for_request(req: &RecordingRequest) -> Files {
+        match req.segment_secs {
+            None => Files::One(req.path.clone()),
+            Some(_) => {
+                let dir = req.path.parent().map(Path::to_path_buf).unwrap_or_default();
+                let stem = req
+                    .path
+                    .file_stem()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                let ext = req.format.extension().to_owned();
+                Files::Segments { dir, stem, ext }
+            }
+        }
+    }
+
+    fn segment(dir: &Path, stem: &str, ext: &str, n: u32) -> PathBuf {
+        dir.join(format!("{stem}_{n:03}.{ext}"))
+    }
+
+    fn first(&self) -> PathBuf {
+        match self {
+            Files::One(p) => p.clone(),
+            Files::Segments { dir, stem, ext } => Files::segment(dir, stem, ext, 0),
+        }
+    }
+
+    fn existing(&self) -> Vec<PathBuf> {
+        match self {
+            Files::One(p) => vec![p.clone()],
+            Files::Segments { dir, stem, ext } => (0..)
+                .map(|n| Files::segment(dir, stem, ext, n))
+                .take_while(|p| p.exists())
+                .collect(),
+        }
+    }
+}
+
+enum Control {
+    Kill,
+}
+
+/// How the process ended, with what it said.
+#[derive(Debug, Clone)]
+struct Exit {
+    end: RecordingEnd,
+    error: Option<CaptureError>,
+}
+
+/// A running ffmpeg recording.
+pub struct FfmpegRecorder {
+    files: Files,
+    pid: Option<u32>,
+    stdin: Mutex<Option<ChildStdin>>,
+    control: mpsc::Sender<Control>,
+    exit: watch::Receiver<Option<Exit>>,
+    stop_requested: Arc<AtomicBool>,
+    preview: watch::Receiver<Option<Arc<Vec<u8>>>>,
+    preview_size: Resolution,
+    settings: Arc<Settings>,
+}
+
+impl FfmpegRecorder {
+    /// Starts ffmpeg and waits until the first bytes of the file are on disk.
+    pub(crate) async fn start(
+        settings: Arc<Settings>,
+        req: RecordingRequest,
+    ) -> Result<Arc<FfmpegRecorder>, CaptureError> {
+        if let CaptureSource::TestPattern { pattern } = &req.source {
+            if !command::valid_pattern(pattern) {
+                return Err(CaptureError::Failed {
+                    dependency: DEPENDENCY,
+                    details: format!("{pattern:?} is not a test pattern name"),
+                });
+            }
+        }
+        let files = Files::for_request(&req);
+        let pattern;
+        let target = match (&files, req.segment_secs) {
+            (Files::Segments { dir, stem, ext }, Some(seconds)) => {
+                pattern = dir.join(format!("{stem}_%03d.{ext}"));
+                RecordingTarget::Segments {
+                    pattern: &pattern,
+                    seconds,
+                }
+            }
+            _ => RecordingTarget::File(&req.path),
+        };
+        let args = command::recording(&req.source, &req.mode, req.format, req.planned, target);
+        let mut cmd = process::supervised(&settings.ffmpeg, args);
+        cmd.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd
+            .spawn()
+            .map_err(|e| process::spawn_error(DEPENDENCY, &settings.ffmpeg, e))?;
+        let pid = child.id();
+        let stdin = child.stdin.take();
+        let (tail, tail_task) = match child.stderr.take() {
+            Some(s) => {
+                let (t, task) = StderrTail::collect(s);
+                (t, Some(task))
+            }
+            None => (StderrTail::default(), None),
+        };
+        let (preview_tx, preview_rx) = watch::channel(None);
+        if let Some(out) = child.stdout.take() {
+            tokio::spawn(read_previews(out, preview_tx));
+        }
+
+        let (control_tx, mut control_rx) = mpsc::channel::<Control>(4);
+        let (exit_tx, exit_rx) = watch::channel(None::<Exit>);
+        let stop_requested = Arc::new(AtomicBool::new(false));
+        let from_device = matches!(req.source, CaptureSource::Device { .. });
+        let stopping = stop_requested.clone();
+        let grace = settings.stop_grace;
+        tokio::spawn(async move {
+            let mut killed = false;
+            let mut control_open = true;
+            let status = loop {
+                tokio::select! {
+                    s = child.wait() => break s,
+                    c = control_rx.recv(), if control_open => match c {
+                        Some(Control::Kill) => {
+                            killed = true;
+                            let _ = child.start_kill();
+                        }
+                        None => {
+                            // Every handle is gone: finish the file as a stop would.
+                            control_open = false;
+                            stopping.store(true, Ordering::SeqCst);
+                            if let Some(pid) = child.id() {
+                                let _ = kill(Pid::from_raw(pid as i32), Signal::SIGINT);
+                            }
+                            match tokio::time::timeout(grace, child.wait()).await {
+                                Ok(s) => break s,
+                                Err(_) => {
+                                    killed = true;
+                                    let _ = child.start_kill();
+                                }
+                            }
+                        }
+                    },
+                }
+            };
+            if let Some(t) = tail_task {
+                let _ = t.await;
+            }
+            let exit = match status {
+                Err(e) => Exit {
+                    end: RecordingEnd::Failed {
+                        reason: format!("lost track of ffmpeg: {e}"),
+                    },
+                    error: None,
+                },
+                Ok(_) if killed => Exit {
+                    end: RecordingEnd::Killed,
+                    error: None,
+                },
+                Ok(status) => {
+                    let asked = stopping.load(Ordering::SeqCst);
+                    // After `q` ffmpeg exits 0; after SIGINT it exits 255, having finished the file.
+                    if status.success() || (asked && status.code() == Some(255)) {
+                        Exit {
+                            end: RecordingEnd::Finished,
+                            error: None,
+                        }
+                    } else {
+                        let error = process::failure(DEPENDENCY, status, &tail.text(), from_device);
+                        Exit {
+                            end: RecordingEnd::Failed {
+                                reason: format!("ffmpeg {}", error_text(&error)),
+                            },
+                            error: Some(error),
+                        }
+                    }
+                }
+            };
+            let _ = exit_tx.send(Some(exit));
+        });
+
+        let recorder = Arc::new(FfmpegRecorder {
+            files,
+            pid,
+            stdin: Mutex::new(stdin),
+            control: control_tx,
+            exit: exit_rx,
+            stop_requested,
+            preview: preview_rx,
+            preview_size: req.mode.capture.size,
+            settings: settings.clone(),
+        });
+        recorder.wait_for_first_bytes(&req.path).await?;
+        Ok(recorder)
+    }
+
+    async fn wait_for_first_bytes(&self, reserved: &Path) -> Result<(), CaptureError> {
+        let first = self.files.first();
+        let deadline = tokio::time::Instant::now() + self.settings.start_timeout;
+        let mut exit = self.exit.clone();
+        loop {
+            if std::fs::metadata(&first)
+                .map(|m| m.len() > 0)
+                .unwrap_or(false)
+            {
+                if first != reserved {
+                    // Segments are named after the reserved name, which they replace.
+                    let _ = std::fs::remove_file(reserved);
+                }
+                return Ok(());
+            }
+            if let Some(e) = exit.borrow().clone() {
+                return Err(e.error.unwrap_or_else(|| CaptureError::Failed {
+                    dependency: DEPENDENCY,
+                    details: format!("ended before writing anything ({:?})", e.end),
+                }));
+            }
+            let now = tokio::time::Instant::now();
+            if now >= deadline {
+                let _ = self.control.send(Control::Kill).await;
+                let _ = self.ended().await;
+                return Err(CaptureError::TimedOut {
+                    dependency: DEPENDENCY,
+                    secs: self.settings.start_timeout.as_secs_f64(),
+                    details: "no video was written".into(),
+                });
+            }
+            let nap = Duration::from_millis(20).min(deadline - now);
+            let _ = tokio::time::timeout(nap, exit.changed()).await;
+        }
+    }
+
+    /// The ffmpeg process id while it runs (for tests that kill it).
+    pub fn pid(&self) -> Option<u32> {
+        self.pid
+    }
+
+    fn ended_now(&self) -> Option<RecordingEnd> {
+        self.exit.borrow().as_ref().map(|e| e.end.clone())
+    }
+
+    async fn latest_preview(&self) -> Option<Arc<Vec<u8>>> {
+        let mut rx = self.preview.clone();
+        let waited = tokio::time::timeout(FIRST_PREVIEW_WAIT, async {
+            rx.wait_for(|f| f.is_some())
+                .await
+                .ok()
+                .and_then(|f| f.clone())
+        })
+        .await;
+        waited
+            .ok()
+            .flatten()
+            .or_else(|| self.preview.borrow().clone())
+    }
+}
+
+fn error_text(e: &CaptureError) -> String {
+    match e {
+        CaptureError::Failed { details, .. } => details.clone(),
+        other => other.to_string(),
+    }
+}
+
+#[async_trait]
+impl Recorder for FfmpegRecorder {
+    fn files(&self) -> Vec<PathBuf> {
+        self.files.existing()
+    }
+
+    async fn still(
+        &self,
+        format: SnapshotFormat,
+        quality: Quality,
+        path: &Path,
+    ) -> Result<Still, CaptureError> {
+        let frame = self
+            .latest_preview()
+            .await
+            .ok_or_else(|| CaptureError::Failed {
+                dependency: DEPENDENCY,
+                details: "the recording has not produced a frame".into(),
+            })?;
+        let args = command::still_from_jpeg(format, quality, path);
+        process::run(
+            DEPENDENCY,
+            &self.settings.ffmpeg,
+            args,
+            Some(frame),
+            0,
+            self.settings.still_timeout,
+            false,
+        )
+        .await?;
+        crate::check_written(path)?;
+        Ok(Still {
+            width: self.preview_size.width,
+            height: self.preview_size.height,
+        })
+    }
+
+    async fn stop(&self) -> RecordingEnd {
+        if let Some(end) = self.ended_now() {
+            return end;
+        }
+        self.stop_requested.store(true, Ordering::SeqCst);
+        let asked = {
+            let mut stdin = self.stdin.lock().await;
+            match stdin.as_mut() {
+                Some(pipe) => pipe.write_all(b"q").await.is_ok() && pipe.flush().await.is_ok(),
+                None => false,
+            }
+        };
+        if !asked && self.ended_now().is_none() {
+            if let Some(pid) = self.pid {
+                let _ = kill(Pid::from_raw(pid as i32), Signal::SIGINT);
+            }
+        }
+        match tokio::time::timeout(self.settings.stop_grace, self.ended()).await {
+            Ok(end) => end,
+            Err(_) => {
+                let _ = self.control.send(Control::Kill).await;
+                self.ended().await
+            }
+        }
+    }
+
+    async fn ended(&self) -> RecordingEnd {
+        let mut rx = self.exit.clone();
+        let end = match rx.wait_for(|e| e.is_some()).await {
+            Ok(e) => e.as_ref().map(|e| e.end.clone()),
+            Err(_) => None,
+        };
+        end.unwrap_or_else(|| RecordingEnd::Failed {
+            reason: "the ffmpeg supervisor stopped".into(),
+        })
+    }
+}
+
+/// Reads ffmpeg's `mpjpeg` output (`--ffmpeg`, `Content-type`, `Content-length: N`, a blank
+/// line, N bytes) and keeps the latest frame.
+async fn read_previews(out: ChildStdout, latest: watch::Sender<Option<Arc<Vec<u8>>>>) {
+    let mut reader = BufReader::new(out);
+    let mut line = Vec::new();
+    'parts: loop {
+        let mut length: Option<usize> = None;
+        loop {
+            line.clear();
+            match reader.read_until(b'\n', &mut line).await {
+                Ok(0) | Err(_) => break 'parts,
+                Ok(_) => {}
+            }
+            let text = String::from_utf8_lossy(&line);
+            let text = text.trim();
+            if text.is_empty() {
+                if length.is_some() {
+                    break;
+                }
+                continue;
+            }
+            if let Some((name, value)) = text.split_once(':') {
+                if name.trim().eq_ignore_ascii_case("content-length") {
+                    length = value.trim().parse().ok();
+                }
+            }
+        }
+        let Some(n) = length.filter(|n| *n > 0 && *n <= MAX_PREVIEW_BYTES) else {
+            break;
+        };
+        let mut frame = vec![0u8; n];
+        if reader.read_exact(&mut frame).await.is_err() {
+            break;
+        }
+        latest.send_replace(Some(Arc::new(frame)));
+    }
+    // Keep draining so ffmpeg never blocks on a full pipe, even after a parse problem.
+    let _ = tokio::io::copy(&mut reader, &mut tokio::io::sink()).await;
+}
