@@ -257,6 +257,8 @@ pub struct MediaConfig {
     pub ffprobe: PathBuf,
     /// Longest a snapshot may take before ffmpeg is killed, seconds.
     pub snapshot_timeout_secs: f64,
+    /// H.264 encoding of recordings and streams (STANAG 4406 profile).
+    pub video: VideoConfig,
 }
 
 impl Default for MediaConfig {
@@ -266,6 +268,7 @@ impl Default for MediaConfig {
             ffmpeg: "ffmpeg".into(),
             ffprobe: "ffprobe".into(),
             snapshot_timeout_secs: 10.0,
+            video: VideoConfig::default(),
         }
     }
 }
@@ -277,7 +280,83 @@ impl MediaConfig {
             "media.snapshot_timeout_secs",
             self.snapshot_timeout_secs,
             "must be 0.5..=120",
+        )?;
+        self.video.encoding().map(|_| ())
+    }
+}
+
+/// How video is encoded. It must lie inside the STANAG 4406 profile (constrained baseline
+/// or baseline, level <= 3.0 within the level's limits, yuv420p, 64..=2000 kbit/s, a GOP of
+/// at most 2 s, at most 1280x720); anything else is refused at start.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct VideoConfig {
+    /// `constrained_baseline` or `baseline`.
+    pub profile: String,
+    /// `1.0` .. `3.0` (text or number).
+    #[serde(deserialize_with = "level_text")]
+    pub level: String,
+    pub pixel_format: String,
+    pub bitrate_kbps: u32,
+    /// Keyframe interval, seconds.
+    pub gop_secs: f64,
+    /// Largest encoded frame, `WxH`.
+    pub max_resolution: String,
+}
+
+/// `level: 3.0` (a YAML number) and `level: "3.0"` mean the same.
+fn level_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Level {
+        Text(String),
+        Number(f64),
+    }
+    Ok(match Level::deserialize(d)? {
+        Level::Text(t) => t,
+        Level::Number(n) => format!("{n:.1}"),
+    })
+}
+
+impl Default for VideoConfig {
+    fn default() -> Self {
+        let e = domain::media::VideoEncoding::standard();
+        VideoConfig {
+            profile: e.profile().as_str().into(),
+            level: e.level().as_str().into(),
+            pixel_format: domain::media::VideoEncoding::PIXEL_FORMAT.into(),
+            bitrate_kbps: e.bitrate_kbps(),
+            gop_secs: e.gop_secs(),
+            max_resolution: e.max_size().to_string(),
+        }
+    }
+}
+
+impl VideoConfig {
+    /// The validated encoding, or the key that breaks the profile and why.
+    pub fn encoding(&self) -> Result<domain::media::VideoEncoding, ConfigError> {
+        use domain::media::ProfileViolation as V;
+        let max = domain::Resolution::parse(&self.max_resolution)
+            .map_err(|e| ConfigError::invalid("media.video.max_resolution", &self.max_resolution, e.to_string()))?;
+        domain::media::VideoEncoding::parse(
+            &self.profile,
+            &self.level,
+            &self.pixel_format,
+            self.bitrate_kbps,
+            self.gop_secs,
+            max,
         )
+        .map_err(|e| {
+            let (key, value) = match &e {
+                V::Profile(v) => ("media.video.profile", v.clone()),
+                V::Level(v) => ("media.video.level", v.clone()),
+                V::PixelFormat(v) => ("media.video.pixel_format", v.clone()),
+                V::Bitrate(_) | V::BitrateAboveLevel { .. } => ("media.video.bitrate_kbps", self.bitrate_kbps.to_string()),
+                V::Gop(_) => ("media.video.gop_secs", self.gop_secs.to_string()),
+                _ => ("media.video.max_resolution", self.max_resolution.clone()),
+            };
+            ConfigError::invalid(key, value, e.to_string())
+        })
     }
 }
 

@@ -110,3 +110,29 @@ fn missing_explicit_file_is_an_error() {
     let err = Config::load(Some(std::path::Path::new("/nonexistent/c.yaml")), env(&[])).unwrap_err();
     assert!(err.to_string().contains("/nonexistent/c.yaml"));
 }
+
+#[test]
+fn a_video_encoding_outside_stanag_4406_is_refused_naming_the_key() {
+    let c = Config::from_yaml_with_env("", "t", env(&[])).unwrap();
+    assert_eq!(c.media.video.encoding().unwrap(), domain::media::VideoEncoding::standard());
+    for (yaml, key) in [
+        ("media:\n  video:\n    profile: high\n", "media.video.profile"),
+        ("media:\n  video:\n    level: '4.1'\n", "media.video.level"),
+        ("media:\n  video:\n    bitrate_kbps: 4000\n", "media.video.bitrate_kbps"),
+        ("media:\n  video:\n    gop_secs: 10\n", "media.video.gop_secs"),
+        ("media:\n  video:\n    pixel_format: yuv444p\n", "media.video.pixel_format"),
+        ("media:\n  video:\n    max_resolution: 1920x1080\n", "media.video.max_resolution"),
+    ] {
+        let err = Config::from_yaml_with_env(yaml, "t", env(&[])).unwrap_err().to_string();
+        assert!(err.contains(key), "{yaml}: {err}");
+    }
+}
+
+#[test]
+fn a_video_level_may_be_written_as_a_number() {
+    let c = Config::from_yaml_with_env("media:\n  video:\n    level: 2.1\n", "t", env(&[])).unwrap();
+    assert_eq!(c.media.video.encoding().unwrap().level(), domain::media::H264Level::L2_1);
+    let c = Config::from_yaml_with_env("", "t", env(&[("CAMERA_SERVICE_MEDIA_VIDEO", "{level: 3}")])).unwrap();
+    assert_eq!(c.media.video.level, "3.0");
+    assert_eq!(c.media.video.bitrate_kbps, 1000);
+}
