@@ -1,3 +1,14 @@
-//! Use cases of the camera service.
+//! Use cases of the camera service, its composition root (`root`) and command line (`cli`).
+//!
+//! Only `root`, `cli` and `logging` name concrete adapters; the use cases see ports.
+
+pub mod cameras;
+pub mod cli;
+pub mod core;
+mod dispatch;
+pub mod health;
+pub mod logging;
+pub mod root;
 pub mod events;
 pub mod metrics;
+pub mod tracing_bridge;

@@ -1,0 +1,13 @@
+//! The client-facing transport: JSON-RPC 2.0 over WebSocket on `GET /ws` (jsonrpsee), and the
+//! plain HTTP endpoints on the same port (health, metrics, file downloads).
+//!
+//! This crate knows framing only. Every decision — authentication, roles, rate limits, params,
+//! the methods themselves — is the application's, reached through [`ports::api::ApiGateway`].
+
+mod client;
+mod http_routes;
+mod rpc;
+mod server;
+
+pub use client::{CallError, Client};
+pub use server::{serve, ServerHandle, ServerOptions};

@@ -1,0 +1,259 @@
+//! The cameras the service knows: fed by discovery sources, read by the API.
+//!
+//! A camera that goes away stays listed as DISCONNECTED (with its last known
+//! capabilities) so clients see what happened; it becomes CONNECTED again when it returns.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, RwLock};
+
+use domain::camera::CameraEvent;
+use domain::capabilities::DeviceDescription;
+use domain::events::{Event, Topic};
+use domain::{ApiError, CameraId, CameraStatus, Capabilities, ErrorKind, Resolution};
+use ports::camera::{CaptureSource, DiscoveredCamera, DiscoverySink};
+use ports::clock::Clock;
+use ports::events::EventPublisher;
+use serde_json::{json, Value};
+use slog::{info, warn, Logger};
+
+/// What the service knows about one camera.
+#[derive(Debug, Clone)]
+pub struct CameraEntry {
+    pub id: CameraId,
+    pub status: CameraStatus,
+    pub capabilities: Capabilities,
+    pub source: CaptureSource,
+    /// Why the camera is in ERROR, if it is.
+    pub error: Option<String>,
+}
+
+impl CameraEntry {
+    pub fn name(&self) -> &str {
+        &self.capabilities.card
+    }
+
+    /// The current or default mode.
+    pub fn mode(&self) -> (Option<Resolution>, Option<f64>) {
+        match self.capabilities.default_mode() {
+            Some((r, fps)) => (Some(r), fps),
+            None => (None, None),
+        }
+    }
+
+    /// The Camera object of the contract; `streams` comes from the media plane.
+    pub fn to_json(&self, streams: Value) -> Value {
+        let (resolution, fps) = self.mode();
+        json!({
+            "device": self.id,
+            "status": self.status,
+            "name": self.name(),
+            "resolution": resolution.map(|r| r.to_string()),
+            "fps": fps,
+            "streams": streams,
+        })
+    }
+
+    fn event(&self, topic: Topic, at: domain::Timestamp) -> Event {
+        let (resolution, fps) = self.mode();
+        Event::new(topic, at, Some(self.id))
+            .with("status", json!(self.status))
+            .with("name", self.name())
+            .with("resolution", json!(resolution.map(|r| r.to_string())))
+            .with("fps", json!(fps))
+    }
+}
+
+/// Called with every camera whose status or description changed (the media plane keeps
+/// its paths in step through this).
+pub trait CameraObserver: Send + Sync + 'static {
+    fn changed(&self, camera: &CameraEntry);
+}
+
+pub struct CameraRegistry {
+    cameras: RwLock<BTreeMap<CameraId, CameraEntry>>,
+    events: Arc<dyn EventPublisher>,
+    clock: Arc<dyn Clock>,
+    observers: RwLock<Vec<Arc<dyn CameraObserver>>>,
+    log: Logger,
+}
+
+impl CameraRegistry {
+    pub fn new(events: Arc<dyn EventPublisher>, clock: Arc<dyn Clock>, log: Logger) -> CameraRegistry {
+        CameraRegistry {
+            cameras: RwLock::new(BTreeMap::new()),
+            events,
+            clock,
+            observers: RwLock::new(Vec::new()),
+            log,
+        }
+    }
+
+    pub fn observe(&self, observer: Arc<dyn CameraObserver>) {
+        self.observers
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(observer);
+    }
+
+    /// Every camera, sorted by index.
+    pub fn list(&self) -> Vec<CameraEntry> {
+        self.read().values().cloned().collect()
+    }
+
+    pub fn ids(&self) -> Vec<CameraId> {
+        self.read().keys().copied().collect()
+    }
+
+    pub fn counts(&self) -> (usize, usize) {
+        let cams = self.read();
+        (cams.len(), cams.values().filter(|c| c.status.is_usable()).count())
+    }
+
+    /// The camera, or -32000 listing the cameras there are.
+    pub fn get(&self, id: CameraId) -> Result<CameraEntry, ApiError> {
+        let cams = self.read();
+        cams.get(&id).cloned().ok_or_else(|| {
+            let available: Vec<String> = cams.keys().map(|k| k.to_string()).collect();
+            ApiError::new(
+                ErrorKind::CameraNotFound,
+                "camera_not_found",
+                format!("no camera {id}"),
+            )
+            .with("device", id.to_string())
+            .with("available", available)
+        })
+    }
+
+    /// The camera if it is CONNECTED; -32000 otherwise (a disconnected camera cannot capture).
+    pub fn get_connected(&self, id: CameraId) -> Result<CameraEntry, ApiError> {
+        let cam = self.get(id)?;
+        if cam.status.is_usable() {
+            Ok(cam)
+        } else {
+            Err(ApiError::new(
+                ErrorKind::CameraNotFound,
+                "camera_not_connected",
+                format!("{id} is {}", status_text(cam.status)),
+            )
+            .with("device", id.to_string())
+            .with("status", json!(cam.status))
+            .with("available", self.connected_ids()))
+        }
+    }
+
+    fn connected_ids(&self) -> Vec<String> {
+        self.read()
+            .values()
+            .filter(|c| c.status.is_usable())
+            .map(|c| c.id.to_string())
+            .collect()
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<CameraId, CameraEntry>> {
+        self.cameras.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, BTreeMap<CameraId, CameraEntry>> {
+        self.cameras.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn notify(&self, entry: &CameraEntry, topic: Topic) {
+        self.events.publish(entry.event(topic, self.clock.now()));
+        self.tell_observers(entry);
+    }
+
+    fn tell_observers(&self, entry: &CameraEntry) {
+        let observers = self.observers.read().unwrap_or_else(|p| p.into_inner()).clone();
+        for o in observers {
+            o.changed(entry);
+        }
+    }
+
+    /// Applies a status event; returns the entry when the status changed.
+    fn transition(&self, id: CameraId, event: CameraEvent, error: Option<String>) -> Option<CameraEntry> {
+        let mut cams = self.write();
+        let entry = cams.get_mut(&id)?;
+        let next = entry.status.after(event);
+        if next == entry.status && entry.error == error {
+            return None;
+        }
+        entry.status = next;
+        entry.error = error;
+        Some(entry.clone())
+    }
+}
+
+fn status_text(s: CameraStatus) -> &'static str {
+    match s {
+        CameraStatus::Connected => "connected",
+        CameraStatus::Disconnected => "disconnected",
+        CameraStatus::Error => "in error",
+    }
+}
+
+fn same_device(a: &DeviceDescription, b: &Capabilities) -> bool {
+    a.card == b.card && a.bus_info == b.bus_info
+}
+
+impl DiscoverySink for CameraRegistry {
+    fn appeared(&self, found: DiscoveredCamera) {
+        let id = found.id;
+        // Another index with the same card and bus: the same camera re-plugged on a new node.
+        let moved_from: Option<CameraId> = self
+            .read()
+            .values()
+            .find(|c| c.id != id && c.status != CameraStatus::Connected && same_device(&found.description, &c.capabilities))
+            .map(|c| c.id);
+        let capabilities = Capabilities::new(id, found.description);
+        let (topic, entry) = {
+            let mut cams = self.write();
+            let previous = cams.get(&id).map(|c| c.status);
+            let entry = CameraEntry {
+                id,
+                status: CameraStatus::Connected,
+                capabilities,
+                source: found.source,
+                error: None,
+            };
+            let unchanged = cams
+                .get(&id)
+                .is_some_and(|c| c.status == CameraStatus::Connected && c.capabilities == entry.capabilities && c.source == entry.source);
+            if unchanged {
+                return;
+            }
+            cams.insert(id, entry.clone());
+            let topic = match previous {
+                Some(CameraStatus::Connected) => Topic::CameraStatusChange,
+                _ => Topic::CameraConnected,
+            };
+            (topic, entry)
+        };
+        info!(self.log, "camera connected"; "camera" => %id, "name" => entry.name(), "moved_from" => moved_from.map(|m| m.to_string()));
+        let mut event = entry.event(topic, self.clock.now());
+        if let Some(old) = moved_from {
+            // The same camera re-plugged on another node: say where it was.
+            event = event.with("previous_device", old.to_string());
+        }
+        self.events.publish(event);
+        self.tell_observers(&entry);
+    }
+
+    fn vanished(&self, id: CameraId) {
+        if let Some(entry) = self.transition(id, CameraEvent::Unplugged, None) {
+            info!(self.log, "camera disconnected"; "camera" => %id);
+            self.notify(&entry, Topic::CameraDisconnected);
+        }
+    }
+
+    fn failed(&self, id: CameraId, reason: String) {
+        let known = self.read().contains_key(&id);
+        if !known {
+            warn!(self.log, "unusable video node"; "camera" => %id, "reason" => &reason);
+            return;
+        }
+        if let Some(entry) = self.transition(id, CameraEvent::Failed, Some(reason.clone())) {
+            warn!(self.log, "camera failed"; "camera" => %id, "reason" => reason);
+            self.notify(&entry, Topic::CameraStatusChange);
+        }
+    }
+}

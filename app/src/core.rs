@@ -1,0 +1,390 @@
+//! The service core: shared state and the per-connection session (authentication, roles,
+//! rate limits, audit) in front of the use cases.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use async_trait::async_trait;
+use config::Config;
+use domain::api::method_not_found;
+use domain::files::FileKind;
+use domain::rate_limit::{RateLimit, TokenBucket};
+use domain::{ApiError, Call, ErrorKind, Method, SafeFileName, Timestamp};
+use ports::api::{ApiConnection, ApiGateway, ConnectionInfo, Download, EventStream, Readiness};
+use ports::auth::{CredentialError, Identity, KeyStore, TokenVerifier};
+use ports::clock::Clock;
+use serde_json::{json, Value};
+use slog::{info, o, warn, Logger};
+use tokio::sync::Semaphore;
+
+use crate::cameras::CameraRegistry;
+use crate::events::EventHub;
+use crate::health::Health;
+use crate::metrics::{ConnectionTally, Metrics};
+
+/// Argon2 verifications running at once (each takes CPU and a few MiB).
+const KEY_VERIFY_CONCURRENCY: usize = 2;
+
+/// Everything the use cases share.
+pub struct Core {
+    pub config: Arc<Config>,
+    pub clock: Arc<dyn Clock>,
+    pub tokens: Arc<dyn TokenVerifier>,
+    pub keys: Arc<dyn KeyStore>,
+    pub cameras: Arc<CameraRegistry>,
+    pub hub: EventHub,
+    pub metrics: Metrics,
+    pub health: Arc<Health>,
+    pub log: Logger,
+    pub audit: Logger,
+    pub started_at: Timestamp,
+    pub started_ms: u64,
+    key_verifications: Semaphore,
+    next_conn: AtomicU64,
+}
+
+/// The ports and shared pieces the core is built from (by the composition root).
+pub struct CoreParts {
+    pub config: Arc<Config>,
+    pub clock: Arc<dyn Clock>,
+    pub tokens: Arc<dyn TokenVerifier>,
+    pub keys: Arc<dyn KeyStore>,
+    pub cameras: Arc<CameraRegistry>,
+    pub hub: EventHub,
+    pub metrics: Metrics,
+    pub health: Arc<Health>,
+    pub log: Logger,
+    pub audit: Logger,
+}
+
+impl Core {
+    pub fn new(p: CoreParts) -> Core {
+        Core {
+            started_at: p.clock.now(),
+            started_ms: p.clock.monotonic_ms(),
+            config: p.config,
+            clock: p.clock,
+            tokens: p.tokens,
+            keys: p.keys,
+            cameras: p.cameras,
+            hub: p.hub,
+            metrics: p.metrics,
+            health: p.health,
+            log: p.log,
+            audit: p.audit,
+            key_verifications: Semaphore::new(KEY_VERIFY_CONCURRENCY),
+            next_conn: AtomicU64::new(1),
+        }
+    }
+
+    pub fn uptime_secs(&self) -> f64 {
+        self.clock.monotonic_ms().saturating_sub(self.started_ms) as f64 / 1000.0
+    }
+
+    /// Checks a JWT or an API key (`csk_...`).
+    pub async fn verify_credential(&self, token: &str) -> Result<Identity, CredentialError> {
+        let now = self.clock.now();
+        if token.starts_with("csk_") {
+            let _permit = self
+                .key_verifications
+                .acquire()
+                .await
+                .map_err(|_| CredentialError::Invalid("the service is stopping".into()))?;
+            let keys = Arc::clone(&self.keys);
+            let token = token.to_owned();
+            tokio::task::spawn_blocking(move || keys.verify(&token, now))
+                .await
+                .unwrap_or_else(|_| Err(CredentialError::Invalid("key check failed".into())))
+        } else {
+            self.tokens.verify(token, now)
+        }
+    }
+
+    /// Whether an identity is still good now (expiry, key revocation).
+    pub fn still_valid(&self, identity: &Identity) -> Result<(), CredentialError> {
+        let now = self.clock.now();
+        if identity.expires_at.is_some_and(|exp| exp <= now) {
+            return Err(CredentialError::Expired);
+        }
+        if let Some(key_id) = &identity.key_id {
+            self.keys.check(key_id, now)?;
+        }
+        Ok(())
+    }
+}
+
+pub fn auth_error(e: &CredentialError) -> ApiError {
+    ApiError::new(ErrorKind::AuthRequired, e.reason(), e.to_string())
+}
+
+fn auth_required() -> ApiError {
+    ApiError::new(
+        ErrorKind::AuthRequired,
+        "auth_required",
+        "call authenticate first (or connect with Authorization: Bearer)",
+    )
+}
+
+/// Who is calling, for the use cases.
+#[derive(Debug, Clone)]
+pub struct CallCtx {
+    pub identity: Option<Identity>,
+    pub conn: u64,
+    pub log: Logger,
+}
+
+struct SessionState {
+    auth: Option<Identity>,
+    /// Why the upgrade's bearer token was refused (reported until `authenticate` succeeds).
+    header_error: Option<ApiError>,
+    bucket: TokenBucket,
+}
+
+/// One client connection.
+pub struct Session {
+    core: Arc<Core>,
+    id: u64,
+    peer: Option<SocketAddr>,
+    state: Mutex<SessionState>,
+    tally: ConnectionTally,
+    log: Logger,
+}
+
+impl Session {
+    fn lock(&self) -> MutexGuard<'_, SessionState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn peer_text(&self) -> String {
+        self.peer.map(|p| p.to_string()).unwrap_or_default()
+    }
+
+    /// Rate limit, method, authentication and role: what every call passes first.
+    fn admit_method(&self, name: &str) -> Result<(Method, Option<Identity>), ApiError> {
+        let now_ms = self.core.clock.monotonic_ms();
+        let (identity, header_error) = {
+            let mut st = self.lock();
+            if let Err(wait_ms) = st.bucket.try_take(now_ms) {
+                drop(st);
+                warn!(self.core.audit, "rate limited"; "event" => "rate_limited", "conn" => self.id, "peer" => self.peer_text(), "method" => name);
+                return Err(ApiError::new(
+                    ErrorKind::RateLimited,
+                    "rate_limited",
+                    format!("too many calls on this connection; retry in {wait_ms} ms"),
+                )
+                .with("retry_after_ms", wait_ms));
+            }
+            (st.auth.clone(), st.header_error.clone())
+        };
+        let method = Method::parse(name).ok_or_else(|| method_not_found(name))?;
+        let Some(need) = method.min_role() else {
+            return Ok((method, identity));
+        };
+        let Some(identity) = identity else {
+            return Err(header_error.unwrap_or_else(auth_required));
+        };
+        if let Err(e) = self.core.still_valid(&identity) {
+            return Err(auth_error(&e));
+        }
+        if !identity.role.allows(need) {
+            warn!(self.core.audit, "permission denied"; "event" => "permission_denied", "conn" => self.id,
+                "user" => &identity.subject, "role" => identity.role.as_str(), "method" => name, "required_role" => need.as_str());
+            return Err(ApiError::new(
+                ErrorKind::PermissionDenied,
+                "insufficient_role",
+                format!("{name} needs the {need} role or above"),
+            )
+            .with("required_role", need.as_str())
+            .with("role", identity.role.as_str()));
+        }
+        Ok((method, Some(identity)))
+    }
+
+    async fn authenticate(&self, token: &str) -> Result<Value, ApiError> {
+        match self.core.verify_credential(token).await {
+            Ok(identity) => {
+                let session_id = format!("{:x}-{:x}", self.id, self.core.clock.monotonic_ms());
+                let result = json!({
+                    "authenticated": true,
+                    "role": identity.role,
+                    "permissions": identity.role.permissions(),
+                    "expires_at": identity.expires_at,
+                    "session_id": session_id,
+                });
+                info!(self.core.audit, "authenticated"; "event" => "auth_success", "conn" => self.id, "peer" => self.peer_text(),
+                    "user" => &identity.subject, "role" => identity.role.as_str());
+                let mut st = self.lock();
+                st.auth = Some(identity);
+                st.header_error = None;
+                drop(st);
+                self.tally.set_authenticated(true);
+                Ok(result)
+            }
+            Err(e) => {
+                warn!(self.core.audit, "authentication failed"; "event" => "auth_failure", "conn" => self.id,
+                    "peer" => self.peer_text(), "reason" => e.reason(), "details" => e.to_string());
+                // A failed authenticate leaves the connection unauthenticated.
+                self.lock().auth = None;
+                self.tally.set_authenticated(false);
+                Err(auth_error(&e))
+            }
+        }
+    }
+
+    async fn run(&self, name: &str, params: Option<Value>) -> Result<(Method, Value), (Option<Method>, ApiError)> {
+        let (method, identity) = self.admit_method(name).map_err(|e| (Method::parse(name), e))?;
+        let call = Call::parse(method, params).map_err(|e| (Some(method), e))?;
+        let result = match call {
+            Call::Authenticate { auth_token } => self.authenticate(&auth_token).await,
+            Call::SubscribeEvents(_) | Call::UnsubscribeEvents { .. } => Err(ApiError::new(
+                ErrorKind::InvalidRequest,
+                "subscription_needs_id",
+                "subscriptions are requests with an id",
+            )),
+            call => {
+                let device = call.device();
+                let ctx = CallCtx {
+                    identity: identity.clone(),
+                    conn: self.id,
+                    log: self.log.new(o!("method" => method.name())),
+                };
+                let result = self.core.dispatch(&ctx, call).await;
+                if method.changes_state() {
+                    let user = identity.as_ref().map(|i| i.subject.as_str()).unwrap_or("");
+                    let outcome = match &result {
+                        Ok(_) => "ok".to_owned(),
+                        Err(e) => format!("error {} {}", e.code(), e.reason),
+                    };
+                    info!(self.core.audit, "state change"; "event" => "call", "conn" => self.id, "user" => user,
+                        "method" => method.name(), "device" => device.map(|d| d.to_string()), "outcome" => outcome);
+                }
+                result
+            }
+        };
+        result.map(|v| (method, v)).map_err(|e| (Some(method), e))
+    }
+}
+
+#[async_trait]
+impl ApiConnection for Session {
+    async fn call(&self, method: &str, params: Option<Value>) -> Result<Value, ApiError> {
+        let started = self.core.metrics.request_started();
+        match self.run(method, params).await {
+            Ok((m, v)) => {
+                self.core.metrics.record_request(m, started, true);
+                Ok(v)
+            }
+            Err((m, e)) => {
+                match m {
+                    Some(m) => self.core.metrics.record_request(m, started, false),
+                    None => self.core.metrics.record_unknown_method(),
+                }
+                if e.kind == ErrorKind::Internal {
+                    warn!(self.log, "internal error"; "method" => method, "details" => &e.details);
+                }
+                Err(e)
+            }
+        }
+    }
+
+    fn admit(&self, method: &str) -> Result<(), ApiError> {
+        self.admit_method(method).map(|_| ())
+    }
+
+    async fn subscribe(&self, params: Option<Value>) -> Result<Box<dyn EventStream>, ApiError> {
+        let Call::SubscribeEvents(p) = Call::parse(Method::SubscribeEvents, params)? else {
+            return Err(ApiError::internal("subscribe_events parsed as another call"));
+        };
+        let identity = self.lock().auth.clone().ok_or_else(auth_required)?;
+        let need = p.topics.min_role();
+        if !identity.role.allows(need) {
+            let topics: Vec<&str> = p.topics.iter().filter(|t| !identity.role.allows(t.min_role())).map(|t| t.name()).collect();
+            warn!(self.core.audit, "permission denied"; "event" => "permission_denied", "conn" => self.id,
+                "user" => &identity.subject, "method" => "subscribe_events", "topics" => topics.join(","));
+            return Err(ApiError::new(
+                ErrorKind::PermissionDenied,
+                "insufficient_role",
+                format!("topics {} need the {need} role or above", topics.join(", ")),
+            )
+            .with("required_role", need.as_str())
+            .with("role", identity.role.as_str()));
+        }
+        Ok(Box::new(self.core.hub.subscribe(p.topics, p.filter)))
+    }
+}
+
+/// The application as the transport sees it.
+pub struct Gateway {
+    pub core: Arc<Core>,
+}
+
+#[async_trait]
+impl ApiGateway for Gateway {
+    async fn connect(&self, info: ConnectionInfo) -> Arc<dyn ApiConnection> {
+        let core = &self.core;
+        let id = core.next_conn.fetch_add(1, Ordering::Relaxed);
+        let limit = RateLimit {
+            per_second: core.config.auth.rate_per_second,
+            burst: core.config.auth.rate_burst,
+        };
+        let session = Session {
+            core: Arc::clone(core),
+            id,
+            peer: info.peer,
+            state: Mutex::new(SessionState {
+                auth: None,
+                header_error: None,
+                bucket: TokenBucket::new(limit, core.clock.monotonic_ms()),
+            }),
+            tally: core.metrics.connection_opened(),
+            log: core.log.new(o!("conn" => id)),
+        };
+        if let Some(token) = info.bearer.as_deref() {
+            if let Err(e) = session.authenticate(token).await {
+                session.lock().header_error = Some(e);
+            }
+        }
+        Arc::new(session)
+    }
+
+    async fn readiness(&self) -> Readiness {
+        let report = self.core.health.report();
+        let components = report["components"].as_object().cloned().unwrap_or_default();
+        let mut checks = serde_json::Map::new();
+        let mut ready = true;
+        for (name, c) in components {
+            // Only an UNHEALTHY component makes the service not ready; DEGRADED still serves.
+            let ok = c["status"] != "UNHEALTHY";
+            ready &= ok;
+            checks.insert(name, Value::Bool(ok));
+        }
+        Readiness {
+            ready,
+            body: json!({"ready": ready, "checks": checks}),
+        }
+    }
+
+    async fn health(&self) -> Value {
+        self.core.status_report()
+    }
+
+    async fn metrics_text(&self) -> String {
+        self.core.refresh_gauges();
+        self.core.metrics.to_prometheus()
+    }
+
+    async fn download(&self, bearer: Option<&str>, kind: FileKind, name: &SafeFileName) -> Result<Download, ApiError> {
+        let token = bearer.ok_or_else(auth_required)?;
+        let identity = self.core.verify_credential(token).await.map_err(|e| auth_error(&e))?;
+        if !identity.role.allows(domain::Role::Viewer) {
+            return Err(ApiError::new(ErrorKind::PermissionDenied, "insufficient_role", "downloads need the viewer role"));
+        }
+        self.core.download(kind, name).await
+    }
+
+    fn refused(&self, peer: Option<SocketAddr>, what: &str, details: &str) {
+        warn!(self.core.audit, "request refused"; "event" => "refused", "what" => what, "details" => details,
+            "peer" => peer.map(|p| p.to_string()));
+    }
+}

@@ -1,0 +1,107 @@
+//! Method → use case. Each arm is one use case; params arrive parsed and valid.
+
+use domain::files::FileKind;
+use domain::{ApiError, Call, Method, SafeFileName};
+use ports::api::Download;
+use serde_json::{json, Value};
+
+use crate::core::{CallCtx, Core};
+
+pub const SERVICE_NAME: &str = "camera-service";
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+/// Camera indexes are 0..=999.
+pub const MAX_CAMERAS: u32 = 1000;
+
+/// The answer of a method whose capability this build does not provide.
+fn not_available(method: Method) -> ApiError {
+    ApiError::unsupported(
+        "not_available",
+        format!("{} is not available in this build of the service", method.name()),
+    )
+}
+
+impl Core {
+    pub async fn dispatch(&self, _ctx: &CallCtx, call: Call) -> Result<Value, ApiError> {
+        match call {
+            Call::Ping => Ok(json!("pong")),
+            Call::GetCameraList => Ok(self.camera_list()),
+            Call::GetCameraStatus { device } => {
+                let cam = self.cameras.get(device)?;
+                let mut v = cam.to_json(self.stream_urls(device));
+                v["capabilities"] = serde_json::to_value(&cam.capabilities).map_err(|e| ApiError::internal(e.to_string()))?;
+                v["stream"] = Value::Null;
+                v["recording"] = Value::Null;
+                Ok(v)
+            }
+            Call::GetCameraCapabilities { device } => {
+                let cam = self.cameras.get(device)?;
+                serde_json::to_value(&cam.capabilities).map_err(|e| ApiError::internal(e.to_string()))
+            }
+            Call::GetServerInfo => Ok(self.server_info()),
+            Call::GetStatus => Ok(self.status_report()),
+            Call::GetMetrics => {
+                self.refresh_gauges();
+                Ok(self.metrics.to_json())
+            }
+            other => Err(not_available(other.method())),
+        }
+    }
+
+    /// Stream URLs of a camera (`rtsp`, `webrtc`, `hls`); `{}` without a media server.
+    pub fn stream_urls(&self, _device: domain::CameraId) -> Value {
+        json!({})
+    }
+
+    pub fn camera_list(&self) -> Value {
+        let cams = self.cameras.list();
+        let connected = cams.iter().filter(|c| c.status.is_usable()).count();
+        let list: Vec<Value> = cams.iter().map(|c| c.to_json(self.stream_urls(c.id))).collect();
+        json!({"cameras": list, "total": cams.len(), "connected": connected})
+    }
+
+    /// The features this running service offers (`get_server_info.capabilities`).
+    pub fn features(&self) -> Vec<&'static str> {
+        vec!["cameras", "hotplug", "events", "metrics"]
+    }
+
+    /// The media plane in use now.
+    pub fn media_mode(&self) -> &'static str {
+        "direct"
+    }
+
+    pub fn server_info(&self) -> Value {
+        let methods: Vec<&str> = Method::ALL.iter().map(|m| m.name()).collect();
+        json!({
+            "name": SERVICE_NAME,
+            "version": VERSION,
+            "media_mode": self.media_mode(),
+            "capabilities": self.features(),
+            "supported_formats": {"snapshot": ["jpg", "png"], "recording": ["mp4", "mkv"]},
+            "max_cameras": MAX_CAMERAS,
+            "methods": methods,
+        })
+    }
+
+    /// `get_status` / `GET /health`.
+    pub fn status_report(&self) -> Value {
+        let mut report = self.health.report();
+        report["uptime"] = json!(self.uptime_secs());
+        report["version"] = json!(VERSION);
+        report["timestamp"] = json!(self.clock.now());
+        report
+    }
+
+    /// Gauges sampled on demand (cameras).
+    pub fn refresh_gauges(&self) {
+        let (total, connected) = self.cameras.counts();
+        self.metrics.set_cameras(total as u64, connected as u64);
+    }
+
+    /// A file for `GET /files/...`.
+    pub async fn download(&self, _kind: FileKind, _name: &SafeFileName) -> Result<Download, ApiError> {
+        Err(ApiError::unsupported(
+            "not_available",
+            "file downloads are not available in this build of the service",
+        ))
+    }
+}
