@@ -1,1 +1,10 @@
-//! Helpers shared by the black-box tests.
+//! Helpers shared by the black-box tests: start the real `camera-service` binary on an
+//! ephemeral port with a private state directory, mint tokens, talk raw WebSocket JSON-RPC
+//! and plain HTTP to it.
+
+pub mod http;
+pub mod service;
+pub mod ws;
+
+pub use service::{ServiceBuilder, TestService};
+pub use ws::WsClient;
