@@ -1,0 +1,23 @@
+# Shared by the scripts: install what the project needs on a Debian machine (as root).
+
+need_apt=()
+command -v ffmpeg >/dev/null 2>&1 && command -v ffprobe >/dev/null 2>&1 || need_apt+=(ffmpeg)
+# The FUSE test bench mounts with the kernel's fuse module; fusermount3 helps where a
+# direct mount is refused.
+command -v fusermount3 >/dev/null 2>&1 || need_apt+=(fuse3)
+
+ensure_packages() {
+    if [ ${#need_apt[@]} -gt 0 ]; then
+        echo "installing: ${need_apt[*]}" >&2
+        if [ "$(id -u)" -ne 0 ]; then
+            echo "run as root (or install ${need_apt[*]} yourself)" >&2
+            exit 1
+        fi
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
+    fi
+    if ! command -v cargo >/dev/null 2>&1; then
+        echo "a Rust toolchain (cargo, rustc >= 1.88) is needed: see README.md" >&2
+        exit 1
+    fi
+}
