@@ -82,3 +82,17 @@ pub trait MediaServer: Send + Sync + 'static {
     /// `Ok` when the server answers its API (a cheap read of its global configuration).
     async fn probe(&self) -> Result<(), MediaServerError>;
 }
+
+/// A reader of the media server's stream, kept by the service so an on-demand publisher
+/// runs as long as a use of the stream holds it. Reading stops when it is dropped.
+pub trait StreamHandle: Send + Sync + 'static {
+    /// Still reading (the reader has not ended by itself).
+    fn is_reading(&self) -> bool;
+}
+
+/// Reads streams from the media server as a client does.
+#[async_trait]
+pub trait StreamReader: Send + Sync + 'static {
+    /// Starts reading `url` (`rtsp://127.0.0.1:8554/camera0`); does not wait for pictures.
+    async fn attach(&self, url: &str) -> Result<Box<dyn StreamHandle>, String>;
+}

@@ -4,7 +4,10 @@
 //! Tokio's blocking pool. Requests and answers have the shapes of MediaMTX's OpenAPI spec
 //! (v1.15.5); MediaMTX's own error text (`{"status":"error","error":"..."}`) is carried in
 //! every error so logs and health say what MediaMTX said.
+//!
+//! [`RtspReader`] holds a stream open by reading it (ffmpeg as an RTSP client).
 
+mod reader;
 mod wire;
 
 use std::collections::BTreeMap;
@@ -16,6 +19,7 @@ use domain::stream::PathConfig;
 use ports::media_server::{MediaServer, MediaServerError, PathStatus};
 use serde_json::Value;
 
+pub use reader::{RtspHandle, RtspReader};
 pub use wire::{format_duration, parse_duration};
 
 /// Items asked for per page when listing (MediaMTX's default page size).

@@ -270,3 +270,40 @@ fn bad_api_urls_are_refused() {
         "http://127.0.0.1:9997"
     );
 }
+
+#[tokio::test]
+async fn a_reader_of_a_stream_nobody_serves_ends_by_itself() {
+    use cs_mediamtx::RtspReader;
+    use ports::media_server::StreamReader;
+    // A port nothing listens on: bind one, then free it.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let handle = RtspReader::new("ffmpeg")
+        .attach(&format!("rtsp://127.0.0.1:{port}/camera0"))
+        .await
+        .expect("ffmpeg starts");
+    let mut waited = 0;
+    while handle.is_reading() && waited < 200 {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        waited += 1;
+    }
+    assert!(
+        !handle.is_reading(),
+        "ffmpeg kept running against a closed port"
+    );
+}
+
+#[tokio::test]
+async fn a_reader_without_ffmpeg_says_so() {
+    use cs_mediamtx::RtspReader;
+    use ports::media_server::StreamReader;
+    let err = RtspReader::new("/nonexistent/ffmpeg")
+        .attach("rtsp://127.0.0.1:1/x")
+        .await
+        .err()
+        .unwrap();
+    assert!(err.contains("/nonexistent/ffmpeg"), "{err}");
+}
