@@ -23,7 +23,7 @@ pub const DEFAULT_PATH: &str = "/etc/camera-service/config.yaml";
 /// Prefix of environment overrides.
 pub const ENV_PREFIX: &str = "CAMERA_SERVICE_";
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     pub server: ServerConfig,
@@ -36,23 +36,6 @@ pub struct Config {
     pub mediamtx: MediamtxConfig,
     pub events: EventsConfig,
     pub logging: LoggingConfig,
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            server: ServerConfig::default(),
-            auth: AuthConfig::default(),
-            camera: CameraConfig::default(),
-            media: MediaConfig::default(),
-            storage: StorageConfig::default(),
-            retention: RetentionConfig::default(),
-            recording: RecordingConfig::default(),
-            mediamtx: MediamtxConfig::default(),
-            events: EventsConfig::default(),
-            logging: LoggingConfig::default(),
-        }
-    }
 }
 
 /// Why a configuration was refused. The text names the key and the value.
