@@ -119,6 +119,16 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     tasks.push(tokio::spawn(sim.run(Arc::clone(&sink))));
     if !config.camera.device_dir.is_empty() {
         sources.push("v4l2");
+        let v4l2 = cs_hotplug::HotplugConfig {
+            node_filter: match config.camera.accept_file_nodes {
+                true => cs_hotplug::NodeFilter::AnyFile,
+                false => cs_hotplug::NodeFilter::CharDevicesOnly,
+            },
+            ..cs_hotplug::HotplugConfig::new(&config.camera.device_dir, std::time::Duration::from_secs(config.camera.rescan_secs))
+        };
+        let v4l2: Arc<dyn CameraDiscovery> =
+            Arc::new(cs_hotplug::V4l2Discovery::with_v4l2_probe(v4l2, log.new(o!("component" => "v4l2"))));
+        tasks.push(tokio::spawn(v4l2.run(Arc::clone(&sink))));
     }
     health.set(
         health::CAMERA_MONITOR,

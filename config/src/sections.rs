@@ -190,6 +190,9 @@ impl SimulatedCamera {
 pub struct CameraConfig {
     /// Directory watched for V4L2 nodes (`/dev`); empty turns V4L2 discovery off.
     pub device_dir: String,
+    /// Also take regular files in `device_dir` for V4L2 nodes, not only character devices
+    /// (test benches serve fake nodes from FUSE). Off for real devices.
+    pub accept_file_nodes: bool,
     /// Simulated cameras from this file.
     pub simulated: Vec<SimulatedCamera>,
     /// Directory watched for simulated-camera descriptor files (`*.yaml`, one camera each);
@@ -204,6 +207,7 @@ impl Default for CameraConfig {
     fn default() -> Self {
         CameraConfig {
             device_dir: String::new(),
+            accept_file_nodes: false,
             simulated: vec![SimulatedCamera::with_index(0), SimulatedCamera::with_index(1)],
             simulated_dir: String::new(),
             rescan_secs: 30,
