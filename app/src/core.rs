@@ -270,7 +270,9 @@ impl Session {
 impl ApiConnection for Session {
     async fn call(&self, method: &str, params: Option<Value>) -> Result<Value, ApiError> {
         let started = self.core.metrics.request_started();
-        match self.run(method, params).await {
+        // Every log line of this request, from any component, carries `conn` and `req`.
+        let req = crate::logging::next_request_id();
+        match crate::logging::in_request(self.id, req, self.run(method, params)).await {
             Ok((m, v)) => {
                 self.core.metrics.record_request(m, started, true);
                 Ok(v)
@@ -281,7 +283,7 @@ impl ApiConnection for Session {
                     None => self.core.metrics.record_unknown_method(),
                 }
                 if e.kind == ErrorKind::Internal {
-                    warn!(self.log, "internal error"; "method" => method, "details" => &e.details);
+                    warn!(self.log, "internal error"; "method" => method, "req" => req, "details" => &e.details);
                 }
                 Err(e)
             }

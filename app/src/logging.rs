@@ -4,12 +4,23 @@
 //! config. Audit log: JSON lines in `logging.audit_file` with size-based rotation, or the
 //! main log (records tagged `audit: true`) when no file is configured. Audit records are
 //! never dropped: that drain is synchronous.
+//!
+//! Correlation: a connection's logger carries `conn`; a request runs inside
+//! [`in_request`], and every record logged while it runs, by any component's logger, main
+//! or audit, gets that request's `conn` and `req` added (unless the record has them).
+//! Libraries that log through `tracing` (jsonrpsee, hyper) reach the main log through
+//! [`crate::tracing_bridge`].
 
+use std::fmt;
+use std::future::Future;
 use std::io::IsTerminal;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 use config::{LogFormat, LoggingConfig};
-use slog::{o, Drain, Level, Logger};
+use slog::{o, BorrowedKV, Drain, Level, Logger, OwnedKVList, Record, RecordStatic, Serializer, KV};
+
+use crate::tracing_bridge::SlogSubscriber;
 
 pub struct Logs {
     pub main: Logger,
@@ -59,18 +70,20 @@ pub fn build(cfg: &LoggingConfig) -> Result<Logs, String> {
         let decorator = slog_term::TermDecorator::new().stdout().build();
         let drain = slog_term::FullFormat::new(decorator).build().fuse();
         let (drain, guard) = slog_async::Async::new(drain).chan_size(4096).build_with_guard();
-        (Logger::root(drain.filter_level(min).fuse(), o!()), guard)
+        (Logger::root(WithRequest(drain.filter_level(min)).fuse(), o!()), guard)
     } else {
         let drain = json_to(std::io::stdout()).fuse();
         let (drain, guard) = slog_async::Async::new(drain).chan_size(4096).build_with_guard();
-        (Logger::root(drain.filter_level(min).fuse(), o!()), guard)
+        (Logger::root(WithRequest(drain.filter_level(min)).fuse(), o!()), guard)
     };
+    // The first service of the process owns the tracing subscriber (tests start several).
+    let _ = SlogSubscriber::new(main.clone(), min).install();
     let audit = if cfg.audit_file.is_empty() {
         main.new(o!("audit" => true))
     } else {
         let file = cs_sys::RotatingFile::open(&cfg.audit_file, cfg.audit_max_bytes, cfg.audit_keep)
             .map_err(|e| format!("cannot open audit log {}: {e}", cfg.audit_file))?;
-        Logger::root(Mutex::new(json_to(file)).fuse(), o!("audit" => true))
+        Logger::root(WithRequest(Mutex::new(json_to(file))).fuse(), o!("audit" => true))
     };
     Ok(Logs {
         main,
@@ -85,5 +98,179 @@ pub fn discard() -> Logs {
         main: Logger::root(slog::Discard, o!()),
         audit: Logger::root(slog::Discard, o!()),
         _async_guard: None,
+    }
+}
+
+/// The correlation ids of the request running in the current task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RequestIds {
+    pub conn: u64,
+    pub req: u64,
+}
+
+tokio::task_local! {
+    static REQUEST: RequestIds;
+}
+
+static NEXT_REQUEST: AtomicU64 = AtomicU64::new(1);
+
+/// A request id unique in this process.
+pub fn next_request_id() -> u64 {
+    NEXT_REQUEST.fetch_add(1, Ordering::Relaxed)
+}
+
+/// Runs `work` as request `req` of connection `conn`: what it logs carries both ids.
+pub async fn in_request<F: Future>(conn: u64, req: u64, work: F) -> F::Output {
+    REQUEST.scope(RequestIds { conn, req }, work).await
+}
+
+/// The ids of the request running in this task, if any.
+pub fn current_request() -> Option<RequestIds> {
+    REQUEST.try_with(|ids| *ids).ok()
+}
+
+/// Which of the correlation keys a record already has.
+#[derive(Default)]
+struct KeyProbe {
+    conn: bool,
+    req: bool,
+}
+
+impl Serializer for KeyProbe {
+    fn emit_arguments(&mut self, key: slog::Key, _val: &fmt::Arguments) -> slog::Result {
+        match key {
+            "conn" => self.conn = true,
+            "req" => self.req = true,
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+/// The correlation keys a record lacks.
+struct MissingIds {
+    conn: Option<u64>,
+    req: Option<u64>,
+}
+
+impl KV for MissingIds {
+    fn serialize(&self, _record: &Record, serializer: &mut dyn Serializer) -> slog::Result {
+        if let Some(conn) = self.conn {
+            serializer.emit_u64("conn", conn)?;
+        }
+        if let Some(req) = self.req {
+            serializer.emit_u64("req", req)?;
+        }
+        Ok(())
+    }
+}
+
+/// Adds the current request's `conn` and `req` to every record logged inside
+/// [`in_request`]. Runs in the logging task, before any asynchronous hand-off.
+struct WithRequest<D>(D);
+
+impl<D: Drain> Drain for WithRequest<D> {
+    type Ok = D::Ok;
+    type Err = D::Err;
+
+    fn log(&self, record: &Record, values: &OwnedKVList) -> Result<D::Ok, D::Err> {
+        let Some(ids) = current_request() else {
+            return self.0.log(record, values);
+        };
+        let mut probe = KeyProbe::default();
+        // The probe never fails; a value whose serialisation fails just leaves its key unseen.
+        let _ = record.kv().serialize(record, &mut probe);
+        let _ = values.serialize(record, &mut probe);
+        let missing = MissingIds {
+            conn: (!probe.conn).then_some(ids.conn),
+            req: (!probe.req).then_some(ids.req),
+        };
+        if missing.conn.is_none() && missing.req.is_none() {
+            return self.0.log(record, values);
+        }
+        let kv = (record.kv(), missing);
+        let rstatic = RecordStatic {
+            location: record.location(),
+            tag: record.tag(),
+            level: record.level(),
+        };
+        self.0.log(&Record::new(&rstatic, record.msg(), BorrowedKV(&kv)), values)
+    }
+
+    fn is_enabled(&self, level: Level) -> bool {
+        self.0.is_enabled(level)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    /// Collects each record's key/values as `key=value` text.
+    #[derive(Clone, Default)]
+    struct Capture(Arc<Mutex<Vec<String>>>);
+
+    struct Line(String);
+
+    impl Serializer for Line {
+        fn emit_arguments(&mut self, key: slog::Key, val: &fmt::Arguments) -> slog::Result {
+            self.0.push_str(&format!(" {key}={val}"));
+            Ok(())
+        }
+    }
+
+    impl Drain for Capture {
+        type Ok = ();
+        type Err = slog::Never;
+        fn log(&self, record: &Record, values: &OwnedKVList) -> Result<(), slog::Never> {
+            let mut line = Line(record.msg().to_string());
+            let _ = record.kv().serialize(record, &mut line);
+            let _ = values.serialize(record, &mut line);
+            self.0.lock().unwrap_or_else(|p| p.into_inner()).push(line.0);
+            Ok(())
+        }
+    }
+
+    fn lines(c: &Capture) -> Vec<String> {
+        c.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    #[tokio::test]
+    async fn records_logged_inside_a_request_carry_its_ids() {
+        let cap = Capture::default();
+        let root = Logger::root(WithRequest(cap.clone()), o!());
+        let component = root.new(o!("component" => "media"));
+
+        in_request(7, 42, async {
+            slog::info!(component, "capturing"; "camera" => "camera0");
+        })
+        .await;
+        slog::info!(component, "idle");
+
+        assert_eq!(
+            lines(&cap),
+            ["capturing camera=camera0 conn=7 req=42 component=media", "idle component=media"]
+        );
+    }
+
+    #[tokio::test]
+    async fn ids_a_record_already_has_are_not_repeated() {
+        let cap = Capture::default();
+        let conn_log = Logger::root(WithRequest(cap.clone()), o!("conn" => 7u64));
+
+        in_request(7, 43, async {
+            slog::warn!(conn_log, "internal error");
+        })
+        .await;
+
+        assert_eq!(lines(&cap), ["internal error req=43 conn=7"]);
+    }
+
+    #[test]
+    fn request_ids_are_unique() {
+        let a = next_request_id();
+        let b = next_request_id();
+        assert_ne!(a, b);
     }
 }

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Event fan-out benchmark: 1,000 WebSocket subscribers to the camera topics of a real
+# camera-service (simulated cameras, no hardware), publish -> receipt latency p50/p99 and
+# events/s, printed; then the hub alone (in-process, no transport) for comparison.
+# Budget (DESIGN.md): publish -> receipt p99 < 20 ms at 1,000 subscribers.
+#
+# Usage: scripts/bench-events.sh [--subscribers N] [--trials K] [--burst B]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# 1,000 client sockets plus the service's own.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+
+cargo build --release --quiet -p cs-app --bin camera-service --example hub_fanout
+cargo build --release --quiet -p cs-tests --bin bench-events
+target_dir="${CARGO_TARGET_DIR:-target}"
+
+echo "== end to end: service + WebSocket transport =="
+"$target_dir/release/bench-events" "$@"
+echo
+echo "== the event hub alone (in-process) =="
+"$target_dir/release/examples/hub_fanout"

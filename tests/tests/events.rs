@@ -1,0 +1,424 @@
+//! Live events, black-box: topic subscriptions with filters and roles, the notifications
+//! camera hot-plug and recordings produce, unsubscribe, and slow subscribers.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use cs_tests::{TestService, WsClient};
+use domain::Role;
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use tokio::net::TcpSocket;
+use tokio_tungstenite::tungstenite::Message;
+
+/// No cameras from config: every camera in these tests is plugged by the test.
+fn service_without_cameras(extra: &str) -> TestService {
+    TestService::builder()
+        .config("camera: {simulated: []}")
+        .config(extra)
+        .start()
+}
+
+async fn subscribe(ws: &mut WsClient, params: Value) -> Value {
+    let id = ws.ok("subscribe_events", params).await;
+    assert!(id.is_string() || id.is_number(), "a subscription id: {id}");
+    id
+}
+
+/// The next notification's `(subscription, method, result)`.
+async fn next_event(ws: &mut WsClient) -> (Value, String, Value) {
+    let n = ws
+        .notification(20.0)
+        .await
+        .expect("a notification within 20 s");
+    (
+        n["params"]["subscription"].clone(),
+        n["method"].as_str().unwrap_or_default().to_owned(),
+        n["params"]["result"].clone(),
+    )
+}
+
+async fn wait_connected(svc: &TestService, ws: &mut WsClient, device: &str) {
+    for _ in 0..1000 {
+        let list = ws.ok("get_camera_list", Value::Null).await;
+        let cameras = list["cameras"].as_array().cloned().unwrap_or_default();
+        if cameras
+            .iter()
+            .any(|c| c["device"] == device && c["status"] == "CONNECTED")
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!(
+        "{device} never connected; service logs:\n{}",
+        svc.logs().join("\n")
+    );
+}
+
+#[tokio::test]
+async fn a_device_filter_delivers_that_cameras_plug_event_and_not_anothers() {
+    let svc = service_without_cameras("{}");
+    let mut ws = svc.ws_as(Role::Viewer).await;
+    let mut probe = svc.ws_as(Role::Viewer).await;
+    let sub = subscribe(
+        &mut ws,
+        json!({"topics": ["camera.connected"], "filters": {"device": "camera1"}}),
+    )
+    .await;
+
+    // camera0 first, and only once it is in, camera1: an unfiltered subscriber would get
+    // camera0's event before camera1's.
+    svc.plug_sim(0, "Garage");
+    wait_connected(&svc, &mut probe, "camera0").await;
+    svc.plug_sim(1, "Porch");
+
+    let (id, method, event) = next_event(&mut ws).await;
+    assert_eq!(id, sub);
+    assert_eq!(method, "camera_status_update");
+    assert_eq!(event["topic"], "camera.connected");
+    assert_eq!(event["device"], "camera1");
+    assert_eq!(event["status"], "CONNECTED");
+    assert_eq!(event["name"], "Porch");
+    assert!(event["resolution"].is_string(), "resolution: {event}");
+    assert!(event["fps"].is_number(), "fps: {event}");
+    assert!(
+        event["timestamp"]
+            .as_str()
+            .is_some_and(|t| t.ends_with('Z')),
+        "timestamp: {event}"
+    );
+}
+
+#[tokio::test]
+async fn unplugging_a_camera_notifies_its_disconnection() {
+    let svc = service_without_cameras("{}");
+    let mut ws = svc.ws_as(Role::Viewer).await;
+    subscribe(&mut ws, json!({"topics": ["camera.*"]})).await;
+
+    svc.plug_sim(3, "Hall");
+    let (_, _, plugged) = next_event(&mut ws).await;
+    svc.unplug_sim(3);
+    let (_, method, unplugged) = next_event(&mut ws).await;
+
+    assert_eq!(
+        (plugged["topic"].as_str(), plugged["device"].as_str()),
+        (Some("camera.connected"), Some("camera3"))
+    );
+    assert_eq!(method, "camera_status_update");
+    assert_eq!(unplugged["topic"], "camera.disconnected");
+    assert_eq!(unplugged["device"], "camera3");
+    assert_eq!(unplugged["status"], "DISCONNECTED");
+}
+
+#[tokio::test]
+async fn a_viewer_cannot_subscribe_to_recording_topics() {
+    let svc = TestService::start();
+    let mut ws = svc.ws_as(Role::Viewer).await;
+
+    let e = ws
+        .err("subscribe_events", json!({"topics": ["recording.*"]}))
+        .await;
+
+    assert_eq!(e["code"], -32002, "{e}");
+    assert_eq!(e["data"]["required_role"], "operator");
+    assert_eq!(e["data"]["role"], "viewer");
+    // The same viewer may subscribe to what it is allowed to see.
+    subscribe(&mut ws, json!({"topics": ["camera.*", "system.health"]})).await;
+}
+
+#[tokio::test]
+async fn unknown_topics_and_bad_filters_are_invalid_params() {
+    let svc = TestService::start();
+    let mut ws = svc.ws_as(Role::Admin).await;
+
+    for params in [
+        json!({"topics": ["camera.exploded"]}),
+        json!({"topics": []}),
+        json!({"topics": ["camera.*"], "filters": {"device": "/dev/video0"}}),
+    ] {
+        let e = ws.err("subscribe_events", params.clone()).await;
+        assert_eq!(e["code"], -32602, "{params}: {e}");
+    }
+}
+
+#[tokio::test]
+async fn recording_start_and_stop_notify_with_the_file_name() {
+    let svc = TestService::start();
+    let mut ws = svc.ws_as(Role::Operator).await;
+    let sub = subscribe(
+        &mut ws,
+        json!({"topics": ["recording.*"], "filters": {"device": "camera0"}}),
+    )
+    .await;
+
+    let started = ws.ok("start_recording", json!({"device": "camera0"})).await;
+    let filename = started["filename"]
+        .as_str()
+        .expect("start_recording names its file")
+        .to_owned();
+    let (id, method, start) = next_event(&mut ws).await;
+    // Let a few frames reach the file before stopping.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    ws.ok("stop_recording", json!({"device": "camera0"})).await;
+    let (_, _, stop) = next_event(&mut ws).await;
+
+    assert_eq!(id, sub);
+    assert_eq!(method, "recording_status_update");
+    assert_eq!(start["topic"], "recording.start");
+    assert_eq!(start["device"], "camera0");
+    assert_eq!(start["filename"], filename.as_str());
+    assert_eq!(start["status"], "RECORDING");
+    assert_eq!(stop["topic"], "recording.stop");
+    assert_eq!(stop["filename"], filename.as_str());
+    assert_eq!(stop["status"], "STOPPED");
+    assert!(
+        stop["duration"].as_f64().is_some_and(|d| d > 0.0),
+        "duration: {stop}"
+    );
+}
+
+#[tokio::test]
+async fn unsubscribing_stops_delivery_on_that_subscription_only() {
+    let svc = service_without_cameras("{}");
+    let mut ws = svc.ws_as(Role::Viewer).await;
+    let gone = subscribe(&mut ws, json!({"topics": ["camera.connected"]})).await;
+    let kept = subscribe(&mut ws, json!({"topics": ["camera.connected"]})).await;
+    // Both deliver while subscribed. (Waiting for this also steps around a jsonrpsee 0.26
+    // race: it answers `subscribe` before it registers the id that `unsubscribe` looks up.)
+    svc.plug_sim(0, "Cam");
+    let mut before = vec![next_event(&mut ws).await.0, next_event(&mut ws).await.0];
+    before.sort_by_key(|id| id.to_string());
+    let mut both = vec![gone.clone(), kept.clone()];
+    both.sort_by_key(|id| id.to_string());
+    assert_eq!(before, both);
+
+    assert_eq!(ws.ok("unsubscribe_events", json!([gone])).await, true);
+    for i in 1..4 {
+        svc.plug_sim(i, "Cam");
+    }
+    let mut seen = Vec::new();
+    for _ in 1..4 {
+        let (id, _, event) = next_event(&mut ws).await;
+        seen.push((id, event["device"].clone()));
+    }
+    // Anything still in flight for the old subscription would have been queued by now.
+    assert!(ws.alive().await);
+    while let Some(n) = ws.notification(0.3).await {
+        seen.push((
+            n["params"]["subscription"].clone(),
+            n["params"]["result"]["device"].clone(),
+        ));
+    }
+
+    assert_eq!(seen.len(), 3, "{seen:?}");
+    assert!(seen.iter().all(|(id, _)| *id == kept), "{seen:?}");
+    // Unsubscribing twice is an error or `false`, not a crash.
+    let again = ws.call("unsubscribe_events", json!([gone])).await;
+    assert!(
+        again.get("error").is_some() || again["result"] == false,
+        "{again}"
+    );
+}
+
+#[tokio::test]
+async fn closing_the_connection_removes_its_subscriptions() {
+    let svc = TestService::start();
+    let subscribers = || async {
+        let text = cs_tests::http::get(svc.addr, "/metrics", &[]).await.text();
+        text.lines()
+            .find_map(|l| l.strip_prefix("camera_service_event_subscribers "))
+            .and_then(|v| v.parse::<u64>().ok())
+    };
+    let mut ws = svc.ws_as(Role::Viewer).await;
+    subscribe(&mut ws, json!({"topics": ["camera.*"]})).await;
+    subscribe(&mut ws, json!({"topics": ["system.health"]})).await;
+    assert_eq!(subscribers().await, Some(2));
+
+    drop(ws);
+
+    let gone = TestService::eventually(10.0, || async {
+        (subscribers().await == Some(0)).then_some(())
+    })
+    .await;
+    assert!(
+        gone.is_some(),
+        "subscriptions outlived their connection: {:?}",
+        subscribers().await
+    );
+}
+
+/// A WebSocket client with a tiny receive buffer and an Ethernet-sized TCP segment that,
+/// after subscribing, reads nothing.
+struct Stalled {
+    ws: tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>,
+}
+
+impl Stalled {
+    async fn connect(svc: &TestService, topics: Value) -> Stalled {
+        let socket = TcpSocket::new_v4().expect("a socket");
+        socket
+            .set_recv_buffer_size(4096)
+            .expect("a small receive buffer");
+        // An Ethernet-sized segment instead of loopback's 64 KiB: the server's send buffer
+        // is sized from it, as it would be for a client on a real network.
+        nix::sys::socket::setsockopt(&socket, nix::sys::socket::sockopt::TcpMaxSeg, &1400)
+            .expect("TCP_MAXSEG is settable before connect");
+        let tcp = socket.connect(svc.addr).await.expect("TCP connects");
+        let (mut ws, _) = tokio_tungstenite::client_async(svc.ws_url(), tcp)
+            .await
+            .expect("WebSocket upgrade");
+        let token = svc.token(Role::Viewer, 3600);
+        for (id, method, params) in [
+            (1, "authenticate", json!({"auth_token": token})),
+            (2, "subscribe_events", json!({"topics": topics})),
+        ] {
+            let req = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
+            ws.send(Message::text(req.to_string())).await.expect("sent");
+            loop {
+                let msg = ws.next().await.expect("an answer").expect("a frame");
+                let Message::Text(t) = msg else { continue };
+                let v: Value = serde_json::from_str(&t).expect("JSON");
+                if v["id"] == id {
+                    assert!(v.get("error").is_none(), "{method}: {v}");
+                    break;
+                }
+            }
+        }
+        Stalled { ws }
+    }
+
+    /// Reads notifications until one of `device`'s arrives; returns every one read.
+    async fn read_until(&mut self, device: &str) -> Vec<Value> {
+        let mut got = Vec::new();
+        loop {
+            let msg = tokio::time::timeout(Duration::from_secs(30), self.ws.next())
+                .await
+                .expect("the stalled client's notifications keep coming")
+                .expect("open")
+                .expect("a frame");
+            let Message::Text(t) = msg else { continue };
+            let v: Value = serde_json::from_str(&t).expect("JSON");
+            let done = v["params"]["result"]["device"] == device;
+            got.push(v["params"]["result"].clone());
+            if done {
+                return got;
+            }
+        }
+    }
+}
+
+/// What one reading subscriber has received so far: `topic:device` per notification, and
+/// whether any of them said events were dropped.
+#[derive(Default)]
+struct Seen {
+    events: Vec<String>,
+    dropped: bool,
+}
+
+/// Reads notifications into `seen` until `marker`'s.
+async fn read_until(mut ws: WsClient, seen: Arc<Mutex<Seen>>, marker: &'static str) {
+    loop {
+        let n = ws
+            .notification(60.0)
+            .await
+            .expect("notifications keep coming");
+        let e = &n["params"]["result"];
+        let key = format!(
+            "{}:{}",
+            e["topic"].as_str().unwrap_or(""),
+            e["device"].as_str().unwrap_or("")
+        );
+        let mut s = seen.lock().expect("test lock");
+        s.dropped |= e.get("dropped").is_some();
+        s.events.push(key.clone());
+        if key == marker {
+            return;
+        }
+    }
+}
+
+fn count_of(seen: &Mutex<Seen>, key: &str) -> usize {
+    seen.lock()
+        .expect("test lock")
+        .events
+        .iter()
+        .filter(|k| *k == key)
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_never_reads_does_not_delay_the_others_and_learns_what_it_lost() {
+    let svc =
+        service_without_cameras("events: {subscriber_buffer: 64, stuck_disconnect_secs: 3600}");
+    let topics = json!(["camera.connected", "camera.disconnected"]);
+    let mut stalled = Stalled::connect(&svc, topics.clone()).await;
+    let marker = "camera.connected:camera999";
+    let mut readers = Vec::new();
+    for _ in 0..100 {
+        let mut ws = svc.ws_as(Role::Viewer).await;
+        subscribe(&mut ws, json!({"topics": topics})).await;
+        let seen = Arc::new(Mutex::new(Seen::default()));
+        readers.push((
+            Arc::clone(&seen),
+            tokio::spawn(read_until(ws, seen, marker)),
+        ));
+    }
+    let mut admin = svc.ws_as(Role::Admin).await;
+
+    // Rounds of ten plugs and ten unplugs. Each round ends only when all 100 readers have
+    // its last event, while the stalled client reads nothing; rounds go on until the
+    // transport's and the kernel's buffers for the stalled client are full and the hub
+    // drops its oldest events.
+    let round_end = "camera.disconnected:camera109";
+    let mut rounds = 0;
+    while admin.ok("get_metrics", Value::Null).await["events"]["dropped"].as_u64() == Some(0) {
+        assert!(rounds < 300, "no event was dropped after {rounds} rounds");
+        for i in 0..10 {
+            svc.plug_sim(100 + i, "Churn");
+        }
+        wait_connected(&svc, &mut admin, "camera109").await;
+        for i in 0..10 {
+            svc.unplug_sim(100 + i);
+        }
+        rounds += 1;
+        for (seen, _) in &readers {
+            let mut waited = 0;
+            while count_of(seen, round_end) < rounds {
+                assert!(waited < 3000, "a reader is stuck in round {rounds}");
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                waited += 1;
+            }
+        }
+    }
+    svc.plug_sim(999, "Marker");
+
+    let mut sequences = Vec::new();
+    for (seen, task) in readers {
+        task.await.expect("reader task");
+        let seen = Arc::try_unwrap(seen)
+            .ok()
+            .expect("the reader is done")
+            .into_inner()
+            .expect("test lock");
+        assert!(!seen.dropped, "a reader that keeps up never loses events");
+        sequences.push(seen.events);
+    }
+    assert!(
+        sequences.iter().all(|s| *s == sequences[0]),
+        "every reader saw the same events in the same order"
+    );
+    let published = sequences[0].len() as u64;
+
+    // The stalled client, reading at last, is told how many it lost.
+    let got = stalled.read_until("camera999").await;
+    let lost: u64 = got.iter().filter_map(|e| e["dropped"].as_u64()).sum();
+    assert!(lost > 0, "some notification carries `dropped`");
+    assert_eq!(
+        got.len() as u64 + lost,
+        published,
+        "what it read plus what it lost is everything ({rounds} rounds)"
+    );
+    let m = admin.ok("get_metrics", Value::Null).await;
+    assert_eq!(m["events"]["dropped"].as_u64(), Some(lost), "{m}");
+}
