@@ -252,10 +252,23 @@ pub struct V4l2Streamparm {
 const _: () = assert!(size_of::<V4l2Streamparm>() == 204);
 const _: () = assert!(offset_of!(V4l2Streamparm, parm) == 4);
 
-/// All-zero value of a plain-data ioctl struct, as the kernel expects for its reserved fields.
-pub fn zeroed<T: Copy>() -> T {
-    // SAFETY: only instantiated with the `#[repr(C)]` structs above, which are integers,
-    // arrays of integers and unions of those: all-zero bytes are a valid value of each.
+/// An ioctl struct made of integers, arrays of integers and unions of those only.
+///
+/// # Safety
+/// All-zero bytes must be a valid value of the implementing type.
+pub unsafe trait Plain: Copy {}
+
+// SAFETY: each is `#[repr(C)]` and holds only integers, integer arrays and unions of those.
+unsafe impl Plain for V4l2Capability {}
+unsafe impl Plain for V4l2Fmtdesc {}
+unsafe impl Plain for V4l2Frmsizeenum {}
+unsafe impl Plain for V4l2Frmivalenum {}
+unsafe impl Plain for V4l2Format {}
+unsafe impl Plain for V4l2Streamparm {}
+
+/// The all-zero value of an ioctl struct, as the kernel expects for its reserved fields.
+pub fn zeroed<T: Plain>() -> T {
+    // SAFETY: `Plain` promises all-zero bytes are a valid `T`.
     unsafe { std::mem::zeroed() }
 }
 
