@@ -20,7 +20,9 @@ use tokio::sync::Semaphore;
 
 use crate::cameras::CameraRegistry;
 use crate::events::EventHub;
+use crate::files::Files;
 use crate::health::Health;
+use crate::media::Media;
 use crate::metrics::{ConnectionTally, Metrics};
 
 /// Argon2 verifications running at once (each takes CPU and a few MiB).
@@ -36,6 +38,8 @@ pub struct Core {
     pub hub: EventHub,
     pub metrics: Metrics,
     pub health: Arc<Health>,
+    pub media: Arc<Media>,
+    pub files: Arc<Files>,
     pub log: Logger,
     pub audit: Logger,
     pub started_at: Timestamp,
@@ -54,6 +58,8 @@ pub struct CoreParts {
     pub hub: EventHub,
     pub metrics: Metrics,
     pub health: Arc<Health>,
+    pub media: Arc<Media>,
+    pub files: Arc<Files>,
     pub log: Logger,
     pub audit: Logger,
 }
@@ -71,6 +77,8 @@ impl Core {
             hub: p.hub,
             metrics: p.metrics,
             health: p.health,
+            media: p.media,
+            files: p.files,
             log: p.log,
             audit: p.audit,
             key_verifications: Semaphore::new(KEY_VERIFY_CONCURRENCY),

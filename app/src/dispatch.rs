@@ -30,7 +30,7 @@ impl Core {
                 let mut v = cam.to_json(self.stream_urls(device));
                 v["capabilities"] = serde_json::to_value(&cam.capabilities).map_err(|e| ApiError::internal(e.to_string()))?;
                 v["stream"] = Value::Null;
-                v["recording"] = Value::Null;
+                v["recording"] = self.media.recording_status(device);
                 Ok(v)
             }
             Call::GetCameraCapabilities { device } => {
@@ -43,6 +43,18 @@ impl Core {
                 self.refresh_gauges();
                 Ok(self.metrics.to_json())
             }
+            Call::TakeSnapshot(p) => self.media.take_snapshot(p).await,
+            Call::StartRecording(p) => self.media.start_recording(p).await,
+            Call::StopRecording { device } => self.media.stop_recording(device).await,
+            Call::ListRecordings(p) => self.files.list(FileKind::Recording, p).await,
+            Call::ListSnapshots(p) => self.files.list(FileKind::Snapshot, p).await,
+            Call::GetRecordingInfo { filename } => self.files.recording_info(&filename).await,
+            Call::GetSnapshotInfo { filename } => self.files.snapshot_info(&filename).await,
+            Call::DeleteRecording { filename } => self.files.delete(FileKind::Recording, &filename).await,
+            Call::DeleteSnapshot { filename } => self.files.delete(FileKind::Snapshot, &filename).await,
+            Call::GetStorageInfo => self.files.storage_info().await,
+            Call::SetRetentionPolicy(update) => self.files.set_retention(update).await,
+            Call::CleanupOldFiles { dry_run } => self.files.cleanup(dry_run).await,
             other => Err(not_available(other.method())),
         }
     }
@@ -61,7 +73,7 @@ impl Core {
 
     /// The features this running service offers (`get_server_info.capabilities`).
     pub fn features(&self) -> Vec<&'static str> {
-        vec!["cameras", "hotplug", "events", "metrics"]
+        vec!["cameras", "hotplug", "events", "metrics", "snapshots", "recordings", "files", "retention"]
     }
 
     /// The media plane in use now.
@@ -98,10 +110,7 @@ impl Core {
     }
 
     /// A file for `GET /files/...`.
-    pub async fn download(&self, _kind: FileKind, _name: &SafeFileName) -> Result<Download, ApiError> {
-        Err(ApiError::unsupported(
-            "not_available",
-            "file downloads are not available in this build of the service",
-        ))
+    pub async fn download(&self, kind: FileKind, name: &SafeFileName) -> Result<Download, ApiError> {
+        self.files.download(kind, name).await
     }
 }

@@ -12,3 +12,5 @@ pub mod root;
 pub mod events;
 pub mod metrics;
 pub mod tracing_bridge;
+pub mod files;
+pub mod media;

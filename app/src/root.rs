@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use config::Config;
 use ports::camera::{CameraDiscovery, DiscoverySink};
@@ -15,6 +16,8 @@ use tokio::task::JoinHandle;
 use crate::cameras::CameraRegistry;
 use crate::core::{Core, CoreParts, Gateway};
 use crate::events::EventHub;
+use crate::files::{configured_policy, Files, FilesParts};
+use crate::media::{Media, MediaParts};
 use crate::health::{self, ComponentStatus, Health};
 use crate::logging::{self, Logs};
 use crate::metrics::Metrics;
@@ -28,6 +31,10 @@ pub enum StartError {
     Secret(std::io::Error),
     #[error("API key store {path}: {source}")]
     Keys { path: PathBuf, source: std::io::Error },
+    #[error("storage {path}: {source}")]
+    Storage { path: PathBuf, source: std::io::Error },
+    #[error("media: {0}")]
+    Media(String),
     #[error("cannot listen on {addr}: {source}")]
     Listen { addr: String, source: std::io::Error },
 }
@@ -54,6 +61,7 @@ impl Running {
     /// Stops accepting, closes connections and subscriptions, stops background tasks.
     pub async fn stop(self) {
         info!(self.logs.main, "stopping");
+        self.core.media.stop_all().await;
         self.core.hub.close();
         self.server.stop().await;
         for t in self.tasks {
@@ -94,6 +102,8 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         log.new(o!("component" => "cameras")),
     ));
 
+    let (media, files) = media_plane(&config, &clock, &publisher, &cameras, &metrics, &health, &log).await?;
+
     let core = Arc::new(Core::new(CoreParts {
         config: Arc::clone(&config),
         clock: Arc::clone(&clock),
@@ -103,11 +113,14 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         hub,
         metrics,
         health: Arc::clone(&health),
+        media,
+        files: Arc::clone(&files),
         log: log.clone(),
         audit: logs.audit.clone(),
     }));
 
     let mut tasks = Vec::new();
+    tasks.push(tokio::spawn(files.run(Duration::from_secs(config.retention.interval_secs))));
     let sink: Arc<dyn DiscoverySink> = cameras.clone();
     let simulated_dir = (!config.camera.simulated_dir.is_empty()).then(|| PathBuf::from(&config.camera.simulated_dir));
     let mut sources = vec!["simulated"];
@@ -163,4 +176,76 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         tasks,
         logs,
     })
+}
+
+/// Direct media: ffmpeg captures, ffprobe facts, the file collections and the state store.
+async fn media_plane(
+    config: &Config,
+    clock: &Arc<dyn Clock>,
+    publisher: &Arc<dyn EventPublisher>,
+    cameras: &Arc<CameraRegistry>,
+    metrics: &Metrics,
+    health: &Arc<Health>,
+    log: &slog::Logger,
+) -> Result<(Arc<Media>, Arc<Files>), StartError> {
+    let encoding = config.media.video.encoding().map_err(|e| StartError::Media(e.to_string()))?;
+    let settings = cs_ffmpeg::Settings {
+        ffmpeg: config.media.ffmpeg.clone(),
+        ffprobe: config.media.ffprobe.clone(),
+        still_timeout: Duration::from_secs_f64(config.media.snapshot_timeout_secs),
+        ..Default::default()
+    };
+    let storage = &config.storage;
+    let store = cs_fs::FsFileStore::open(&storage.recordings_dir, &storage.snapshots_dir).map_err(|source| {
+        StartError::Storage {
+            path: storage.recordings_dir.clone(),
+            source,
+        }
+    })?;
+    let state = cs_fs::FsStateStore::open(&storage.state_dir).map_err(|source| StartError::Storage {
+        path: storage.state_dir.clone(),
+        source,
+    })?;
+    let capture = cs_ffmpeg::FfmpegCapture::new(settings.clone());
+    let inspector: Arc<dyn ports::capture::MediaInspector> = Arc::new(cs_ffmpeg::FfprobeInspector::new(&settings));
+    let store: Arc<dyn ports::files::FileStore> = Arc::new(store);
+    let media = Arc::new(Media::new(MediaParts {
+        capture: Arc::new(capture.clone()),
+        inspector: Arc::clone(&inspector),
+        store: Arc::clone(&store),
+        events: Arc::clone(publisher),
+        clock: Arc::clone(clock),
+        cameras: Arc::clone(cameras),
+        metrics: metrics.clone(),
+        encoding,
+        min_free_bytes: storage.min_free_bytes,
+        segment_secs: config.recording.segment_seconds,
+        log: log.new(o!("component" => "media")),
+    }));
+    let files = Arc::new(
+        Files::open(FilesParts {
+            store,
+            inspector,
+            state: Arc::new(state),
+            clock: Arc::clone(clock),
+            media: Arc::clone(&media),
+            health: Arc::clone(health),
+            configured: configured_policy(&config.retention),
+            log: log.new(o!("component" => "files")),
+        })
+        .await,
+    );
+    files.check_storage().await;
+    // ffmpeg is checked in the background: a missing one degrades captures, not the start.
+    let health = Arc::clone(health);
+    tokio::spawn(async move {
+        if let Err(e) = capture.version().await {
+            health.set(
+                health::MEDIA_SERVER,
+                ComponentStatus::Degraded,
+                format!("direct mode, but captures cannot run: {e}"),
+            );
+        }
+    });
+    Ok((media, files))
 }

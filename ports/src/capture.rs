@@ -69,8 +69,10 @@ pub struct RecordingRequest {
     pub format: RecordingFormat,
     /// Ends by itself after this long; `None`: until stopped.
     pub planned: Option<RecordingDuration>,
-    /// The file to write (reserved by the file store). With segments, the segments are
-    /// written beside it as `<stem>_000.<ext>`, `<stem>_001.<ext>`, ... and it is removed.
+    /// The file to write (reserved by the file store). With segments it names the
+    /// recording: the segments are written beside it as `<stem>_000.<ext>`,
+    /// `<stem>_001.<ext>`, ... (the first may be reserved already), and `path` itself is
+    /// removed if it exists.
     pub path: PathBuf,
     /// Start a new file every this many seconds.
     pub segment_secs: Option<u64>,

@@ -1,0 +1,769 @@
+//! Snapshots and recordings straight from the camera (media mode `direct`, snapshot tier 3).
+//!
+//! One recording per camera, tracked by a `RecordingSession`; a watcher per recording
+//! notices when it ends by itself (planned duration), fails, or must stop because free
+//! space fell below the floor. Snapshots while a recording holds the device come from the
+//! recording's own frames.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use domain::api::{RecordingParams, SnapshotParams};
+use domain::events::{Event, Topic};
+use domain::files::{recording_name, snapshot_name, FileKind, SnapshotFormat};
+use domain::media::{CaptureMode, SnapshotTier, VideoEncoding};
+use domain::recording::{
+    FailedRecording, FinishedRecording, RecordingPlan, RecordingSession, RecordingState,
+};
+use domain::{ApiError, CameraId, ErrorKind, SafeFileName};
+use ports::capture::{
+    Capture, CaptureError, MediaInspector, Recorder, RecordingEnd, RecordingRequest, StillRequest,
+};
+use ports::clock::Clock;
+use ports::events::EventPublisher;
+use ports::files::{FileStore, StoreError};
+use serde_json::{json, Value};
+use slog::{info, warn, Logger};
+
+use crate::cameras::CameraRegistry;
+use crate::metrics::Metrics;
+
+/// A planned recording that has not ended this long after its duration is stopped.
+const PLANNED_GRACE: Duration = Duration::from_secs(5);
+/// How often a running recording checks the free space.
+const SPACE_CHECK: Duration = Duration::from_secs(5);
+
+/// What the media use cases are built from.
+pub struct MediaParts {
+    pub capture: Arc<dyn Capture>,
+    pub inspector: Arc<dyn MediaInspector>,
+    pub store: Arc<dyn FileStore>,
+    pub events: Arc<dyn EventPublisher>,
+    pub clock: Arc<dyn Clock>,
+    pub cameras: Arc<CameraRegistry>,
+    pub metrics: Metrics,
+    pub encoding: VideoEncoding,
+    /// Captures are refused below this many free bytes.
+    pub min_free_bytes: u64,
+    /// Recordings are split into files of this many seconds.
+    pub segment_secs: Option<u64>,
+    pub log: Logger,
+}
+
+/// How a recording ended, kept for the `stop_recording` that asked for it.
+#[derive(Debug, Clone)]
+enum Outcome {
+    Finished(FinishedRecording),
+    Failed(FailedRecording),
+}
+
+/// One camera's recording: the session, the running recorder, the last outcome.
+#[derive(Default)]
+struct Slot {
+    session: RecordingSession,
+    recorder: Option<Arc<dyn Recorder>>,
+    /// Counts the recordings of this camera, so late reports of an old one are ignored.
+    generation: u64,
+    last: Option<(u64, Outcome)>,
+}
+
+pub struct Media {
+    parts: MediaParts,
+    slots: Mutex<HashMap<CameraId, Slot>>,
+}
+
+/// -32060 with the figures.
+pub fn insufficient_storage(available: u64, floor: u64) -> ApiError {
+    ApiError::new(
+        ErrorKind::InsufficientStorage,
+        "insufficient_storage",
+        format!(
+            "{available} bytes free, below the floor of {floor} bytes (storage.min_free_bytes)"
+        ),
+    )
+    .with("available_bytes", available)
+    .with("min_free_bytes", floor)
+}
+
+/// A storage failure as a client sees it.
+pub fn store_error(e: StoreError) -> ApiError {
+    match e {
+        StoreError::NotFound(name) => ApiError::new(
+            ErrorKind::FileNotFound,
+            "file_not_found",
+            format!("no file {name}"),
+        )
+        .with("filename", name.as_str()),
+        StoreError::NamesExhausted(name) => ApiError::new(
+            ErrorKind::InvalidState,
+            "names_exhausted",
+            format!("every variant of {name} is taken"),
+        )
+        .with("filename", name.as_str()),
+        StoreError::Io(details) => ApiError::internal(details),
+    }
+}
+
+/// A capture failure as a client sees it: -32003 busy, -32000 gone, -32050 the tool.
+pub fn capture_error(e: CaptureError, device: CameraId) -> ApiError {
+    match e {
+        CaptureError::Busy(details) => ApiError::new(ErrorKind::DeviceBusy, "device_busy", details)
+            .with("device", device.to_string()),
+        CaptureError::SourceGone(details) => {
+            ApiError::new(ErrorKind::CameraNotFound, "camera_gone", details)
+                .with("device", device.to_string())
+        }
+        CaptureError::Unavailable {
+            dependency,
+            details,
+        } => ApiError::new(
+            ErrorKind::DependencyUnavailable,
+            "dependency_unavailable",
+            details,
+        )
+        .with("dependency", dependency)
+        .with("device", device.to_string()),
+        CaptureError::Failed {
+            dependency,
+            details,
+        } => ApiError::new(
+            ErrorKind::DependencyUnavailable,
+            "dependency_failed",
+            details,
+        )
+        .with("dependency", dependency)
+        .with("device", device.to_string()),
+        CaptureError::TimedOut {
+            dependency,
+            secs,
+            details,
+        } => ApiError::new(
+            ErrorKind::DependencyUnavailable,
+            "dependency_timeout",
+            format!("no result after {secs} s: {details}"),
+        )
+        .with("dependency", dependency)
+        .with("device", device.to_string()),
+    }
+}
+
+/// The name of the first segment of a recording named `base`: `<stem>_000.<ext>`.
+fn first_segment(base: &SafeFileName) -> Option<SafeFileName> {
+    let (stem, ext) = base.as_str().rsplit_once('.')?;
+    SafeFileName::parse(&format!("{stem}_000.{ext}")).ok()
+}
+
+/// A client's snapshot name with the format's extension: added when missing, refused
+/// when it names another format.
+fn snapshot_file_name(
+    name: SafeFileName,
+    format: SnapshotFormat,
+) -> Result<SafeFileName, ApiError> {
+    let fits = |ext: &str| match format {
+        SnapshotFormat::Jpg => ext == "jpg" || ext == "jpeg",
+        SnapshotFormat::Png => ext == "png",
+    };
+    match name.extension() {
+        Some(ext) if fits(&ext) => Ok(name),
+        Some(ext) if matches!(ext.as_str(), "jpg" | "jpeg" | "png") => {
+            Err(ApiError::invalid_params(format!(
+                "filename {name} has extension .{ext} but format is {}",
+                format.extension()
+            )))
+        }
+        _ => SafeFileName::parse(&format!("{name}.{}", format.extension()))
+            .map_err(|e| ApiError::invalid_params(e.to_string())),
+    }
+}
+
+impl Media {
+    pub fn new(parts: MediaParts) -> Media {
+        Media {
+            parts,
+            slots: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn slots(&self) -> MutexGuard<'_, HashMap<CameraId, Slot>> {
+        self.slots.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn min_free_bytes(&self) -> u64 {
+        self.parts.min_free_bytes
+    }
+
+    /// -32060 when the collection's filesystem has less free space than the floor.
+    pub async fn ensure_space(&self, kind: FileKind) -> Result<(), ApiError> {
+        let space = self.parts.store.space(kind).await.map_err(store_error)?;
+        if space.available_bytes < self.parts.min_free_bytes {
+            return Err(insufficient_storage(
+                space.available_bytes,
+                self.parts.min_free_bytes,
+            ));
+        }
+        Ok(())
+    }
+
+    /// Whether `name` is a file a recording is writing now.
+    pub fn is_being_written(&self, name: &SafeFileName) -> bool {
+        self.slots().values().any(|slot| {
+            slot.session.writes(name)
+                || (slot.session.is_active()
+                    && slot.recorder.as_ref().is_some_and(|r| {
+                        r.files()
+                            .iter()
+                            .any(|p| p.file_name().and_then(|f| f.to_str()) == Some(name.as_str()))
+                    }))
+        })
+    }
+
+    /// Every file being written now (for retention).
+    pub fn files_being_written(&self) -> Vec<SafeFileName> {
+        let slots = self.slots();
+        let mut names = Vec::new();
+        for slot in slots.values() {
+            if let Some(plan) = slot.session.active() {
+                names.push(plan.file.clone());
+            }
+            if let (true, Some(r)) = (slot.session.is_active(), &slot.recorder) {
+                names.extend(r.files().iter().filter_map(|p| {
+                    p.file_name()?
+                        .to_str()
+                        .and_then(|n| SafeFileName::parse(n).ok())
+                }));
+            }
+        }
+        names
+    }
+
+    /// `get_camera_status.recording`: the recording under way, or null.
+    pub fn recording_status(&self, device: CameraId) -> Value {
+        let now = self.parts.clock.now();
+        let slots = self.slots();
+        let Some(slot) = slots.get(&device) else {
+            return Value::Null;
+        };
+        match slot.session.state() {
+            RecordingState::Recording { plan, started_at }
+            | RecordingState::Stopping {
+                plan, started_at, ..
+            } => json!({
+                "filename": plan.file,
+                "status": if matches!(slot.session.state(), RecordingState::Recording { .. }) { "RECORDING" } else { "STOPPING" },
+                "start_time": started_at,
+                "duration": now.secs_since(*started_at).max(0.0),
+                "planned_duration": plan.planned.map(|d| d.secs()),
+                "format": plan.format,
+            }),
+            RecordingState::Starting { plan, .. } => json!({
+                "filename": plan.file,
+                "status": "STARTING",
+                "start_time": null,
+                "duration": 0.0,
+                "planned_duration": plan.planned.map(|d| d.secs()),
+                "format": plan.format,
+            }),
+            RecordingState::Idle | RecordingState::Failed { .. } => Value::Null,
+        }
+    }
+
+    /// Recordings under way now.
+    pub fn active_recordings(&self) -> usize {
+        self.slots()
+            .values()
+            .filter(|s| s.session.is_active())
+            .count()
+    }
+
+    /// `take_snapshot`, tier 3.
+    pub async fn take_snapshot(&self, p: SnapshotParams) -> Result<Value, ApiError> {
+        let device = p.device;
+        let camera = self.parts.cameras.get_connected(device)?;
+        self.ensure_space(FileKind::Snapshot).await?;
+        let now = self.parts.clock.now();
+        let wanted = match p.filename {
+            Some(name) => snapshot_file_name(name, p.format)?,
+            None => snapshot_name(device, now, p.format),
+        };
+        let file = self
+            .parts
+            .store
+            .create_new(FileKind::Snapshot, &wanted)
+            .await
+            .map_err(store_error)?;
+        let recorder = {
+            let slots = self.slots();
+            slots
+                .get(&device)
+                .filter(|s| matches!(s.session.state(), RecordingState::Recording { .. }))
+                .and_then(|s| s.recorder.clone())
+        };
+        let taken = match recorder {
+            Some(r) => r.still(p.format, p.quality, &file.path).await,
+            None => match CaptureMode::for_snapshot(&camera.capabilities) {
+                Some(mode) => {
+                    self.parts
+                        .capture
+                        .still(StillRequest {
+                            source: &camera.source,
+                            mode,
+                            format: p.format,
+                            quality: p.quality,
+                            path: &file.path,
+                        })
+                        .await
+                }
+                None => {
+                    let _ = self
+                        .parts
+                        .store
+                        .delete(FileKind::Snapshot, &file.name)
+                        .await;
+                    return Err(ApiError::unsupported(
+                        "no_capture_mode",
+                        format!("{device} reports no frame size to capture at"),
+                    ));
+                }
+            },
+        };
+        let still = match taken {
+            Ok(s) => s,
+            Err(e) => {
+                let _ = self
+                    .parts
+                    .store
+                    .delete(FileKind::Snapshot, &file.name)
+                    .await;
+                warn!(self.parts.log, "snapshot failed"; "camera" => device.to_string(), "error" => e.to_string());
+                return Err(capture_error(e, device));
+            }
+        };
+        let facts = self
+            .parts
+            .store
+            .stat(FileKind::Snapshot, &file.name)
+            .await
+            .map_err(store_error)?;
+        let tier = SnapshotTier::Direct;
+        self.parts.metrics.snapshot_taken(tier.number());
+        self.parts.events.publish(
+            Event::new(Topic::SnapshotTaken, now, Some(device))
+                .with("filename", file.name.as_str())
+                .with("file_size", facts.size)
+                .with("tier", tier.number()),
+        );
+        Ok(json!({
+            "device": device,
+            "filename": file.name,
+            "status": "SUCCESS",
+            "timestamp": now,
+            "file_size": facts.size,
+            "format": p.format,
+            "width": still.width,
+            "height": still.height,
+            "tier": tier,
+            "download_url": FileKind::Snapshot.download_url(&file.name),
+        }))
+    }
+
+    /// Reserves the recording's (first) file: `<name>` or, with segments, `<stem>_000.<ext>`,
+    /// trying `<name>-2`, ... until the file to be written is free.
+    async fn reserve_recording(
+        &self,
+        wanted: &SafeFileName,
+    ) -> Result<(SafeFileName, PathBuf), ApiError> {
+        let store = &self.parts.store;
+        let Some(_) = self.parts.segment_secs else {
+            let f = store
+                .create_new(FileKind::Recording, wanted)
+                .await
+                .map_err(store_error)?;
+            return Ok((f.name.clone(), f.path));
+        };
+        for n in 1..=100u32 {
+            let base = if n == 1 {
+                Some(wanted.clone())
+            } else {
+                wanted.with_counter(n)
+            };
+            let Some(first) = base.as_ref().and_then(first_segment) else {
+                break;
+            };
+            let f = store
+                .create_new(FileKind::Recording, &first)
+                .await
+                .map_err(store_error)?;
+            if f.name == first {
+                let base = base.unwrap_or_else(|| wanted.clone());
+                return Ok((first, store.path_of(FileKind::Recording, &base)));
+            }
+            // Taken: give back the variant it made and try the next base name.
+            let _ = store.delete(FileKind::Recording, &f.name).await;
+        }
+        Err(store_error(StoreError::NamesExhausted(wanted.clone())))
+    }
+
+    /// `start_recording`.
+    pub async fn start_recording(self: &Arc<Self>, p: RecordingParams) -> Result<Value, ApiError> {
+        let device = p.device;
+        let camera = self.parts.cameras.get_connected(device)?;
+        if let Some(plan) = self.slots().get(&device).and_then(|s| s.session.active()) {
+            return Err(
+                domain::recording::RecordingError::AlreadyRecording(plan.file.clone()).into(),
+            );
+        }
+        let mode = self
+            .parts
+            .encoding
+            .plan(&camera.capabilities)
+            .ok_or_else(|| {
+                ApiError::unsupported(
+                    "no_capture_mode",
+                    format!("{device} offers no mode to record in"),
+                )
+            })?;
+        self.ensure_space(FileKind::Recording).await?;
+        let requested_at = self.parts.clock.now();
+        let wanted = recording_name(device, requested_at, p.format);
+        let (first, path) = self.reserve_recording(&wanted).await?;
+        let plan = RecordingPlan {
+            file: first.clone(),
+            format: p.format,
+            planned: p.duration,
+        };
+        let started = {
+            let mut slots = self.slots();
+            let slot = slots.entry(device).or_default();
+            slot.session.start(plan, requested_at).map(|()| {
+                slot.generation += 1;
+                slot.generation
+            })
+        };
+        let generation = match started {
+            Ok(g) => g,
+            Err(e) => {
+                let _ = self.parts.store.delete(FileKind::Recording, &first).await;
+                return Err(e.into());
+            }
+        };
+
+        let request = RecordingRequest {
+            source: camera.source.clone(),
+            mode,
+            format: p.format,
+            planned: p.duration,
+            path,
+            segment_secs: self.parts.segment_secs,
+        };
+        let recorder = match self.parts.capture.record(request).await {
+            Ok(r) => r,
+            Err(e) => {
+                let now = self.parts.clock.now();
+                let failed = self
+                    .slots()
+                    .get_mut(&device)
+                    .and_then(|s| s.session.failed(e.to_string(), now).ok());
+                let _ = self.parts.store.delete(FileKind::Recording, &first).await;
+                self.parts.metrics.recording_failed(false);
+                if let Some(f) = failed {
+                    self.publish_failure(device, &f, 0);
+                }
+                warn!(self.parts.log, "recording failed to start"; "camera" => device.to_string(), "error" => e.to_string());
+                return Err(capture_error(e, device));
+            }
+        };
+        let started_at = self.parts.clock.now();
+        {
+            let mut slots = self.slots();
+            let slot = slots.entry(device).or_default();
+            // Only this call moves a Starting session on, so this cannot be refused.
+            let _ = slot.session.started(started_at);
+            slot.recorder = Some(Arc::clone(&recorder));
+        }
+        self.parts.metrics.recording_started();
+        let planned = p.duration.map(|d| d.secs());
+        self.parts.events.publish(
+            Event::new(Topic::RecordingStart, started_at, Some(device))
+                .with("filename", first.as_str())
+                .with("status", "RECORDING")
+                .with("duration", json!(planned))
+                .with("format", p.format.extension()),
+        );
+        info!(self.parts.log, "recording started"; "camera" => device.to_string(), "file" => first.as_str(),
+            "size" => mode.size.to_string(), "fps" => mode.fps);
+        self.watch(
+            device,
+            generation,
+            recorder,
+            p.duration.map(|d| Duration::from_secs_f64(d.secs())),
+        );
+        Ok(json!({
+            "device": device,
+            "filename": first,
+            "status": "RECORDING",
+            "start_time": started_at,
+            "duration": planned,
+            "format": p.format,
+            "width": mode.size.width,
+            "height": mode.size.height,
+            "fps": mode.fps,
+            "download_url": FileKind::Recording.download_url(&first),
+        }))
+    }
+
+    /// Follows a recording until it ends: by itself, failing, past its planned duration
+    /// (then it is stopped), or when free space falls below the floor (stopped, reported
+    /// as an error).
+    fn watch(
+        self: &Arc<Self>,
+        device: CameraId,
+        generation: u64,
+        recorder: Arc<dyn Recorder>,
+        planned: Option<Duration>,
+    ) {
+        let media = Arc::clone(self);
+        tokio::spawn(async move {
+            let overdue = async {
+                match planned {
+                    Some(d) => tokio::time::sleep(d + PLANNED_GRACE).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::pin!(overdue);
+            let mut space = tokio::time::interval(SPACE_CHECK);
+            let end = loop {
+                tokio::select! {
+                    end = recorder.ended() => break end,
+                    _ = &mut overdue => {
+                        if let Some(slot) = media.slots().get_mut(&device).filter(|s| s.generation == generation) {
+                            let _ = slot.session.duration_reached();
+                        }
+                        warn!(media.parts.log, "recording overran its planned duration; stopping it"; "camera" => device.to_string());
+                        break recorder.stop().await;
+                    }
+                    _ = space.tick() => {
+                        if let Err(e) = media.ensure_space(FileKind::Recording).await {
+                            if e.kind == ErrorKind::InsufficientStorage {
+                                warn!(media.parts.log, "stopping a recording: storage is nearly full"; "camera" => device.to_string());
+                                let _ = recorder.stop().await;
+                                break RecordingEnd::Failed { reason: format!("stopped: {}", e.details) };
+                            }
+                        }
+                    }
+                }
+            };
+            media.finish(device, generation, end).await;
+        });
+    }
+
+    /// Records how a recording ended, once: the session moves on, metrics and events follow.
+    /// Later calls for the same recording get the same outcome.
+    async fn finish(
+        &self,
+        device: CameraId,
+        generation: u64,
+        end: RecordingEnd,
+    ) -> Option<(Outcome, Vec<PathBuf>)> {
+        let now = self.parts.clock.now();
+        let (outcome, recorder) = {
+            let mut slots = self.slots();
+            let slot = slots.get_mut(&device)?;
+            if slot.generation != generation {
+                return None;
+            }
+            if !slot.session.is_active() {
+                let files = slot
+                    .recorder
+                    .as_ref()
+                    .map(|r| r.files())
+                    .unwrap_or_default();
+                return slot
+                    .last
+                    .clone()
+                    .filter(|(g, _)| *g == generation)
+                    .map(|(_, o)| (o, files));
+            }
+            let outcome = match end {
+                RecordingEnd::Finished | RecordingEnd::Killed => {
+                    slot.session.ended(now).map(Outcome::Finished)
+                }
+                RecordingEnd::Failed { reason } => {
+                    slot.session.failed(reason, now).map(Outcome::Failed)
+                }
+            }
+            .ok()?;
+            slot.last = Some((generation, outcome.clone()));
+            (outcome, slot.recorder.clone())
+        };
+        let files = recorder.map(|r| r.files()).unwrap_or_default();
+        let size: u64 = files
+            .iter()
+            .filter_map(|f| std::fs::metadata(f).ok())
+            .map(|m| m.len())
+            .sum();
+        match &outcome {
+            Outcome::Finished(f) => {
+                self.parts.metrics.recording_stopped();
+                self.parts.events.publish(
+                    Event::new(Topic::RecordingStop, now, Some(device))
+                        .with("filename", f.plan.file.as_str())
+                        .with("status", "STOPPED")
+                        .with("duration", f.duration())
+                        .with("file_size", size)
+                        .with("stop_reason", f.cause.as_str()),
+                );
+                info!(self.parts.log, "recording stopped"; "camera" => device.to_string(), "file" => f.plan.file.as_str(),
+                    "duration" => f.duration(), "cause" => f.cause.as_str());
+            }
+            Outcome::Failed(f) => {
+                self.parts.metrics.recording_failed(true);
+                self.publish_failure(device, f, size);
+                warn!(self.parts.log, "recording failed"; "camera" => device.to_string(), "file" => f.plan.file.as_str(),
+                    "reason" => &f.reason);
+            }
+        }
+        Some((outcome, files))
+    }
+
+    fn publish_failure(&self, device: CameraId, f: &FailedRecording, size: u64) {
+        let duration = f
+            .started_at
+            .map(|s| f.at.secs_since(s).max(0.0))
+            .unwrap_or(0.0);
+        self.parts.events.publish(
+            Event::new(Topic::RecordingError, f.at, Some(device))
+                .with("filename", f.plan.file.as_str())
+                .with("status", "FAILED")
+                .with("duration", duration)
+                .with("file_size", size)
+                .with("reason", f.reason.as_str()),
+        );
+    }
+
+    /// `stop_recording`: finishes the file and reports its real duration and size.
+    pub async fn stop_recording(&self, device: CameraId) -> Result<Value, ApiError> {
+        self.parts.cameras.get(device)?;
+        let (generation, recorder) = {
+            let mut slots = self.slots();
+            let slot = slots.entry(device).or_default();
+            slot.session
+                .request_stop()
+                .map_err(|e| ApiError::from(e).with("device", device.to_string()))?;
+            (slot.generation, slot.recorder.clone())
+        };
+        let recorder =
+            recorder.ok_or_else(|| ApiError::internal("a recording under way has no recorder"))?;
+        let end = recorder.stop().await;
+        let (outcome, files) = self
+            .finish(device, generation, end)
+            .await
+            .ok_or_else(|| ApiError::internal("the recording's end was not recorded"))?;
+        match outcome {
+            Outcome::Failed(f) => Err(ApiError::new(
+                ErrorKind::DependencyUnavailable,
+                "recording_failed",
+                format!("the recording failed: {}", f.reason),
+            )
+            .with("dependency", "ffmpeg")
+            .with("device", device.to_string())
+            .with("filename", f.plan.file.as_str())),
+            Outcome::Finished(f) => {
+                let mut size = 0u64;
+                let mut probed = 0.0f64;
+                let mut all_probed = !files.is_empty();
+                for path in &files {
+                    size += std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+                    match self
+                        .parts
+                        .inspector
+                        .inspect(path)
+                        .await
+                        .ok()
+                        .and_then(|i| i.duration)
+                    {
+                        Some(d) => probed += d,
+                        None => all_probed = false,
+                    }
+                }
+                // The file's own duration when it can be read; the wall clock otherwise.
+                let duration = if all_probed { probed } else { f.duration() };
+                Ok(json!({
+                    "device": device,
+                    "filename": f.plan.file,
+                    "status": "STOPPED",
+                    "start_time": f.started_at,
+                    "end_time": f.ended_at,
+                    "duration": duration,
+                    "file_size": size,
+                    "format": f.plan.format,
+                    "files": files.iter().filter_map(|p| p.file_name()?.to_str()).collect::<Vec<_>>(),
+                    "download_url": FileKind::Recording.download_url(&f.plan.file),
+                }))
+            }
+        }
+    }
+
+    /// Stops every recording (service shutdown), finishing their files.
+    pub async fn stop_all(&self) {
+        let running: Vec<(CameraId, u64, Arc<dyn Recorder>)> = {
+            let mut slots = self.slots();
+            slots
+                .iter_mut()
+                .filter_map(|(id, s)| {
+                    let r = s.recorder.clone()?;
+                    s.session.request_stop().ok()?;
+                    Some((*id, s.generation, r))
+                })
+                .collect()
+        };
+        for (device, generation, recorder) in running {
+            let end = recorder.stop().await;
+            self.finish(device, generation, end).await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_client_name_gets_the_formats_extension() {
+        let n = |s: &str| SafeFileName::parse(s).unwrap();
+        assert_eq!(
+            snapshot_file_name(n("door"), SnapshotFormat::Jpg)
+                .unwrap()
+                .as_str(),
+            "door.jpg"
+        );
+        assert_eq!(
+            snapshot_file_name(n("door.JPEG"), SnapshotFormat::Jpg)
+                .unwrap()
+                .as_str(),
+            "door.JPEG"
+        );
+        assert_eq!(
+            snapshot_file_name(n("door.v2"), SnapshotFormat::Png)
+                .unwrap()
+                .as_str(),
+            "door.v2.png"
+        );
+        assert_eq!(
+            snapshot_file_name(n("door.png"), SnapshotFormat::Jpg)
+                .unwrap_err()
+                .code(),
+            -32602
+        );
+    }
+
+    #[test]
+    fn segments_are_named_after_the_recording() {
+        let n = SafeFileName::parse("camera0_20250115T143000Z.mp4").unwrap();
+        assert_eq!(
+            first_segment(&n).unwrap().as_str(),
+            "camera0_20250115T143000Z_000.mp4"
+        );
+    }
+}
