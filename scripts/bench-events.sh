@@ -14,6 +14,8 @@ ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 cargo build --release --quiet -p cs-app --bin camera-service --example hub_fanout
 cargo build --release --quiet -p cs-tests --bin bench-events
 target_dir="${CARGO_TARGET_DIR:-target}"
+# bench-events starts this binary (the test helper otherwise looks beside a test executable).
+export CAMERA_SERVICE_BIN="$target_dir/release/camera-service"
 
 echo "== end to end: service + WebSocket transport =="
 "$target_dir/release/bench-events" "$@"

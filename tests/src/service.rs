@@ -129,6 +129,8 @@ impl TestService {
 
     fn spawn(dir: tempfile::TempDir, config_path: PathBuf, env: Vec<(String, String)>) -> TestService {
         let mut cmd = Command::new(binary());
+        // Not a config override: the service refuses unknown CAMERA_SERVICE_* variables.
+        cmd.env_remove("CAMERA_SERVICE_BIN");
         cmd.arg("--config").arg(&config_path).arg("serve");
         cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).stdin(Stdio::null());
         for (k, v) in env {
