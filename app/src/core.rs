@@ -24,6 +24,7 @@ use crate::files::Files;
 use crate::health::Health;
 use crate::media::Media;
 use crate::metrics::{ConnectionTally, Metrics};
+use crate::streams::Streams;
 
 /// Argon2 verifications running at once (each takes CPU and a few MiB).
 const KEY_VERIFY_CONCURRENCY: usize = 2;
@@ -38,6 +39,8 @@ pub struct Core {
     pub hub: EventHub,
     pub metrics: Metrics,
     pub health: Arc<Health>,
+    /// Streams through MediaMTX; `None` in media mode `direct`.
+    pub streams: Option<Arc<Streams>>,
     pub media: Arc<Media>,
     pub files: Arc<Files>,
     pub log: Logger,
@@ -58,6 +61,8 @@ pub struct CoreParts {
     pub hub: EventHub,
     pub metrics: Metrics,
     pub health: Arc<Health>,
+    /// Streams through MediaMTX; `None` in media mode `direct`.
+    pub streams: Option<Arc<Streams>>,
     pub media: Arc<Media>,
     pub files: Arc<Files>,
     pub log: Logger,
@@ -77,6 +82,7 @@ impl Core {
             hub: p.hub,
             metrics: p.metrics,
             health: p.health,
+            streams: p.streams,
             media: p.media,
             files: p.files,
             log: p.log,

@@ -29,7 +29,10 @@ impl Core {
                 let cam = self.cameras.get(device)?;
                 let mut v = cam.to_json(self.stream_urls(device));
                 v["capabilities"] = serde_json::to_value(&cam.capabilities).map_err(|e| ApiError::internal(e.to_string()))?;
-                v["stream"] = Value::Null;
+                v["stream"] = match &self.streams {
+                    Some(s) => s.camera_stream(device).await,
+                    None => Value::Null,
+                };
                 v["recording"] = self.media.recording_status(device);
                 Ok(v)
             }
@@ -55,13 +58,28 @@ impl Core {
             Call::GetStorageInfo => self.files.storage_info().await,
             Call::SetRetentionPolicy(update) => self.files.set_retention(update).await,
             Call::CleanupOldFiles { dry_run } => self.files.cleanup(dry_run).await,
+            Call::StartStreaming { device } => self.streams()?.start_streaming(device).await,
+            Call::StopStreaming { device } => self.streams()?.stop_streaming(device),
+            Call::GetStreamUrl { device } => self.streams()?.stream_url(device).await,
+            Call::GetStreamStatus { device } => self.streams()?.stream_status(device).await,
+            Call::GetStreams => self.streams()?.streams().await,
             other => Err(not_available(other.method())),
         }
     }
 
     /// Stream URLs of a camera (`rtsp`, `webrtc`, `hls`); `{}` without a media server.
-    pub fn stream_urls(&self, _device: domain::CameraId) -> Value {
-        json!({})
+    pub fn stream_urls(&self, device: domain::CameraId) -> Value {
+        match &self.streams {
+            Some(s) => s.urls(device),
+            None => json!({}),
+        }
+    }
+
+    /// The streams use case, or -32030 in media mode `direct`.
+    fn streams(&self) -> Result<&crate::streams::Streams, ApiError> {
+        self.streams.as_deref().ok_or_else(|| {
+            ApiError::unsupported("streams_unavailable", "streams need MediaMTX; media.mode is direct")
+        })
     }
 
     pub fn camera_list(&self) -> Value {
@@ -73,12 +91,19 @@ impl Core {
 
     /// The features this running service offers (`get_server_info.capabilities`).
     pub fn features(&self) -> Vec<&'static str> {
-        vec!["cameras", "hotplug", "events", "metrics", "snapshots", "recordings", "files", "retention"]
+        let mut features = vec!["cameras", "hotplug", "events", "metrics", "snapshots", "recordings", "files", "retention"];
+        if self.streams.is_some() {
+            features.push("streams");
+        }
+        features
     }
 
     /// The media plane in use now.
     pub fn media_mode(&self) -> &'static str {
-        "direct"
+        match &self.streams {
+            Some(s) => s.media_mode(),
+            None => "direct",
+        }
     }
 
     pub fn server_info(&self) -> Value {

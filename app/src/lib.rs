@@ -9,6 +9,7 @@ mod dispatch;
 pub mod health;
 pub mod logging;
 pub mod root;
+pub mod streams;
 pub mod events;
 pub mod metrics;
 pub mod tracing_bridge;

@@ -21,6 +21,7 @@ use crate::media::{Media, MediaParts};
 use crate::health::{self, ComponentStatus, Health};
 use crate::logging::{self, Logs};
 use crate::metrics::Metrics;
+use crate::streams::{Streams, StreamsParts};
 
 /// Why the service could not start. The text says what to fix.
 #[derive(Debug, thiserror::Error)]
@@ -104,6 +105,8 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
 
     let (media, files) = media_plane(&config, &clock, &publisher, &cameras, &metrics, &health, &log).await?;
 
+    let streams = stream_plane(&config, &clock, &cameras, &health, &log)?;
+
     let core = Arc::new(Core::new(CoreParts {
         config: Arc::clone(&config),
         clock: Arc::clone(&clock),
@@ -113,6 +116,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         hub,
         metrics,
         health: Arc::clone(&health),
+        streams: streams.clone(),
         media,
         files: Arc::clone(&files),
         log: log.clone(),
@@ -120,6 +124,10 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     }));
 
     let mut tasks = Vec::new();
+    if let Some(streams) = &streams {
+        cameras.observe(streams.clone());
+        tasks.push(tokio::spawn(Arc::clone(streams).run()));
+    }
     tasks.push(tokio::spawn(files.run(Duration::from_secs(config.retention.interval_secs))));
     let sink: Arc<dyn DiscoverySink> = cameras.clone();
     let simulated_dir = (!config.camera.simulated_dir.is_empty()).then(|| PathBuf::from(&config.camera.simulated_dir));
@@ -148,11 +156,13 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         ComponentStatus::Healthy,
         format!("watching sources: {}", sources.join(", ")),
     );
-    health.set(
-        health::MEDIA_SERVER,
-        ComponentStatus::Healthy,
-        "direct mode: captures run ffmpeg straight from the camera",
-    );
+    if streams.is_none() {
+        health.set(
+            health::MEDIA_SERVER,
+            ComponentStatus::Healthy,
+            "direct mode: captures run ffmpeg straight from the camera",
+        );
+    }
 
     let addr = format!("{}:{}", config.server.host, config.server.port);
     let listener = tokio::net::TcpListener::bind(&addr)
@@ -248,4 +258,59 @@ async fn media_plane(
         }
     });
     Ok((media, files))
+}
+
+/// Streams through MediaMTX (media modes `mediamtx` and `auto`); `None` in `direct`.
+fn stream_plane(
+    config: &Config,
+    clock: &Arc<dyn Clock>,
+    cameras: &Arc<CameraRegistry>,
+    health: &Arc<Health>,
+    log: &slog::Logger,
+) -> Result<Option<Arc<Streams>>, StartError> {
+    use config::MediaMode;
+    let mtx = &config.mediamtx;
+    let forced = match config.media.mode {
+        MediaMode::Direct => return Ok(None),
+        MediaMode::Mediamtx => true,
+        MediaMode::Auto => false,
+    };
+    let client = cs_mediamtx::MediamtxClient::new(&mtx.api_url, Duration::from_millis(mtx.request_timeout_ms))
+        .map_err(StartError::Media)?;
+    let encoding = config.media.video.encoding().map_err(|e| StartError::Media(e.to_string()))?;
+    let ffmpeg = config
+        .media
+        .ffmpeg
+        .to_str()
+        .ok_or_else(|| StartError::Media("media.ffmpeg is not UTF-8".into()))?
+        .to_owned();
+    let public_host = match config.server.public_host.trim() {
+        "" => std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|h| h.trim().to_owned())
+            .ok()
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| "localhost".into()),
+        host => host.to_owned(),
+    };
+    let streams = Streams::new(StreamsParts {
+        server: Arc::new(client),
+        reader: Arc::new(cs_mediamtx::RtspReader::new(&config.media.ffmpeg)),
+        forced,
+        api_url: mtx.api_url.clone(),
+        endpoints: domain::stream::StreamEndpoints {
+            public_host,
+            rtsp_port: mtx.rtsp_port,
+            webrtc_port: mtx.webrtc_port,
+            hls_port: mtx.hls_port,
+        },
+        local_rtsp: format!("rtsp://127.0.0.1:{}/", mtx.rtsp_port),
+        encoding,
+        ffmpeg,
+        reconcile_every: Duration::from_secs(mtx.reconcile_secs),
+        cameras: Arc::clone(cameras),
+        health: Arc::clone(health),
+        clock: Arc::clone(clock),
+        log: log.new(o!("component" => "streams")),
+    });
+    Ok(Some(streams))
 }

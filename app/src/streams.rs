@@ -1,0 +1,527 @@
+//! Streams through MediaMTX (media modes `mediamtx` and `auto`).
+//!
+//! Every connected camera gets a MediaMTX path `camera<N>` whose `runOnDemand` publisher
+//! (ffmpeg, H.264 in the STANAG 4406 profile) starts when someone reads it. One loop keeps
+//! MediaMTX in step: on every camera change and every `mediamtx.reconcile_secs` it probes
+//! the API, compares MediaMTX's paths with what should exist (`domain::stream::reconcile`)
+//! and adds, patches or deletes, so a MediaMTX that restarted empty, a path edited or
+//! deleted by hand, or a camera that came or went is fixed within one period. The same
+//! pass decides which media plane serves: MediaMTX while its API answers; direct capture
+//! (health DEGRADED, with the reason) while it does not, switching back by itself.
+//!
+//! Lifecycle: the path config is the same for every use (MediaMTX would recreate a path
+//! whose config changes, dropping its readers); each use's policy is kept by holding a
+//! reader of the service's own (`StreamReader`) for as long as `StreamHolds` says.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use domain::media::VideoEncoding;
+use domain::stream::{
+    managed_camera, path_name, reconcile, PathConfig, PublisherCommand, PublisherInput,
+    StreamEndpoints, StreamHolds, PUBLISHER_START_TIMEOUT,
+};
+use domain::{ApiError, CameraId, ErrorKind};
+use ports::camera::CaptureSource;
+use ports::clock::Clock;
+use ports::media_server::{MediaServer, MediaServerError, PathStatus, StreamHandle, StreamReader};
+use serde_json::{json, Value};
+use slog::{info, warn, Logger};
+use tokio::sync::Notify;
+
+use crate::cameras::{CameraEntry, CameraObserver, CameraRegistry};
+use crate::health::{self, ComponentStatus, Health};
+
+/// How often `start_streaming` looks whether the publisher is up.
+const READY_POLL: Duration = Duration::from_millis(100);
+/// `start_streaming` waits this much beyond MediaMTX's own start timeout.
+const READY_MARGIN: Duration = Duration::from_secs(5);
+
+/// What the streams use case is built from.
+pub struct StreamsParts {
+    pub server: Arc<dyn MediaServer>,
+    pub reader: Arc<dyn StreamReader>,
+    /// `media.mode: mediamtx` (no fallback is announced as such); else `auto`.
+    pub forced: bool,
+    /// For health details.
+    pub api_url: String,
+    /// Public host and ports, for the URLs clients get.
+    pub endpoints: StreamEndpoints,
+    /// Where the service itself reads streams (`rtsp://127.0.0.1:<rtsp_port>/`).
+    pub local_rtsp: String,
+    pub encoding: VideoEncoding,
+    /// The ffmpeg MediaMTX runs as publisher.
+    pub ffmpeg: String,
+    pub reconcile_every: Duration,
+    pub cameras: Arc<CameraRegistry>,
+    pub health: Arc<Health>,
+    pub clock: Arc<dyn Clock>,
+    pub log: Logger,
+}
+
+#[derive(Default)]
+struct CameraStream {
+    holds: StreamHolds,
+    reader: Option<Box<dyn StreamHandle>>,
+}
+
+impl CameraStream {
+    fn own_readers(&self) -> u32 {
+        u32::from(self.reader.as_ref().is_some_and(|r| r.is_reading()))
+    }
+}
+
+#[derive(Default)]
+struct State {
+    /// `None` until MediaMTX answered or failed once.
+    available: Option<bool>,
+    cameras: HashMap<CameraId, CameraStream>,
+}
+
+pub struct Streams {
+    parts: StreamsParts,
+    state: Mutex<State>,
+    wake: Notify,
+}
+
+/// -32050 naming MediaMTX.
+fn unavailable(details: impl Into<String>) -> ApiError {
+    ApiError::new(
+        ErrorKind::DependencyUnavailable,
+        "media_server_unavailable",
+        details,
+    )
+    .with("dependency", "mediamtx")
+}
+
+fn server_error(e: MediaServerError) -> ApiError {
+    unavailable(e.to_string())
+}
+
+impl Streams {
+    pub fn new(parts: StreamsParts) -> Arc<Streams> {
+        let detail = format!(
+            "waiting for the first answer of MediaMTX at {}",
+            parts.api_url
+        );
+        parts
+            .health
+            .set(health::MEDIA_SERVER, ComponentStatus::Degraded, detail);
+        Arc::new(Streams {
+            parts,
+            state: Mutex::new(State::default()),
+            wake: Notify::new(),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// MediaMTX answers now: streams exist and the camera list carries their URLs.
+    pub fn is_serving(&self) -> bool {
+        self.lock().available == Some(true)
+    }
+
+    /// `get_server_info.media_mode`: the plane serving now.
+    pub fn media_mode(&self) -> &'static str {
+        if self.is_serving() {
+            "mediamtx"
+        } else {
+            "direct"
+        }
+    }
+
+    /// A camera's `streams` object: its URLs while MediaMTX serves, `{}` otherwise.
+    pub fn urls(&self, device: CameraId) -> Value {
+        if self.is_serving() {
+            json!(self.parts.endpoints.urls(device))
+        } else {
+            json!({})
+        }
+    }
+
+    /// The path a connected camera should have; `None` when no publisher can be made for it.
+    fn desired_for(&self, camera: &CameraEntry) -> Option<PathConfig> {
+        let input = match &camera.source {
+            CaptureSource::Device { path } => PublisherInput::Device {
+                path: path.to_str()?.to_owned(),
+                capture: self.parts.encoding.plan(&camera.capabilities)?.capture,
+            },
+            CaptureSource::TestPattern { pattern } => {
+                let (size, fps) = camera.capabilities.default_mode()?;
+                PublisherInput::TestPattern {
+                    pattern: pattern.clone(),
+                    size,
+                    fps: fps.unwrap_or(VideoEncoding::PREFERRED_MAX_FPS),
+                }
+            }
+        };
+        match PublisherCommand::new(&self.parts.ffmpeg, &input, &self.parts.encoding) {
+            Ok(cmd) => Some(PathConfig::on_demand(&cmd)),
+            Err(e) => {
+                warn!(self.parts.log, "no stream for this camera"; "camera" => %camera.id, "reason" => e.to_string());
+                None
+            }
+        }
+    }
+
+    fn desired(&self) -> BTreeMap<CameraId, PathConfig> {
+        self.parts
+            .cameras
+            .list()
+            .iter()
+            .filter(|c| c.status.is_usable())
+            .filter_map(|c| Some((c.id, self.desired_for(c)?)))
+            .collect()
+    }
+
+    /// Keeps MediaMTX in step until the task is dropped.
+    pub async fn run(self: Arc<Self>) {
+        loop {
+            self.reconcile_once().await;
+            tokio::select! {
+                _ = tokio::time::sleep(self.parts.reconcile_every) => {}
+                _ = self.wake.notified() => {}
+            }
+        }
+    }
+
+    /// One pass: probe, diff, fix, then the holds. Returns whether MediaMTX answered.
+    pub async fn reconcile_once(&self) -> bool {
+        let server = &self.parts.server;
+        let result = async {
+            server.probe().await?;
+            let desired = self.desired();
+            let actual = server.path_configs().await?;
+            let plan = reconcile(&desired, &actual);
+            let mut refused = Vec::new();
+            let mut note = |camera: CameraId, what: &str, r: Result<(), MediaServerError>| match r {
+                Ok(()) => {
+                    info!(self.parts.log, "path reconciled"; "camera" => %camera, "action" => what);
+                    Ok(())
+                }
+                Err(e) if e.is_unavailable() => Err(e),
+                Err(e) => {
+                    warn!(self.parts.log, "MediaMTX refused a path"; "camera" => %camera, "action" => what, "error" => e.to_string());
+                    refused.push(format!("{camera}: {e}"));
+                    Ok(())
+                }
+            };
+            for (camera, cfg) in &plan.add {
+                note(*camera, "add", server.ensure_path(&path_name(*camera), cfg).await)?;
+            }
+            for (camera, cfg) in &plan.patch {
+                note(*camera, "patch", server.patch_path(&path_name(*camera), cfg).await)?;
+            }
+            for camera in &plan.delete {
+                note(*camera, "delete", server.remove_path(&path_name(*camera)).await)?;
+            }
+            let statuses = server.path_statuses().await?;
+            Ok::<_, MediaServerError>((desired.len(), refused, statuses))
+        }
+        .await;
+        match result {
+            Ok((paths, refused, statuses)) => {
+                self.became_available(paths, &refused);
+                self.keep_holds(&statuses).await;
+                true
+            }
+            Err(e) => {
+                self.became_unavailable(&e);
+                false
+            }
+        }
+    }
+
+    fn became_available(&self, paths: usize, refused: &[String]) {
+        let was = self.lock().available.replace(true);
+        if was != Some(true) {
+            info!(self.parts.log, "MediaMTX answers: streams through MediaMTX"; "api" => &self.parts.api_url);
+        }
+        let (status, details) = if refused.is_empty() {
+            (
+                ComponentStatus::Healthy,
+                format!("mediamtx at {}: {paths} camera paths", self.parts.api_url),
+            )
+        } else {
+            (
+                ComponentStatus::Degraded,
+                format!(
+                    "mediamtx at {} refused paths: {}",
+                    self.parts.api_url,
+                    refused.join("; ")
+                ),
+            )
+        };
+        self.parts.health.set(health::MEDIA_SERVER, status, details);
+    }
+
+    fn became_unavailable(&self, e: &MediaServerError) {
+        let was = {
+            let mut st = self.lock();
+            // Without MediaMTX nobody serves the held streams: let the readers go.
+            for cam in st.cameras.values_mut() {
+                cam.reader = None;
+            }
+            st.available.replace(false)
+        };
+        if was != Some(false) {
+            warn!(self.parts.log, "MediaMTX does not answer: direct mode"; "api" => &self.parts.api_url, "error" => e.to_string());
+        }
+        let plane = if self.parts.forced {
+            "media.mode is mediamtx: no streams until it answers; snapshots and recordings direct"
+        } else {
+            "auto mode: direct capture, no streams until it answers"
+        };
+        self.parts.health.set(
+            health::MEDIA_SERVER,
+            ComponentStatus::Degraded,
+            format!(
+                "MediaMTX API at {} not answering ({e}); {plane}",
+                self.parts.api_url
+            ),
+        );
+    }
+
+    /// Renews viewing holds from the readers MediaMTX reports, lets go of streams whose
+    /// holds ended and re-attaches readers that ended while a hold lasts.
+    async fn keep_holds(&self, statuses: &[PathStatus]) {
+        let now = self.parts.clock.now();
+        let present: Vec<CameraId> = self
+            .parts
+            .cameras
+            .list()
+            .iter()
+            .filter(|c| c.status.is_usable())
+            .map(|c| c.id)
+            .collect();
+        let readers: HashMap<CameraId, u32> = statuses
+            .iter()
+            .filter_map(|s| Some((managed_camera(&s.name)?, s.readers)))
+            .collect();
+        let reattach: Vec<CameraId> = {
+            let mut st = self.lock();
+            st.cameras.retain(|id, _| present.contains(id));
+            let mut reattach = Vec::new();
+            for (id, cam) in st.cameras.iter_mut() {
+                let others = readers
+                    .get(id)
+                    .copied()
+                    .unwrap_or(0)
+                    .saturating_sub(cam.own_readers());
+                if others > 0 {
+                    cam.holds.viewer_seen(now);
+                }
+                if !cam.holds.is_held(now) {
+                    cam.reader = None;
+                } else if !cam.reader.as_ref().is_some_and(|r| r.is_reading()) {
+                    reattach.push(*id);
+                }
+            }
+            reattach
+        };
+        for id in reattach {
+            self.attach(id).await;
+        }
+    }
+
+    async fn attach(&self, device: CameraId) {
+        let url = format!("{}{}", self.parts.local_rtsp, path_name(device));
+        match self.parts.reader.attach(&url).await {
+            Ok(handle) => {
+                if let Some(cam) = self.lock().cameras.get_mut(&device) {
+                    cam.reader = Some(handle);
+                }
+            }
+            Err(e) => {
+                warn!(self.parts.log, "cannot hold the stream"; "camera" => %device, "error" => e)
+            }
+        }
+    }
+
+    fn require_serving(&self) -> Result<(), ApiError> {
+        match self.lock().available {
+            Some(true) => Ok(()),
+            Some(false) => Err(unavailable(format!(
+                "MediaMTX at {} does not answer",
+                self.parts.api_url
+            ))),
+            None => Err(unavailable(format!(
+                "MediaMTX at {} has not answered yet",
+                self.parts.api_url
+            ))),
+        }
+    }
+
+    fn own_readers(&self, device: CameraId) -> u32 {
+        self.lock()
+            .cameras
+            .get(&device)
+            .map_or(0, CameraStream::own_readers)
+    }
+
+    fn info(&self, device: CameraId, status: Option<&PathStatus>) -> Value {
+        let readers = status.map_or(0, |s| s.readers.saturating_sub(self.own_readers(device)));
+        json!({
+            "device": device,
+            "stream_name": path_name(device),
+            "ready": status.is_some_and(|s| s.ready),
+            "readers": readers,
+            "urls": self.parts.endpoints.urls(device),
+        })
+    }
+
+    async fn status_of(&self, device: CameraId) -> Result<Option<PathStatus>, ApiError> {
+        self.parts
+            .server
+            .path_status(&path_name(device))
+            .await
+            .map_err(server_error)
+    }
+
+    /// `start_streaming`: activates the on-demand publisher; StreamInfo once it is ready.
+    pub async fn start_streaming(&self, device: CameraId) -> Result<Value, ApiError> {
+        self.require_serving()?;
+        let camera = self.parts.cameras.get_connected(device)?;
+        let name = path_name(device);
+        if self.status_of(device).await?.is_none() {
+            let cfg = self.desired_for(&camera).ok_or_else(|| {
+                ApiError::unsupported(
+                    "no_stream",
+                    format!("{device} offers no mode a publisher can encode"),
+                )
+            })?;
+            self.parts
+                .server
+                .ensure_path(&name, &cfg)
+                .await
+                .map_err(server_error)?;
+        }
+        let needs_reader = {
+            let now = self.parts.clock.now();
+            let mut st = self.lock();
+            let cam = st.cameras.entry(device).or_default();
+            cam.holds.viewer_seen(now);
+            !cam.reader.as_ref().is_some_and(|r| r.is_reading())
+        };
+        if needs_reader {
+            self.attach(device).await;
+        }
+        let deadline = tokio::time::Instant::now() + PUBLISHER_START_TIMEOUT + READY_MARGIN;
+        loop {
+            if let Some(s) = self.status_of(device).await?.filter(|s| s.ready) {
+                info!(self.parts.log, "stream ready"; "camera" => %device);
+                return Ok(self.info(device, Some(&s)));
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(ApiError::new(
+                    ErrorKind::DependencyUnavailable,
+                    "stream_not_ready",
+                    format!(
+                        "{device}'s publisher did not become ready within {} s",
+                        (PUBLISHER_START_TIMEOUT + READY_MARGIN).as_secs()
+                    ),
+                )
+                .with("dependency", "mediamtx")
+                .with("device", device.to_string()));
+            }
+            tokio::time::sleep(READY_POLL).await;
+        }
+    }
+
+    /// `stop_streaming`: ends the viewing hold. A recording's or a recent snapshot's hold
+    /// stays, so a recording never stops here.
+    pub fn stop_streaming(&self, device: CameraId) -> Result<Value, ApiError> {
+        self.parts.cameras.get(device)?;
+        let now = self.parts.clock.now();
+        let mut st = self.lock();
+        let held_by = match st.cameras.get_mut(&device) {
+            Some(cam) => {
+                cam.holds.stop_viewing();
+                if !cam.holds.is_held(now) {
+                    cam.reader = None;
+                }
+                cam.holds.active_uses(now)
+            }
+            None => Vec::new(),
+        };
+        let still: Vec<&str> = held_by
+            .iter()
+            .map(|u| match u {
+                domain::stream::StreamUse::Viewing => "viewing",
+                domain::stream::StreamUse::Recording => "recording",
+                domain::stream::StreamUse::Snapshot => "snapshot",
+            })
+            .collect();
+        Ok(json!({"device": device, "status": "STOPPED", "held_by": still}))
+    }
+
+    /// `get_stream_url`
+    pub async fn stream_url(&self, device: CameraId) -> Result<Value, ApiError> {
+        self.require_serving()?;
+        self.parts.cameras.get(device)?;
+        let status = self.status_of(device).await?;
+        Ok(self.info(device, status.as_ref()))
+    }
+
+    /// `get_stream_status`
+    pub async fn stream_status(&self, device: CameraId) -> Result<Value, ApiError> {
+        self.require_serving()?;
+        self.parts.cameras.get(device)?;
+        let status = self.status_of(device).await?;
+        let mut v = self.info(device, status.as_ref());
+        v["bytes_received"] = json!(status.as_ref().map_or(0, |s| s.bytes_received));
+        v["bytes_sent"] = json!(status.as_ref().map_or(0, |s| s.bytes_sent));
+        v["ready_since"] = json!(status.as_ref().and_then(|s| s.ready_since));
+        Ok(v)
+    }
+
+    /// `get_streams`: one StreamInfo per connected camera.
+    pub async fn streams(&self) -> Result<Value, ApiError> {
+        self.require_serving()?;
+        let statuses = self
+            .parts
+            .server
+            .path_statuses()
+            .await
+            .map_err(server_error)?;
+        let by_camera: HashMap<CameraId, PathStatus> = statuses
+            .into_iter()
+            .filter_map(|s| Some((managed_camera(&s.name)?, s)))
+            .collect();
+        let list: Vec<Value> = self
+            .parts
+            .cameras
+            .list()
+            .iter()
+            .filter(|c| c.status.is_usable())
+            .map(|c| self.info(c.id, by_camera.get(&c.id)))
+            .collect();
+        let active = list.iter().filter(|s| s["ready"] == true).count();
+        Ok(json!({"streams": list, "total": list.len(), "active": active}))
+    }
+
+    /// `get_camera_status.stream`: `ready`, `readers`, `bytes_sent`, or null.
+    pub async fn camera_stream(&self, device: CameraId) -> Value {
+        if !self.is_serving() {
+            return Value::Null;
+        }
+        match self.parts.server.path_status(&path_name(device)).await {
+            Ok(Some(s)) => json!({
+                "ready": s.ready,
+                "readers": s.readers.saturating_sub(self.own_readers(device)),
+                "bytes_sent": s.bytes_sent,
+            }),
+            _ => Value::Null,
+        }
+    }
+}
+
+impl CameraObserver for Streams {
+    fn changed(&self, _camera: &CameraEntry) {
+        // The loop's next pass adds or removes the camera's path right away.
+        self.wake.notify_one();
+    }
+}

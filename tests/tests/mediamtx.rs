@@ -1,0 +1,538 @@
+//! Media modes `auto` and `mediamtx`, black-box: the real service binary against the fake
+//! MediaMTX (which refuses any request off MediaMTX's OpenAPI spec and models path state),
+//! simulated cameras, and the real ffmpeg for direct snapshots. A real MediaMTX is used
+//! when `MEDIAMTX_BIN` names one (skipped with a notice otherwise).
+
+use std::time::Duration;
+
+use cs_tests::{ServiceBuilder, TestService, WsClient};
+use domain::Role;
+use fakemtx::{FakeMediamtx, Outage};
+use serde_json::{json, Value};
+
+/// One reconcile period of the services started here.
+const RECONCILE_SECS: u64 = 1;
+/// Generous bound for "within one reconcile period" (a loaded CI box); not a timing claim.
+const WAIT_SECS: f64 = 15.0;
+
+async fn fake() -> FakeMediamtx {
+    FakeMediamtx::start()
+        .await
+        .expect("fake MediaMTX starts with the shared spec")
+}
+
+/// A port nothing listens on (MediaMTX's RTSP port: the fake serves no RTSP).
+fn closed_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+fn with_mediamtx(builder: ServiceBuilder, fake: &FakeMediamtx, mode: &str) -> ServiceBuilder {
+    builder.config(&format!(
+        "media: {{mode: {mode}}}\nmediamtx: {{api_url: '{}', reconcile_secs: {RECONCILE_SECS}, request_timeout_ms: 500, rtsp_port: {}}}\n",
+        fake.api_url(),
+        closed_port()
+    ))
+}
+
+fn start_auto(fake: &FakeMediamtx) -> TestService {
+    with_mediamtx(TestService::builder(), fake, "auto").start()
+}
+
+/// The fake's config of `name` once the service has created it.
+async fn path_appears(fake: &FakeMediamtx, name: &str) -> Value {
+    TestService::eventually(WAIT_SECS, || async { fake.config_path(name) })
+        .await
+        .unwrap_or_else(|| {
+            panic!(
+                "path {name} was not created; MediaMTX has {:?}",
+                fake.config_path_names()
+            )
+        })
+}
+
+async fn media_server_status(ws: &mut WsClient) -> (String, String) {
+    let s = ws.ok("get_status", json!({})).await;
+    let c = &s["components"]["media_server"];
+    (
+        c["status"].as_str().unwrap_or_default().to_owned(),
+        c["details"].as_str().unwrap_or_default().to_owned(),
+    )
+}
+
+async fn media_server_becomes(ws: &mut WsClient, wanted: &str) -> String {
+    media_server_says(ws, wanted, "").await
+}
+
+/// Waits until the `media_server` component has status `wanted` and details with `needle`.
+async fn media_server_says(ws: &mut WsClient, wanted: &str, needle: &str) -> String {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs_f64(WAIT_SECS);
+    loop {
+        let (status, details) = media_server_status(ws).await;
+        if status == wanted && details.contains(needle) {
+            return details;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "media_server stayed {status} ({details}), expected {wanted} ({needle})"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_camera_that_appears_gets_an_on_demand_path_with_the_lifecycle_settings() {
+    let fake = fake().await;
+    let svc = start_auto(&fake);
+    svc.plug_sim(5, "Lobby");
+    let conf = path_appears(&fake, "camera5").await;
+
+    assert_eq!(conf["source"], "publisher");
+    assert_eq!(
+        conf["runOnDemandRestart"], true,
+        "the publisher restarts if it dies"
+    );
+    assert_eq!(conf["runOnDemandStartTimeout"], "10s");
+    assert_eq!(
+        conf["runOnDemandCloseAfter"], "10s",
+        "policies are held by the service, not by edits"
+    );
+    let cmd = conf["runOnDemand"].as_str().unwrap();
+    for part in [
+        "-f lavfi -i testsrc2=size=1280x720:rate=30",
+        "-c:v libx264",
+        "-profile:v baseline",
+        "-level:v 3.0",
+        "-pix_fmt yuv420p",
+        "-g 30",
+        "rtsp://localhost:$RTSP_PORT/$MTX_PATH",
+    ] {
+        assert!(cmd.contains(part), "{part:?} missing from {cmd}");
+    }
+    // Every request the service made was on MediaMTX's spec.
+    let off_spec: Vec<_> = fake
+        .requests()
+        .into_iter()
+        .filter(|r| r.rejection.is_some())
+        .collect();
+    assert!(off_spec.is_empty(), "{off_spec:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_camera_that_goes_away_loses_its_path() {
+    let fake = fake().await;
+    let svc = start_auto(&fake);
+    svc.plug_sim(6, "Dock");
+    path_appears(&fake, "camera6").await;
+    svc.unplug_sim(6);
+    let gone = TestService::eventually(WAIT_SECS, || async {
+        fake.config_path("camera6").is_none().then_some(())
+    })
+    .await;
+    assert!(
+        gone.is_some(),
+        "camera6's path is still there: {:?}",
+        fake.config_path_names()
+    );
+    assert!(
+        fake.config_path("camera0").is_some(),
+        "other cameras keep theirs"
+    );
+    assert!(
+        fake.config_path("all_others").is_some(),
+        "paths the service does not manage stay"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn paths_come_back_within_a_reconcile_period_after_mediamtx_restarts_empty() {
+    let fake = fake().await;
+    let _svc = start_auto(&fake);
+    path_appears(&fake, "camera0").await;
+    path_appears(&fake, "camera1").await;
+    fake.restart_empty();
+    assert_eq!(fake.config_path_names(), vec!["all_others".to_string()]);
+    path_appears(&fake, "camera0").await;
+    path_appears(&fake, "camera1").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_path_edited_or_deleted_by_hand_is_put_back() {
+    let fake = fake().await;
+    let _svc = start_auto(&fake);
+    let original = path_appears(&fake, "camera0").await;
+    path_appears(&fake, "camera1").await;
+    fake.edit_path_by_hand(
+        "camera0",
+        json!({"runOnDemandCloseAfter": "1h0m0s", "runOnDemand": "true"}),
+    );
+    fake.delete_path_by_hand("camera1");
+    let fixed = TestService::eventually(WAIT_SECS, || async {
+        fake.config_path("camera0").filter(|c| {
+            c["runOnDemand"] == original["runOnDemand"] && c["runOnDemandCloseAfter"] == "10s"
+        })
+    })
+    .await;
+    assert!(
+        fixed.is_some(),
+        "camera0 still edited: {:?}",
+        fake.config_path("camera0")
+    );
+    path_appears(&fake, "camera1").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mediamtx_down_degrades_health_and_it_heals_by_itself() {
+    let fake = fake().await;
+    let svc = start_auto(&fake);
+    let mut ws = svc.ws_as(Role::Operator).await;
+    media_server_becomes(&mut ws, "HEALTHY").await;
+    assert_eq!(
+        ws.ok("get_server_info", json!({})).await["media_mode"],
+        "mediamtx"
+    );
+
+    fake.go_down(Outage::Refuse).await;
+    let details = media_server_becomes(&mut ws, "DEGRADED").await;
+    assert!(details.contains("not answering"), "{details}");
+    assert_eq!(ws.ok("get_status", json!({})).await["status"], "DEGRADED");
+    assert_eq!(
+        ws.ok("get_server_info", json!({})).await["media_mode"],
+        "direct"
+    );
+    let err = ws.err("get_stream_url", json!({"device": "camera0"})).await;
+    assert_eq!(err["code"], -32050);
+    assert_eq!(err["data"]["dependency"], "mediamtx");
+    assert_eq!(
+        ws.ok("get_camera_list", json!({})).await["cameras"][0]["streams"],
+        json!({})
+    );
+
+    fake.come_back().await.unwrap();
+    media_server_becomes(&mut ws, "HEALTHY").await;
+    assert_eq!(ws.ok("get_status", json!({})).await["status"], "HEALTHY");
+    assert_eq!(
+        ws.ok("get_server_info", json!({})).await["media_mode"],
+        "mediamtx"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_or_hung_mediamtx_also_means_direct_mode() {
+    let fake = fake().await;
+    let svc = start_auto(&fake);
+    let mut ws = svc.ws_as(Role::Viewer).await;
+    media_server_becomes(&mut ws, "HEALTHY").await;
+    fake.go_down(Outage::ServerError("config file locked".into()))
+        .await;
+    let details = media_server_becomes(&mut ws, "DEGRADED").await;
+    assert!(
+        details.contains("config file locked"),
+        "MediaMTX's own text: {details}"
+    );
+    fake.come_back().await.unwrap();
+    media_server_becomes(&mut ws, "HEALTHY").await;
+    fake.go_down(Outage::Hang).await;
+    let details = media_server_becomes(&mut ws, "DEGRADED").await;
+    assert!(
+        details.contains("did not answer within 500 ms"),
+        "{details}"
+    );
+    assert!(ws.alive().await, "the API keeps answering");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stream_urls_are_built_from_the_public_host() {
+    let fake = fake().await;
+    let svc = start_auto(&fake);
+    let mut ws = svc.ws_as(Role::Viewer).await;
+    media_server_becomes(&mut ws, "HEALTHY").await;
+    path_appears(&fake, "camera1").await;
+
+    let info = ws.ok("get_stream_url", json!({"device": "camera1"})).await;
+    assert_eq!(info["device"], "camera1");
+    assert_eq!(info["stream_name"], "camera1");
+    assert_eq!(info["ready"], false);
+    assert_eq!(info["readers"], 0);
+    let port = |key: &str| info["urls"][key].as_str().unwrap().to_owned();
+    assert!(
+        port("rtsp").starts_with("rtsp://camera.test:") && port("rtsp").ends_with("/camera1"),
+        "{info}"
+    );
+    assert_eq!(port("webrtc"), "http://camera.test:8889/camera1");
+    assert_eq!(port("hls"), "http://camera.test:8888/camera1/index.m3u8");
+
+    let cams = ws.ok("get_camera_list", json!({})).await;
+    assert_eq!(cams["cameras"][1]["streams"], info["urls"]);
+    let all = ws.ok("get_streams", json!({})).await;
+    assert_eq!(
+        (all["total"].as_u64(), all["active"].as_u64()),
+        (Some(2), Some(0))
+    );
+    assert!(ws.ok("get_server_info", json!({})).await["capabilities"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("streams")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readers_and_bytes_of_a_stream_are_reported() {
+    let fake = fake().await;
+    let svc = start_auto(&fake);
+    let mut ws = svc.ws_as(Role::Viewer).await;
+    media_server_becomes(&mut ws, "HEALTHY").await;
+    path_appears(&fake, "camera0").await;
+    fake.read("camera0").unwrap();
+    fake.add_bytes("camera0", 12_000, 34_000);
+
+    let s = ws
+        .ok("get_stream_status", json!({"device": "camera0"}))
+        .await;
+    assert_eq!(
+        (s["ready"].as_bool(), s["readers"].as_u64()),
+        (Some(true), Some(1))
+    );
+    assert_eq!(
+        (s["bytes_received"].as_u64(), s["bytes_sent"].as_u64()),
+        (Some(12_000), Some(34_000))
+    );
+    assert!(s["ready_since"].is_string(), "{s}");
+    let cam = ws
+        .ok("get_camera_status", json!({"device": "camera0"}))
+        .await;
+    assert_eq!(
+        cam["stream"],
+        json!({"ready": true, "readers": 1, "bytes_sent": 34_000})
+    );
+    let all = ws.ok("get_streams", json!({})).await;
+    assert_eq!(all["active"], 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn start_streaming_answers_once_the_publisher_is_ready_and_stop_keeps_the_path() {
+    let fake = fake().await;
+    let svc = start_auto(&fake);
+    let mut ws = svc.ws_as(Role::Operator).await;
+    media_server_becomes(&mut ws, "HEALTHY").await;
+    path_appears(&fake, "camera0").await;
+    fake.clear_requests();
+
+    let url = svc.ws_url();
+    let token = svc.token(Role::Operator, 3600);
+    let call = tokio::spawn(async move {
+        let mut ws = WsClient::connect(&url, Some(&token)).await;
+        ws.call("start_streaming", json!({"device": "camera0"}))
+            .await
+    });
+    // The publisher comes up once the service asks how the path is doing.
+    let asked = TestService::eventually(WAIT_SECS, || async {
+        fake.requests()
+            .iter()
+            .any(|r| r.path == "/v3/paths/get/camera0")
+            .then_some(())
+    })
+    .await;
+    assert!(asked.is_some(), "start_streaming never looked at the path");
+    assert!(fake.mark_ready("camera0"));
+    let answer = call.await.unwrap();
+    assert_eq!(answer["result"]["ready"], true, "{answer}");
+    assert_eq!(answer["result"]["stream_name"], "camera0");
+
+    let stopped = ws.ok("stop_streaming", json!({"device": "camera0"})).await;
+    assert_eq!(stopped["status"], "STOPPED");
+    assert!(
+        fake.config_path("camera0").is_some(),
+        "stopping a stream keeps the camera's path"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn start_streaming_on_an_unknown_camera_is_camera_not_found() {
+    let fake = fake().await;
+    let svc = start_auto(&fake);
+    let mut ws = svc.ws_as(Role::Operator).await;
+    media_server_becomes(&mut ws, "HEALTHY").await;
+    let err = ws
+        .err("start_streaming", json!({"device": "camera42"}))
+        .await;
+    assert_eq!(err["code"], -32000);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forced_mediamtx_mode_without_mediamtx_says_the_dependency_is_unavailable() {
+    let fake = fake().await;
+    fake.go_down(Outage::Refuse).await;
+    let svc = with_mediamtx(TestService::builder(), &fake, "mediamtx").start();
+    let mut ws = svc.ws_as(Role::Operator).await;
+    // Degraded from the start ("waiting for the first answer"), then with the reason.
+    let details = media_server_says(&mut ws, "DEGRADED", "not answering").await;
+    assert!(details.contains("media.mode is mediamtx"), "{details}");
+    let err = ws
+        .err("start_streaming", json!({"device": "camera0"}))
+        .await;
+    assert_eq!(
+        (err["code"].as_i64(), err["data"]["dependency"].as_str()),
+        (Some(-32050), Some("mediamtx"))
+    );
+    fake.come_back().await.unwrap();
+    media_server_becomes(&mut ws, "HEALTHY").await;
+    path_appears(&fake, "camera0").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_direct_mode_stream_methods_are_unsupported_and_mediamtx_is_never_asked() {
+    let fake = fake().await;
+    let svc = with_mediamtx(TestService::builder(), &fake, "direct").start();
+    let mut ws = svc.ws_as(Role::Operator).await;
+    for (method, params) in [
+        ("start_streaming", json!({"device": "camera0"})),
+        ("get_stream_url", json!({"device": "camera0"})),
+        ("get_streams", json!({})),
+    ] {
+        let err = ws.err(method, params).await;
+        assert_eq!(err["code"], -32030, "{method}: {err}");
+    }
+    assert_eq!(
+        ws.ok("get_server_info", json!({})).await["media_mode"],
+        "direct"
+    );
+    assert!(fake.requests().is_empty());
+}
+
+// ----- snapshots while MediaMTX is down (needs the direct media use cases) -----
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn snapshots_are_served_directly_while_mediamtx_is_down() {
+    let fake = fake().await;
+    let svc = start_auto(&fake);
+    let mut ws = svc.ws_as(Role::Operator).await;
+    media_server_becomes(&mut ws, "HEALTHY").await;
+    fake.go_down(Outage::Refuse).await;
+    media_server_becomes(&mut ws, "DEGRADED").await;
+    let shot = ws.ok("take_snapshot", json!({"device": "camera0"})).await;
+    assert_eq!(
+        (shot["status"].as_str(), shot["tier"].as_u64()),
+        (Some("SUCCESS"), Some(3))
+    );
+    assert!(shot["file_size"].as_u64().unwrap_or(0) > 0, "{shot}");
+    fake.come_back().await.unwrap();
+    media_server_becomes(&mut ws, "HEALTHY").await;
+}
+
+// ----- against a real MediaMTX -----
+
+/// The MediaMTX binary to test against, or a printed notice and `None`.
+fn real_mediamtx() -> Option<std::path::PathBuf> {
+    match std::env::var_os("MEDIAMTX_BIN") {
+        Some(p) => Some(p.into()),
+        None => {
+            eprintln!("skipped: set MEDIAMTX_BIN to a MediaMTX v1.15 binary to run the real-MediaMTX tests");
+            None
+        }
+    }
+}
+
+/// A MediaMTX with its API and RTSP on free ports, killed when dropped.
+struct RealMediamtx {
+    child: std::process::Child,
+    api: u16,
+    rtsp: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl RealMediamtx {
+    fn start(bin: &std::path::Path) -> RealMediamtx {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let (api, rtsp) = (closed_port(), closed_port());
+        let conf = format!(
+            "api: yes\napiAddress: 127.0.0.1:{api}\nrtspAddress: 127.0.0.1:{rtsp}\nrtspTransports: [tcp]\nrtmp: no\nhls: no\nwebrtc: no\nsrt: no\npaths:\n  all_others:\n"
+        );
+        let path = dir.path().join("mediamtx.yml");
+        std::fs::write(&path, conf).expect("config written");
+        let child = std::process::Command::new(bin)
+            .arg(&path)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("MediaMTX starts");
+        RealMediamtx {
+            child,
+            api,
+            rtsp,
+            _dir: dir,
+        }
+    }
+}
+
+impl Drop for RealMediamtx {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_mediamtx_a_simulated_cameras_stream_becomes_ready_on_first_read() {
+    let Some(bin) = real_mediamtx() else { return };
+    let mtx = RealMediamtx::start(&bin);
+    let svc = TestService::builder()
+        .config(&format!(
+            "media: {{mode: mediamtx}}\nmediamtx: {{api_url: 'http://127.0.0.1:{}', reconcile_secs: 1, rtsp_port: {}}}\n",
+            mtx.api, mtx.rtsp
+        ))
+        .start();
+    let mut ws = svc.ws_as(Role::Operator).await;
+    media_server_becomes(&mut ws, "HEALTHY").await;
+    let ready = TestService::eventually(WAIT_SECS, || {
+        let url = svc.ws_url();
+        let token = svc.token(Role::Operator, 3600);
+        async move {
+            let mut ws = WsClient::connect(&url, Some(&token)).await;
+            let r = ws
+                .call("start_streaming", json!({"device": "camera0"}))
+                .await;
+            (r["result"]["ready"] == true).then_some(r)
+        }
+    })
+    .await;
+    assert!(ready.is_some(), "camera0's stream never became ready");
+    let status = ws
+        .ok("get_stream_status", json!({"device": "camera0"}))
+        .await;
+    assert!(
+        status["bytes_received"].as_u64().unwrap_or(0) > 0,
+        "{status}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_mediamtx_restarted_gets_its_paths_back() {
+    let Some(bin) = real_mediamtx() else { return };
+    let mut mtx = RealMediamtx::start(&bin);
+    let (api, rtsp) = (mtx.api, mtx.rtsp);
+    let svc = TestService::builder()
+        .config(&format!(
+            "media: {{mode: auto}}\nmediamtx: {{api_url: 'http://127.0.0.1:{api}', reconcile_secs: 1, rtsp_port: {rtsp}}}\n"
+        ))
+        .start();
+    let mut ws = svc.ws_as(Role::Viewer).await;
+    media_server_becomes(&mut ws, "HEALTHY").await;
+    let _ = mtx.child.kill();
+    let _ = mtx.child.wait();
+    media_server_becomes(&mut ws, "DEGRADED").await;
+    // Same ports again, empty of paths.
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let conf = format!("api: yes\napiAddress: 127.0.0.1:{api}\nrtspAddress: 127.0.0.1:{rtsp}\nrtmp: no\nhls: no\nwebrtc: no\nsrt: no\n");
+    std::fs::write(dir.path().join("mediamtx.yml"), conf).expect("config written");
+    mtx.child = std::process::Command::new(&bin)
+        .arg(dir.path().join("mediamtx.yml"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("MediaMTX starts again");
+    media_server_becomes(&mut ws, "HEALTHY").await;
+    let info = ws.ok("get_stream_url", json!({"device": "camera0"})).await;
+    assert_eq!(info["stream_name"], "camera0");
+}
