@@ -83,11 +83,25 @@ pub trait MediaServer: Send + Sync + 'static {
     async fn probe(&self) -> Result<(), MediaServerError>;
 }
 
+/// The newest picture a stream reader decoded: a JPEG of a keyframe.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamFrame {
+    pub jpeg: std::sync::Arc<[u8]>,
+    /// How long ago it was decoded.
+    pub age: std::time::Duration,
+    /// Pictures decoded so far by this reader.
+    pub count: u64,
+}
+
 /// A reader of the media server's stream, kept by the service so an on-demand publisher
 /// runs as long as a use of the stream holds it. Reading stops when it is dropped.
 pub trait StreamHandle: Send + Sync + 'static {
     /// Still reading (the reader has not ended by itself).
     fn is_reading(&self) -> bool;
+
+    /// The newest keyframe it decoded, for snapshots of a running stream (tier 1) that
+    /// need no process start and no wait for a keyframe.
+    fn latest_frame(&self) -> Option<StreamFrame>;
 }
 
 /// Reads streams from the media server as a client does.

@@ -227,7 +227,7 @@ async fn a_failing_or_hung_mediamtx_also_means_direct_mode() {
     media_server_becomes(&mut ws, "HEALTHY").await;
     fake.go_down(Outage::ServerError("config file locked".into()))
         .await;
-    let details = media_server_becomes(&mut ws, "DEGRADED").await;
+    let details = media_server_says(&mut ws, "DEGRADED", "failed (500)").await;
     assert!(
         details.contains("config file locked"),
         "MediaMTX's own text: {details}"
@@ -235,7 +235,7 @@ async fn a_failing_or_hung_mediamtx_also_means_direct_mode() {
     fake.come_back().await.unwrap();
     media_server_becomes(&mut ws, "HEALTHY").await;
     fake.go_down(Outage::Hang).await;
-    let details = media_server_becomes(&mut ws, "DEGRADED").await;
+    let details = media_server_says(&mut ws, "DEGRADED", "did not answer").await;
     assert!(
         details.contains("did not answer within 500 ms"),
         "{details}"

@@ -243,7 +243,14 @@ impl MediamtxClient {
         let url = format!("{}{path_and_query}", self.base);
         let timeout = self.timeout;
         let (status, text) = tokio::task::spawn_blocking(move || {
-            exchange(&agent, method, &url, body.as_ref(), timeout)
+            match exchange(&agent, method, &url, body.as_ref(), timeout) {
+                // A pooled keep-alive connection the server had closed (MediaMTX restarted,
+                // or dropped idle connections): the request never reached it. Once more on
+                // a fresh connection, so a stale socket is not taken for a server that is down.
+                Err(Stale) => exchange(&agent, method, &url, body.as_ref(), timeout)
+                    .map_err(Exchange::into_error),
+                other => other.map_err(Exchange::into_error),
+            }
         })
         .await
         .map_err(|e| MediaServerError::Protocol(format!("request task failed: {e}")))??;
@@ -274,6 +281,25 @@ impl MediamtxClient {
     }
 }
 
+/// Why an exchange failed: on a connection that turned out closed, or otherwise.
+enum Exchange {
+    Stale,
+    Failed(MediaServerError),
+}
+
+use Exchange::Stale;
+
+impl Exchange {
+    fn into_error(self) -> MediaServerError {
+        match self {
+            Exchange::Stale => {
+                MediaServerError::Unreachable("connection closed by the server".into())
+            }
+            Exchange::Failed(e) => e,
+        }
+    }
+}
+
 /// Status and body text of one HTTP exchange (blocking).
 fn exchange(
     agent: &ureq::Agent,
@@ -281,7 +307,7 @@ fn exchange(
     url: &str,
     body: Option<&Value>,
     timeout: Duration,
-) -> Result<(u16, String), MediaServerError> {
+) -> Result<(u16, String), Exchange> {
     let result = match (method, body) {
         ("GET", _) => agent.get(url).call(),
         ("DELETE", _) => agent.delete(url).call(),
@@ -290,18 +316,30 @@ fn exchange(
         ("PATCH", Some(b)) => agent.patch(url).send_json(b),
         ("PATCH", None) => agent.patch(url).send_empty(),
         (m, _) => {
-            return Err(MediaServerError::Protocol(format!(
+            return Err(Exchange::Failed(MediaServerError::Protocol(format!(
                 "method {m} not used with MediaMTX"
-            )))
+            ))))
         }
     };
-    let mut resp = result.map_err(|e| transport_error(e, timeout))?;
+    let mut resp = result.map_err(|e| match e {
+        ureq::Error::Io(io) if is_stale(&io) => Stale,
+        e => Exchange::Failed(transport_error(e, timeout)),
+    })?;
     let status = resp.status().as_u16();
     let text = resp
         .body_mut()
         .read_to_string()
-        .map_err(|e| transport_error(e, timeout))?;
+        .map_err(|e| Exchange::Failed(transport_error(e, timeout)))?;
     Ok((status, text))
+}
+
+/// The connection was closed under the request before any answer.
+fn is_stale(io: &std::io::Error) -> bool {
+    use std::io::ErrorKind::*;
+    matches!(
+        io.kind(),
+        UnexpectedEof | ConnectionReset | ConnectionAborted | BrokenPipe
+    )
 }
 
 fn transport_error(e: ureq::Error, timeout: Duration) -> MediaServerError {

@@ -307,3 +307,64 @@ async fn a_reader_without_ffmpeg_says_so() {
         .unwrap();
     assert!(err.contains("/nonexistent/ffmpeg"), "{err}");
 }
+
+/// Width and height from a baseline JPEG's SOF0 segment.
+fn jpeg_size(jpeg: &[u8]) -> Option<(u16, u16)> {
+    let at = jpeg.windows(2).position(|w| w == [0xFF, 0xC0])?;
+    let h = u16::from_be_bytes([*jpeg.get(at + 5)?, *jpeg.get(at + 6)?]);
+    let w = u16::from_be_bytes([*jpeg.get(at + 7)?, *jpeg.get(at + 8)?]);
+    Some((w, h))
+}
+
+#[tokio::test]
+async fn a_reader_keeps_the_newest_keyframe_as_a_jpeg() {
+    use cs_mediamtx::RtspReader;
+    use ports::media_server::StreamReader;
+    // A short H.264 clip with a keyframe every 10 frames stands in for the stream.
+    let clip = std::env::temp_dir().join(format!("cs-mediamtx-reader-{}.mp4", std::process::id()));
+    let made = std::process::Command::new("ffmpeg")
+        .args([
+            "-nostdin",
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=320x240:rate=10",
+        ])
+        .args([
+            "-t", "2", "-c:v", "libx264", "-g", "10", "-pix_fmt", "yuv420p",
+        ])
+        .arg(&clip)
+        .status()
+        .expect("ffmpeg runs");
+    assert!(made.success());
+    let handle = RtspReader::new("ffmpeg")
+        .attach(clip.to_str().unwrap())
+        .await
+        .expect("ffmpeg starts");
+    let mut waited = 0;
+    while handle.is_reading() && waited < 200 {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        waited += 1;
+    }
+    // Let the last bytes of its output be read.
+    let mut frame = handle.latest_frame();
+    for _ in 0..40 {
+        if frame.as_ref().is_some_and(|f| f.count >= 2) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        frame = handle.latest_frame();
+    }
+    let _ = std::fs::remove_file(&clip);
+    let frame = frame.expect("a keyframe was kept");
+    assert_eq!(
+        frame.count, 2,
+        "keyframes only: 2 s at one keyframe a second"
+    );
+    assert_eq!(&frame.jpeg[..2], &[0xFF, 0xD8]);
+    assert_eq!(&frame.jpeg[frame.jpeg.len() - 2..], &[0xFF, 0xD9]);
+    assert_eq!(jpeg_size(&frame.jpeg), Some((320, 240)));
+}
