@@ -19,7 +19,7 @@ use domain::recording::{
 };
 use domain::{ApiError, CameraId, ErrorKind, SafeFileName};
 use ports::capture::{
-    Capture, CaptureError, MediaInspector, Recorder, RecordingEnd, RecordingRequest, StillRequest,
+    Capture, CaptureError, MediaInspector, Recorder, RecordingEnd, RecordingRequest, Still, StillRequest,
 };
 use ports::clock::Clock;
 use ports::events::EventPublisher;
@@ -49,6 +49,8 @@ pub struct MediaParts {
     pub min_free_bytes: u64,
     /// Recordings are split into files of this many seconds.
     pub segment_secs: Option<u64>,
+    /// Snapshots from MediaMTX's stream (tiers 1 and 2); `None` in media mode `direct`.
+    pub streams: Option<Arc<crate::streams::Streams>>,
     pub log: Logger,
 }
 
@@ -277,7 +279,9 @@ impl Media {
             .count()
     }
 
-    /// `take_snapshot`, tier 3.
+    /// `take_snapshot`: JPEGs from MediaMTX's stream while it serves (tier 1 from the held
+    /// stream's newest keyframe, tier 2 after activating it), else straight from the camera
+    /// (tier 3; also every PNG).
     pub async fn take_snapshot(&self, p: SnapshotParams) -> Result<Value, ApiError> {
         let device = p.device;
         let camera = self.parts.cameras.get_connected(device)?;
@@ -300,9 +304,18 @@ impl Media {
                 .filter(|s| matches!(s.session.state(), RecordingState::Recording { .. }))
                 .and_then(|s| s.recorder.clone())
         };
-        let taken = match recorder {
-            Some(r) => r.still(p.format, p.quality, &file.path).await,
-            None => match CaptureMode::for_snapshot(&camera.capabilities) {
+        let streamed = match (&recorder, p.format, &self.parts.streams) {
+            (None, SnapshotFormat::Jpg, Some(streams)) => streams.snapshot(device, &file.path).await,
+            _ => None,
+        };
+        let mut tier = SnapshotTier::Direct;
+        let taken = match (streamed, recorder) {
+            (Some((t, width, height)), _) => {
+                tier = t;
+                Ok(Still { width, height })
+            }
+            (None, Some(r)) => r.still(p.format, p.quality, &file.path).await,
+            (None, None) => match CaptureMode::for_snapshot(&camera.capabilities) {
                 Some(mode) => {
                     self.parts
                         .capture
@@ -346,7 +359,6 @@ impl Media {
             .stat(FileKind::Snapshot, &file.name)
             .await
             .map_err(store_error)?;
-        let tier = SnapshotTier::Direct;
         self.parts.metrics.snapshot_taken(tier.number());
         self.parts.events.publish(
             Event::new(Topic::SnapshotTaken, now, Some(device))

@@ -103,9 +103,8 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         log.new(o!("component" => "cameras")),
     ));
 
-    let (media, files) = media_plane(&config, &clock, &publisher, &cameras, &metrics, &health, &log).await?;
-
     let streams = stream_plane(&config, &clock, &cameras, &health, &log)?;
+    let (media, files) = media_plane(&config, &clock, &publisher, &cameras, &metrics, &health, &log, streams.clone()).await?;
 
     let core = Arc::new(Core::new(CoreParts {
         config: Arc::clone(&config),
@@ -189,6 +188,8 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
 }
 
 /// Direct media: ffmpeg captures, ffprobe facts, the file collections and the state store.
+/// With `streams`, JPEG snapshots come from MediaMTX's stream while it serves.
+#[allow(clippy::too_many_arguments)] // the composition root hands each plane what it needs
 async fn media_plane(
     config: &Config,
     clock: &Arc<dyn Clock>,
@@ -197,6 +198,7 @@ async fn media_plane(
     metrics: &Metrics,
     health: &Arc<Health>,
     log: &slog::Logger,
+    streams: Option<Arc<Streams>>,
 ) -> Result<(Arc<Media>, Arc<Files>), StartError> {
     let encoding = config.media.video.encoding().map_err(|e| StartError::Media(e.to_string()))?;
     let settings = cs_ffmpeg::Settings {
@@ -230,6 +232,7 @@ async fn media_plane(
         encoding,
         min_free_bytes: storage.min_free_bytes,
         segment_secs: config.recording.segment_seconds,
+        streams,
         log: log.new(o!("component" => "media")),
     }));
     let files = Arc::new(

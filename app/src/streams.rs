@@ -17,7 +17,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use domain::media::VideoEncoding;
+use domain::media::{SnapshotTier, VideoEncoding};
 use domain::stream::{
     managed_camera, path_name, reconcile, PathConfig, PublisherCommand, PublisherInput,
     StreamEndpoints, StreamHolds, PUBLISHER_START_TIMEOUT,
@@ -37,6 +37,29 @@ use crate::health::{self, ComponentStatus, Health};
 const READY_POLL: Duration = Duration::from_millis(100);
 /// `start_streaming` waits this much beyond MediaMTX's own start timeout.
 const READY_MARGIN: Duration = Duration::from_secs(5);
+/// A kept keyframe at most this old is a tier-1 snapshot (the publisher's GOP is 1 s).
+const FRESH_FRAME: Duration = Duration::from_secs(2);
+/// How often a tier-2 snapshot looks for the reader's first keyframe.
+const FRAME_POLL: Duration = Duration::from_millis(20);
+
+/// Width and height of a baseline or progressive JPEG (its SOF segment).
+pub fn jpeg_size(jpeg: &[u8]) -> Option<(u32, u32)> {
+    let mut i = 2;
+    while i + 9 < jpeg.len() {
+        if jpeg[i] != 0xFF {
+            return None;
+        }
+        let marker = jpeg[i + 1];
+        let len = usize::from(u16::from_be_bytes([jpeg[i + 2], jpeg[i + 3]]));
+        if matches!(marker, 0xC0..=0xC3 | 0xC5..=0xC7 | 0xC9..=0xCB | 0xCD..=0xCF) {
+            let h = u16::from_be_bytes([jpeg[i + 5], jpeg[i + 6]]);
+            let w = u16::from_be_bytes([jpeg[i + 7], jpeg[i + 8]]);
+            return Some((u32::from(w), u32::from(h)));
+        }
+        i += 2 + len;
+    }
+    None
+}
 
 /// What the streams use case is built from.
 pub struct StreamsParts {
@@ -503,6 +526,87 @@ impl Streams {
         Ok(json!({"streams": list, "total": list.len(), "active": active}))
     }
 
+    /// A snapshot from the stream, written to `path` as JPEG: tier 1 when the service holds
+    /// the running stream and has a fresh keyframe in memory; tier 2 after activating it
+    /// (publisher start, first keyframe). `None` when MediaMTX cannot serve it (tier 3
+    /// then). Either way the stream is held for the snapshot policy (60 s), so a burst of
+    /// snapshots is served from memory.
+    pub async fn snapshot(
+        &self,
+        device: CameraId,
+        path: &std::path::Path,
+    ) -> Option<(SnapshotTier, u32, u32)> {
+        if !self.is_serving() {
+            return None;
+        }
+        let camera = self.parts.cameras.get_connected(device).ok()?;
+        let hot = {
+            let now = self.parts.clock.now();
+            let mut st = self.lock();
+            let cam = st.cameras.entry(device).or_default();
+            cam.holds.snapshot_taken(now);
+            cam.reader
+                .as_ref()
+                .and_then(|r| r.latest_frame())
+                .filter(|f| f.age <= FRESH_FRAME)
+        };
+        let (frame, tier) = match hot {
+            Some(f) => (f, SnapshotTier::StreamReady),
+            None => (self.first_frame(&camera).await?, SnapshotTier::OnDemand),
+        };
+        let (width, height) = jpeg_size(&frame.jpeg)?;
+        if let Err(e) = self.parts.reader.save_frame(&frame.jpeg, path).await {
+            warn!(self.parts.log, "cannot write a stream snapshot"; "camera" => %device, "error" => e);
+            return None;
+        }
+        Some((tier, width, height))
+    }
+
+    /// Activates the stream and waits for the reader's first keyframe; `None` when the
+    /// reader ends or nothing comes within MediaMTX's start timeout.
+    async fn first_frame(&self, camera: &CameraEntry) -> Option<ports::media_server::StreamFrame> {
+        let device = camera.id;
+        match self.status_of(device).await {
+            Ok(Some(_)) => {}
+            Ok(None) => {
+                let cfg = self.desired_for(camera)?;
+                self.parts
+                    .server
+                    .ensure_path(&path_name(device), &cfg)
+                    .await
+                    .ok()?;
+            }
+            Err(_) => return None,
+        }
+        let reading = self
+            .lock()
+            .cameras
+            .get(&device)
+            .is_some_and(|c| c.reader.as_ref().is_some_and(|r| r.is_reading()));
+        if !reading {
+            self.attach(device).await;
+        }
+        let deadline = tokio::time::Instant::now() + PUBLISHER_START_TIMEOUT;
+        loop {
+            let (frame, reading) = {
+                let st = self.lock();
+                let reader = st.cameras.get(&device).and_then(|c| c.reader.as_ref());
+                (
+                    reader.and_then(|r| r.latest_frame()),
+                    reader.is_some_and(|r| r.is_reading()),
+                )
+            };
+            if frame.is_some() {
+                return frame;
+            }
+            if !reading || tokio::time::Instant::now() >= deadline {
+                warn!(self.parts.log, "no picture from the stream; direct capture instead"; "camera" => %device);
+                return None;
+            }
+            tokio::time::sleep(FRAME_POLL).await;
+        }
+    }
+
     /// `get_camera_status.stream`: `ready`, `readers`, `bytes_sent`, or null.
     pub async fn camera_stream(&self, device: CameraId) -> Value {
         if !self.is_serving() {
@@ -523,5 +627,20 @@ impl CameraObserver for Streams {
     fn changed(&self, _camera: &CameraEntry) {
         // The loop's next pass adds or removes the camera's path right away.
         self.wake.notify_one();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jpeg_size_reads_the_frame_header() {
+        // SOI, an APP0 segment, then SOF0 for 640x480.
+        let mut j = vec![0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x04, 0x00, 0x00];
+        j.extend([0xFF, 0xC0, 0x00, 0x11, 0x08, 0x01, 0xE0, 0x02, 0x80, 0x03]);
+        j.extend([0u8; 16]);
+        assert_eq!(jpeg_size(&j), Some((640, 480)));
+        assert_eq!(jpeg_size(&[0xFF, 0xD8, 0x00]), None);
     }
 }

@@ -109,4 +109,8 @@ pub trait StreamHandle: Send + Sync + 'static {
 pub trait StreamReader: Send + Sync + 'static {
     /// Starts reading `url` (`rtsp://127.0.0.1:8554/camera0`); does not wait for pictures.
     async fn attach(&self, url: &str) -> Result<Box<dyn StreamHandle>, String>;
+
+    /// Writes a picture a reader kept ([`StreamFrame::jpeg`]) to `path` (a tier-1 or tier-2
+    /// snapshot).
+    async fn save_frame(&self, jpeg: &[u8], path: &std::path::Path) -> Result<(), String>;
 }

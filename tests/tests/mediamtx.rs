@@ -421,6 +421,26 @@ async fn snapshots_are_served_directly_while_mediamtx_is_down() {
     media_server_becomes(&mut ws, "HEALTHY").await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_snapshot_falls_back_to_direct_capture_when_the_stream_gives_no_picture() {
+    // MediaMTX's API answers but nothing serves RTSP: the stream reader ends at once, so
+    // the snapshot does not wait for MediaMTX's start timeout.
+    let fake = fake().await;
+    let svc = start_auto(&fake);
+    let mut ws = svc.ws_as(Role::Operator).await;
+    media_server_becomes(&mut ws, "HEALTHY").await;
+    path_appears(&fake, "camera0").await;
+    let shot = ws.ok("take_snapshot", json!({"device": "camera0"})).await;
+    assert_eq!(
+        (shot["status"].as_str(), shot["tier"].as_u64()),
+        (Some("SUCCESS"), Some(3))
+    );
+    assert_eq!(
+        (shot["width"].as_u64(), shot["height"].as_u64()),
+        (Some(1280), Some(720))
+    );
+}
+
 // ----- against a real MediaMTX -----
 
 /// The MediaMTX binary to test against, or a printed notice and `None`.
@@ -504,6 +524,23 @@ async fn real_mediamtx_a_simulated_cameras_stream_becomes_ready_on_first_read() 
     assert!(
         status["bytes_received"].as_u64().unwrap_or(0) > 0,
         "{status}"
+    );
+    // The held stream's keyframes are kept: the next snapshots come from memory.
+    let tier1 = TestService::eventually(WAIT_SECS, || {
+        let url = svc.ws_url();
+        let token = svc.token(Role::Operator, 3600);
+        async move {
+            let mut ws = WsClient::connect(&url, Some(&token)).await;
+            let r = ws.ok("take_snapshot", json!({"device": "camera0"})).await;
+            (r["tier"] == 1).then_some(r)
+        }
+    })
+    .await
+    .expect("a tier-1 snapshot of the running stream");
+    assert_eq!(tier1["status"], "SUCCESS");
+    assert_eq!(
+        (tier1["width"].as_u64(), tier1["height"].as_u64()),
+        (Some(768), Some(432))
     );
 }
 

@@ -168,6 +168,12 @@ impl StreamReader for RtspReader {
             frames,
         }))
     }
+
+    async fn save_frame(&self, jpeg: &[u8], path: &std::path::Path) -> Result<(), String> {
+        tokio::fs::write(path, jpeg)
+            .await
+            .map_err(|e| format!("{}: {e}", path.display()))
+    }
 }
 
 #[cfg(test)]
