@@ -5,6 +5,10 @@
 //! - the time from sending `start_recording` to the first byte of its file on disk, and to
 //!   the answer.
 //!
+//! - with `MEDIAMTX_BIN` set (a MediaMTX v1.15 binary), media mode `mediamtx`: stream
+//!   activation (`start_streaming` until ready), tier-2 snapshots (cold stream) and tier-1
+//!   snapshots (running stream, newest keyframe from memory).
+//!
 //! Usage: bench-media [--snapshots N] [--recordings K]
 
 use std::path::Path;
@@ -158,4 +162,74 @@ async fn main() {
         to_first_byte,
     );
     report("start_recording -> answer", to_answer);
+    drop(ws);
+    drop(svc);
+    stream_figures(&a).await;
+}
+
+/// A free TCP port on the loopback (bound, then released).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// Stream activation and tier-1/tier-2 snapshots against a real MediaMTX (`MEDIAMTX_BIN`).
+async fn stream_figures(a: &Args) {
+    let Some(bin) = std::env::var_os("MEDIAMTX_BIN") else {
+        println!("stream figures (activation, tier 1/2 snapshots): skipped, set MEDIAMTX_BIN to a MediaMTX binary");
+        return;
+    };
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let (api, rtsp) = (free_port(), free_port());
+    let conf = format!(
+        "api: yes\napiAddress: 127.0.0.1:{api}\nrtspAddress: 127.0.0.1:{rtsp}\nrtspTransports: [tcp]\nrtmp: no\nhls: no\nwebrtc: no\nsrt: no\n"
+    );
+    std::fs::write(dir.path().join("mediamtx.yml"), conf).expect("MediaMTX config written");
+    let mut mtx = std::process::Command::new(bin)
+        .arg(dir.path().join("mediamtx.yml"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("MediaMTX starts");
+    let svc = TestService::builder()
+        .config(&format!(
+            "logging: {{level: info}}\nauth: {{rate_per_second: 10000, rate_burst: 10000}}\nmedia: {{mode: mediamtx}}\nmediamtx: {{api_url: 'http://127.0.0.1:{api}', rtsp_port: {rtsp}, reconcile_secs: 1}}"
+        ))
+        .start();
+    let mut ws = svc.ws_as(Role::Operator).await;
+    // MediaMTX answers and the cameras' paths exist.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while ws.ok("get_server_info", json!({})).await["media_mode"] != "mediamtx" {
+        assert!(Instant::now() < deadline, "MediaMTX did not answer within 20 s");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+
+    // Tier 2: the first snapshot of a cold camera starts its publisher.
+    let t = Instant::now();
+    let r = ws.ok("take_snapshot", json!({"device": "camera1"})).await;
+    let tier2 = t.elapsed().as_secs_f64() * 1000.0;
+    println!("take_snapshot on a cold stream: tier {} in {tier2:.1} ms", r["tier"]);
+
+    let t = Instant::now();
+    ws.ok("start_streaming", json!({"device": "camera0"})).await;
+    let activation = t.elapsed().as_secs_f64() * 1000.0;
+    println!("start_streaming -> ready (publisher start, first frames): {activation:.1} ms");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+
+    let mut tier1 = Vec::new();
+    let mut tiers = std::collections::BTreeMap::new();
+    for _ in 0..a.snapshots {
+        let t = Instant::now();
+        let r = ws.ok("take_snapshot", json!({"device": "camera0"})).await;
+        tier1.push(t.elapsed().as_secs_f64() * 1000.0);
+        *tiers.entry(r["tier"].to_string()).or_insert(0) += 1;
+    }
+    report(&format!("take_snapshot, running stream (tiers {tiers:?})"), tier1);
+    drop(ws);
+    drop(svc);
+    let _ = mtx.kill();
+    let _ = mtx.wait();
 }
