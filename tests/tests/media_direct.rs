@@ -325,7 +325,43 @@ async fn killing_the_service_mid_recording_leaves_a_playable_file() {
             "{} has no duration after the service was killed",
             path.display()
         );
+        // And nothing goes on recording into it without the service.
+        let mut writers = writers_of(&path);
+        for _ in 0..50 {
+            if writers.is_empty() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            writers = writers_of(&path);
+        }
+        assert!(
+            writers.is_empty(),
+            "processes still write {}: {writers:?}",
+            path.display()
+        );
     }
+}
+
+/// Live processes whose command line names `path`.
+fn writers_of(path: &Path) -> Vec<i32> {
+    let needle = path.to_string_lossy().into_owned();
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
+            continue;
+        };
+        let state = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let zombie = state
+            .rsplit_once(") ")
+            .is_some_and(|(_, rest)| rest.starts_with('Z'));
+        if !zombie && String::from_utf8_lossy(&cmdline).contains(&needle) {
+            out.push(pid);
+        }
+    }
+    out
 }
 
 /// The ffmpeg processes whose parent is `pid`.

@@ -9,6 +9,7 @@ use std::process::{ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use nix::sys::signal::Signal;
 use ports::capture::CaptureError;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{ChildStderr, Command};
@@ -23,19 +24,26 @@ const TAIL_LINE_BYTES: usize = 300;
 /// - killed (SIGKILL) when its handle is dropped;
 /// - in its own process group, so a Ctrl-C meant for the service does not cut a recording
 ///   short before the service finishes it;
-/// - sent SIGTERM when the service dies (even by SIGKILL), so it finishes its file instead
-///   of recording on forever. (Linux delivers this when the *thread* that spawned it ends;
-///   spawn from the runtime's worker threads, which live as long as the service.)
-pub fn supervised(program: &Path, args: Vec<OsString>) -> Command {
+/// - sent `on_parent_death` when the service dies (even by SIGKILL), when given.
+///
+/// Linux sends the parent-death signal each time the child is handed from a dying thread
+/// to another thread of the dying service, so a multi-threaded service that is killed
+/// sends it several times; ffmpeg takes a second SIGTERM as "exit immediately" and then
+/// skips the file's trailer. So only processes with nothing to finish get one (SIGKILL);
+/// a recording notices the service's death through its preview pipe instead (EPIPE), on
+/// which ffmpeg finishes its files cleanly.
+pub fn supervised(program: &Path, args: Vec<OsString>, on_parent_death: Option<Signal>) -> Command {
     let mut cmd = Command::new(program);
     cmd.args(args).kill_on_drop(true).process_group(0);
-    // SAFETY: the closure runs in the child between fork and exec; it only makes the
-    // prctl(2) system call, which is async-signal-safe, and allocates nothing.
-    unsafe {
-        cmd.pre_exec(|| {
-            nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGTERM)
-                .map_err(|e| io::Error::from_raw_os_error(e as i32))
-        });
+    if let Some(signal) = on_parent_death {
+        // SAFETY: the closure runs in the child between fork and exec; it only makes the
+        // prctl(2) system call, which is async-signal-safe, and allocates nothing.
+        unsafe {
+            cmd.pre_exec(move || {
+                nix::sys::prctl::set_pdeathsig(signal)
+                    .map_err(|e| io::Error::from_raw_os_error(e as i32))
+            });
+        }
     }
     cmd
 }
@@ -154,7 +162,8 @@ pub async fn run(
     timeout: Duration,
     from_device: bool,
 ) -> Result<Finished, CaptureError> {
-    let mut cmd = supervised(program, args);
+    // Nothing to finish: gone with the service.
+    let mut cmd = supervised(program, args, Some(Signal::SIGKILL));
     cmd.stdin(if stdin.is_some() {
         Stdio::piped()
     } else {

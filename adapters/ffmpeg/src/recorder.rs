@@ -131,7 +131,9 @@ impl FfmpegRecorder {
             _ => RecordingTarget::File(&req.path),
         };
         let args = command::recording(&req.source, &req.mode, req.format, req.planned, target);
-        let mut cmd = process::supervised(&settings.ffmpeg, args);
+        // No parent-death signal: if the service dies, the preview pipe breaks and ffmpeg
+        // finishes the file (see `process::supervised`).
+        let mut cmd = process::supervised(&settings.ffmpeg, args, None);
         cmd.stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
