@@ -135,7 +135,13 @@ fn run(cli: Cli) -> Result<(), String> {
             print!("{}", config.to_redacted_yaml());
             Ok(())
         }
-        Command::Serve { print_config: false } => runtime()?.block_on(serve(config)),
+        Command::Serve { print_config: false } => {
+            // Each client is a file descriptor: lift the soft limit (often 1,024) to the hard one.
+            if let Err(e) = cs_sys::raise_fd_limit() {
+                eprintln!("camera-service: cannot raise the open-file limit: {e}");
+            }
+            runtime()?.block_on(serve(config))
+        }
         Command::Token { role, lifetime, user } => {
             let secret = crate::root::jwt_secret(&config).map_err(|e| e.to_string())?;
             let jwt = cs_auth::JwtAuthority::new(&secret);
