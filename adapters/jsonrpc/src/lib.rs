@@ -1,13 +1,16 @@
-//! The client-facing transport: JSON-RPC 2.0 over WebSocket on `GET /ws` (jsonrpsee), and the
+//! The client-facing transport: JSON-RPC 2.0 over WebSocket on `GET /ws` (our own
+//! lean framing; jsonrpsee's types and client), and the
 //! plain HTTP endpoints on the same port (health, metrics, file downloads).
 //!
 //! This crate knows framing only. Every decision — authentication, roles, rate limits, params,
 //! the methods themselves — is the application's, reached through [`ports::api::ApiGateway`].
 
 mod client;
+mod conn;
 mod http_routes;
 mod rpc;
 mod server;
+mod ws;
 
 pub use client::{CallError, Client};
 pub use server::{serve, ServerHandle, ServerOptions};

@@ -1,195 +1,416 @@
-//! The JSON-RPC side: a per-call middleware that hands every call to the connection's
-//! [`ApiConnection`], and the one subscription (`subscribe_events`).
+//! The JSON-RPC 2.0 side of a connection: parses a message (one request or a batch), hands
+//! every call to the connection's [`ApiConnection`], frames the answers, and runs the one
+//! subscription pair (`subscribe_events` / `unsubscribe_events`).
+//!
+//! Error objects and codes for the protocol itself (-32700, -32600, oversized) are jsonrpsee's
+//! (`jsonrpsee::types`), so clients see what a jsonrpsee server would answer.
 
 use std::future::Future;
-use std::sync::Arc;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use domain::{ApiError, ErrorKind};
-use jsonrpsee::core::middleware::{Batch, BatchEntry, BatchEntryErr, Notification, RpcServiceT};
-use jsonrpsee::server::{BatchResponseBuilder, MethodResponse, ResponsePayload, RpcModule, SubscriptionMessage};
-use jsonrpsee::types::{ErrorObjectOwned, Id, Request};
-use ports::api::ApiConnection;
+use jsonrpsee::types::error::{reject_too_big_batch_response, ErrorCode, ErrorObjectOwned};
+use ports::api::{ApiConnection, EventStream};
+use serde::Serialize;
 use serde_json::Value;
-
-/// The client connection a request belongs to, put in the HTTP upgrade request's extensions
-/// (jsonrpsee copies them into every call's extensions).
-#[derive(Clone)]
-pub struct ConnHandle(pub Arc<dyn ApiConnection>);
+use tokio::sync::mpsc;
+use tokio::task::AbortHandle;
 
 pub const SUBSCRIBE: &str = "subscribe_events";
 pub const UNSUBSCRIBE: &str = "unsubscribe_events";
 /// API.md: batches of at most 10 entries.
 pub const MAX_BATCH: usize = 10;
+/// Answers and notifications queued for one connection before producers wait
+/// (jsonrpsee's default message buffer).
+const OUTBOX: usize = 1024;
+
+pub type Reply = Pin<Box<dyn Future<Output = Option<String>> + Send>>;
+
+/// One connection as its calls see it.
+pub struct Link {
+    pub conn: Arc<dyn ApiConnection>,
+    max_response: usize,
+    subs: Mutex<Subs>,
+}
+
+/// Subscriptions, created on the first `subscribe_events` (most connections never subscribe,
+/// and an idle connection should hold no queue).
+#[derive(Default)]
+struct Subs {
+    outbox: Option<mpsc::Sender<String>>,
+    /// The receiving end, until the connection task takes it.
+    fresh: Option<mpsc::Receiver<String>>,
+    active: Vec<(u64, AbortHandle)>,
+}
+
+static NEXT_SUBSCRIPTION: AtomicU64 = AtomicU64::new(1);
+
+impl Link {
+    pub fn new(conn: Arc<dyn ApiConnection>, max_response: usize) -> Link {
+        Link {
+            conn,
+            max_response,
+            subs: Mutex::new(Subs::default()),
+        }
+    }
+
+    fn subs(&self) -> std::sync::MutexGuard<'_, Subs> {
+        self.subs.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The notification queue, if the first subscription just created it.
+    pub fn take_outbox(&self) -> Option<mpsc::Receiver<String>> {
+        self.subs().fresh.take()
+    }
+
+    fn outbox(&self) -> mpsc::Sender<String> {
+        let mut s = self.subs();
+        match &s.outbox {
+            Some(tx) => tx.clone(),
+            None => {
+                let (tx, rx) = mpsc::channel(OUTBOX);
+                s.outbox = Some(tx.clone());
+                s.fresh = Some(rx);
+                tx
+            }
+        }
+    }
+
+    /// Ends every subscription (the connection is closing).
+    pub fn close(&self) {
+        let mut s = self.subs();
+        for (_, task) in s.active.drain(..) {
+            task.abort();
+        }
+        s.outbox = None;
+    }
+}
+
+#[derive(Serialize)]
+struct Success<'a, T: Serialize> {
+    jsonrpc: &'static str,
+    id: &'a Value,
+    result: T,
+}
+
+#[derive(Serialize)]
+struct Failure<'a> {
+    jsonrpc: &'static str,
+    id: &'a Value,
+    error: &'a ErrorObjectOwned,
+}
+
+#[derive(Serialize)]
+struct SubscriptionParams<'a> {
+    subscription: u64,
+    result: &'a Value,
+}
+
+#[derive(Serialize)]
+struct SubscriptionNotice<'a> {
+    jsonrpc: &'static str,
+    method: &'a str,
+    params: SubscriptionParams<'a>,
+}
 
 pub fn error_object(e: &ApiError) -> ErrorObjectOwned {
     ErrorObjectOwned::owned(e.code(), e.message(), Some(e.data()))
 }
 
-fn params_value(req: &Request<'_>) -> Result<Option<Value>, ApiError> {
-    match req.params.as_ref() {
-        None => Ok(None),
-        Some(raw) => serde_json::from_str(raw.get())
-            .map(Some)
-            .map_err(|e| ApiError::invalid_params(format!("params are not valid JSON: {e}"))),
+pub fn failure(id: &Value, error: &ErrorObjectOwned) -> String {
+    serde_json::to_string(&Failure {
+        jsonrpc: "2.0",
+        id,
+        error,
+    })
+    .expect("a JSON-RPC error object always serialises")
+}
+
+fn success<T: Serialize>(id: &Value, result: T, max: usize) -> String {
+    match serde_json::to_string(&Success {
+        jsonrpc: "2.0",
+        id,
+        result,
+    }) {
+        Ok(text) if text.len() <= max => text,
+        Ok(_) => failure(
+            id,
+            &ErrorObjectOwned::owned(
+                jsonrpsee::types::error::OVERSIZED_RESPONSE_CODE,
+                jsonrpsee::types::error::OVERSIZED_RESPONSE_MSG,
+                Some(format!("Exceeded max limit of {max}")),
+            ),
+        ),
+        Err(e) => failure(
+            id,
+            &error_object(&ApiError::internal(format!("the result does not serialise: {e}"))),
+        ),
     }
 }
 
-/// The middleware. Stateless: the connection comes with each request.
-#[derive(Clone)]
-pub struct Gate<S> {
-    inner: S,
-    max_response_bytes: usize,
-}
-
-impl<S> Gate<S> {
-    pub fn new(inner: S, max_response_bytes: usize) -> Self {
-        Gate {
-            inner,
-            max_response_bytes,
-        }
+fn outcome(id: &Value, result: Result<Value, ApiError>, max: usize) -> String {
+    match result {
+        Ok(value) => success(id, &value, max),
+        Err(e) => failure(id, &error_object(&e)),
     }
 }
 
-impl<S> Gate<S>
-where
-    S: RpcServiceT<MethodResponse = MethodResponse> + Send + Sync + Clone + 'static,
-{
-    async fn one(inner: S, max: usize, req: Request<'_>) -> MethodResponse {
-        let Some(ConnHandle(conn)) = req.extensions().get::<ConnHandle>().cloned() else {
-            let e = ApiError::internal("request without a connection");
-            return MethodResponse::error(req.id, error_object(&e));
-        };
-        let name = req.method_name().to_owned();
-        if name == SUBSCRIBE || name == UNSUBSCRIBE {
-            if let Err(e) = conn.admit(&name) {
-                return MethodResponse::error(req.id, error_object(&e));
+fn invalid_request(id: &Value) -> String {
+    failure(id, &ErrorCode::InvalidRequest.into())
+}
+
+/// One entry of a message, checked for the JSON-RPC 2.0 shape.
+enum Entry {
+    Call {
+        id: Value,
+        method: String,
+        params: Option<Value>,
+    },
+    Notification {
+        method: String,
+        params: Option<Value>,
+    },
+    /// Not a request: answered -32600 with the id when it had a usable one.
+    Invalid {
+        id: Value,
+    },
+}
+
+fn entry(v: Value) -> Entry {
+    let Value::Object(mut m) = v else {
+        return Entry::Invalid { id: Value::Null };
+    };
+    let id = m.remove("id");
+    // jsonrpsee's ids: null, an unsigned integer or a string.
+    let id_ok = match &id {
+        None | Some(Value::Null) | Some(Value::String(_)) => true,
+        Some(Value::Number(n)) => n.is_u64(),
+        Some(_) => false,
+    };
+    let version_ok = m.get("jsonrpc").and_then(Value::as_str) == Some("2.0");
+    let method = match m.remove("method") {
+        Some(Value::String(s)) => Some(s),
+        _ => None,
+    };
+    let (Some(method), true, true) = (method, id_ok, version_ok) else {
+        let id = if id_ok { id.unwrap_or(Value::Null) } else { Value::Null };
+        return Entry::Invalid { id };
+    };
+    let params = match m.remove("params") {
+        None | Some(Value::Null) => None,
+        Some(p) => Some(p),
+    };
+    match id {
+        Some(id) => Entry::Call { id, method, params },
+        None => Entry::Notification { method, params },
+    }
+}
+
+/// What to do with one WebSocket message: an answer now, or work whose answer comes later
+/// (`None` when nothing is answered: notifications).
+pub enum Handled {
+    Now(String),
+    Later(Reply),
+}
+
+pub fn handle(link: &Arc<Link>, message: &[u8]) -> Handled {
+    let value: Value = match serde_json::from_slice(message) {
+        Ok(v) => v,
+        Err(_) => return Handled::Now(failure(&Value::Null, &ErrorCode::ParseError.into())),
+    };
+    match value {
+        Value::Array(entries) => {
+            if entries.is_empty() {
+                return Handled::Now(invalid_request(&Value::Null));
             }
-            return inner.call(req).await;
-        }
-        let id = req.id.clone().into_owned();
-        let outcome = match params_value(&req) {
-            Ok(params) => conn.call(&name, params).await,
-            Err(e) => Err(e),
-        };
-        match outcome {
-            Ok(value) => MethodResponse::response(id, ResponsePayload::success(value), max),
-            Err(e) => MethodResponse::error(id, error_object(&e)),
-        }
-    }
-}
-
-impl<S> RpcServiceT for Gate<S>
-where
-    S: RpcServiceT<MethodResponse = MethodResponse, BatchResponse = MethodResponse, NotificationResponse = MethodResponse>
-        + Send
-        + Sync
-        + Clone
-        + 'static,
-{
-    type MethodResponse = MethodResponse;
-    type NotificationResponse = MethodResponse;
-    type BatchResponse = MethodResponse;
-
-    fn call<'a>(&self, req: Request<'a>) -> impl Future<Output = MethodResponse> + Send + 'a {
-        Self::one(self.inner.clone(), self.max_response_bytes, req)
-    }
-
-    fn batch<'a>(&self, batch: Batch<'a>) -> impl Future<Output = MethodResponse> + Send + 'a {
-        let inner = self.inner.clone();
-        let max = self.max_response_bytes;
-        async move {
-            if batch.len() > MAX_BATCH {
+            if entries.len() > MAX_BATCH {
                 let e = ApiError::new(
                     ErrorKind::InvalidRequest,
                     "batch_too_large",
-                    format!("a batch may hold at most {MAX_BATCH} entries, this one has {}", batch.len()),
+                    format!(
+                        "a batch may hold at most {MAX_BATCH} entries, this one has {}",
+                        entries.len()
+                    ),
                 );
-                return MethodResponse::error(Id::Null, error_object(&e));
+                return Handled::Now(failure(&Value::Null, &error_object(&e)));
             }
-            let mut out = BatchResponseBuilder::new_with_limit(max);
-            for entry in batch {
-                let response = match entry {
-                    Ok(BatchEntry::Call(req)) => Self::one(inner.clone(), max, req).await,
-                    Ok(BatchEntry::Notification(n)) => {
-                        run_notification(n).await;
-                        continue;
-                    }
-                    Err(err) => {
-                        let (e, id) = BatchEntryErr::into_parts(err);
-                        MethodResponse::error(id, e)
-                    }
-                };
-                if let Err(too_big) = out.append(response) {
-                    return too_big;
-                }
-            }
-            if out.is_empty() {
-                // A batch of notifications only: nothing is answered.
-                return MethodResponse::notification();
-            }
-            MethodResponse::from_batch(out.finish())
+            Handled::Later(Box::pin(batch(Arc::clone(link), entries)))
         }
-    }
-
-    fn notification<'a>(&self, n: Notification<'a>) -> impl Future<Output = MethodResponse> + Send + 'a {
-        async move {
-            run_notification(n).await;
-            MethodResponse::notification()
-        }
+        single => match entry(single) {
+            Entry::Invalid { id } => Handled::Now(invalid_request(&id)),
+            Entry::Call { id, method, params } => {
+                let link = Arc::clone(link);
+                Handled::Later(Box::pin(async move { call(&link, id, method, params, false).await }))
+            }
+            Entry::Notification { method, params } => {
+                let link = Arc::clone(link);
+                Handled::Later(Box::pin(async move {
+                    notification(&link, &method, params).await;
+                    None
+                }))
+            }
+        },
     }
 }
 
-/// A request without `id`: executed, never answered.
-async fn run_notification(n: Notification<'_>) {
-    let Some(ConnHandle(conn)) = n.extensions().get::<ConnHandle>().cloned() else {
-        return;
-    };
-    let params = n
-        .params()
-        .as_ref()
-        .and_then(|raw| serde_json::from_str::<Value>(raw.get()).ok());
+/// Entries run one after the other, each authorised on its own; notifications are not answered.
+async fn batch(link: Arc<Link>, entries: Vec<Value>) -> Option<String> {
+    let max = link.max_response;
+    let mut out = String::from("[");
+    for v in entries {
+        let answer = match entry(v) {
+            Entry::Invalid { id } => Some(invalid_request(&id)),
+            Entry::Call { id, method, params } => call(&link, id, method, params, true).await,
+            Entry::Notification { method, params } => {
+                notification(&link, &method, params).await;
+                None
+            }
+        };
+        if let Some(a) = answer {
+            if out.len() > 1 {
+                out.push(',');
+            }
+            out.push_str(&a);
+            if out.len() + 1 > max {
+                return Some(failure(&Value::Null, &reject_too_big_batch_response(max)));
+            }
+        }
+    }
+    if out.len() == 1 {
+        // Notifications only: nothing is answered.
+        return None;
+    }
+    out.push(']');
+    Some(out)
+}
+
+async fn notification(link: &Link, method: &str, params: Option<Value>) {
     // Subscriptions need an id to answer with; as notifications they are no-ops.
-    if n.method_name() != SUBSCRIBE && n.method_name() != UNSUBSCRIBE {
-        let _ = conn.call(n.method_name(), params).await;
+    if method != SUBSCRIBE && method != UNSUBSCRIBE {
+        let _ = link.conn.call(method, params).await;
     }
 }
 
-/// The module with `subscribe_events` / `unsubscribe_events`.
-pub fn module() -> RpcModule<()> {
-    let mut m = RpcModule::new(());
-    m.register_subscription(SUBSCRIBE, "event", UNSUBSCRIBE, |params, pending, _ctx, ext| async move {
-        let Some(ConnHandle(conn)) = ext.get::<ConnHandle>().cloned() else {
-            pending
-                .reject(error_object(&ApiError::internal("subscription without a connection")))
-                .await;
-            return;
-        };
-        let params: Option<Value> = params.as_str().and_then(|s| serde_json::from_str(s).ok());
-        let mut stream = match conn.subscribe(params).await {
-            Ok(s) => s,
-            Err(e) => {
-                pending.reject(error_object(&e)).await;
-                return;
-            }
-        };
-        let Ok(sink) = pending.accept().await else {
-            return;
-        };
-        loop {
-            tokio::select! {
-                next = stream.next() => {
-                    let Some(n) = next else { break };
-                    let Ok(msg) = SubscriptionMessage::new(n.method, sink.subscription_id(), &n.result) else {
-                        continue;
-                    };
-                    if sink.send(msg).await.is_err() {
-                        break;
-                    }
-                }
-                _ = sink.closed() => break,
-            }
+async fn call(link: &Link, id: Value, method: String, params: Option<Value>, in_batch: bool) -> Option<String> {
+    match method.as_str() {
+        SUBSCRIBE => subscribe(link, id, params, in_batch).await,
+        UNSUBSCRIBE => Some(unsubscribe(link, &id, params)),
+        _ => Some(outcome(&id, link.conn.call(&method, params).await, link.max_response)),
+    }
+}
+
+/// `subscribe_events`: the app checks the topics; the answer (the subscription id) goes out
+/// before the first notification.
+async fn subscribe(link: &Link, id: Value, params: Option<Value>, in_batch: bool) -> Option<String> {
+    if let Err(e) = link.conn.admit(SUBSCRIBE) {
+        return Some(failure(&id, &error_object(&e)));
+    }
+    let stream = match link.conn.subscribe(params).await {
+        Ok(s) => s,
+        Err(e) => return Some(failure(&id, &error_object(&e))),
+    };
+    let sub = NEXT_SUBSCRIPTION.fetch_add(1, Ordering::Relaxed);
+    let answer = success(&id, sub, link.max_response);
+    let outbox = link.outbox();
+    let answer = match in_batch {
+        true => Some(answer),
+        false => {
+            // Through the queue, so that no notification can overtake it.
+            outbox.send(answer).await.ok()?;
+            None
         }
-    })
-    .expect("subscribe_events is registered once on a fresh module");
-    m
+    };
+    let task = tokio::spawn(deliver(stream, sub, outbox, link.max_response));
+    let mut s = link.subs();
+    s.active.retain(|(_, t)| !t.is_finished());
+    s.active.push((sub, task.abort_handle()));
+    answer
+}
+
+async fn deliver(mut stream: Box<dyn EventStream>, sub: u64, outbox: mpsc::Sender<String>, max: usize) {
+    while let Some(n) = stream.next().await {
+        let text = match serde_json::to_string(&SubscriptionNotice {
+            jsonrpc: "2.0",
+            method: n.method,
+            params: SubscriptionParams {
+                subscription: sub,
+                result: &n.result,
+            },
+        }) {
+            Ok(t) if t.len() <= max => t,
+            _ => continue,
+        };
+        if outbox.send(text).await.is_err() {
+            break;
+        }
+    }
+}
+
+/// `unsubscribe_events [id]`: `true` when the subscription was active on this connection.
+fn unsubscribe(link: &Link, id: &Value, params: Option<Value>) -> String {
+    if let Err(e) = link.conn.admit(UNSUBSCRIBE) {
+        return failure(id, &error_object(&e));
+    }
+    let sub = match params {
+        Some(Value::Array(a)) if !a.is_empty() => a[0].clone(),
+        _ => return failure(id, &ErrorCode::InvalidParams.into()),
+    };
+    let found = sub.as_u64().and_then(|sub| {
+        let mut s = link.subs();
+        let at = s.active.iter().position(|(k, t)| *k == sub && !t.is_finished())?;
+        let (_, task) = s.active.swap_remove(at);
+        task.abort();
+        Some(())
+    });
+    success(id, found.is_some(), link.max_response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn kind(v: Value) -> &'static str {
+        match entry(v) {
+            Entry::Call { .. } => "call",
+            Entry::Notification { .. } => "notification",
+            Entry::Invalid { .. } => "invalid",
+        }
+    }
+
+    #[test]
+    fn entries_are_checked_for_the_json_rpc_shape() {
+        assert_eq!(kind(json!({"jsonrpc": "2.0", "id": 1, "method": "ping"})), "call");
+        assert_eq!(
+            kind(json!({"jsonrpc": "2.0", "id": "a", "method": "ping", "params": []})),
+            "call"
+        );
+        assert_eq!(kind(json!({"jsonrpc": "2.0", "id": null, "method": "ping"})), "call");
+        assert_eq!(kind(json!({"jsonrpc": "2.0", "method": "ping"})), "notification");
+        assert_eq!(kind(json!({"jsonrpc": "1.0", "id": 7, "method": "ping"})), "invalid");
+        assert_eq!(kind(json!({"jsonrpc": "2.0", "id": 8})), "invalid");
+        assert_eq!(kind(json!({"jsonrpc": "2.0", "id": -1, "method": "ping"})), "invalid");
+        assert_eq!(kind(json!({"jsonrpc": "2.0", "id": 1, "method": 5})), "invalid");
+        assert_eq!(kind(json!(5)), "invalid");
+    }
+
+    #[test]
+    fn invalid_requests_keep_a_usable_id() {
+        let Entry::Invalid { id } = entry(json!({"jsonrpc": "1.0", "id": 7, "method": "ping"})) else {
+            panic!("invalid by construction");
+        };
+        let answer: Value = serde_json::from_str(&invalid_request(&id)).unwrap();
+        assert_eq!(
+            answer,
+            json!({"jsonrpc": "2.0", "id": 7, "error": {"code": -32600, "message": "Invalid request"}})
+        );
+    }
+
+    #[test]
+    fn oversized_results_become_an_error() {
+        let answer: Value = serde_json::from_str(&success(&json!(1), "x".repeat(100), 50)).unwrap();
+        assert_eq!(answer["error"]["code"], -32008);
+    }
 }

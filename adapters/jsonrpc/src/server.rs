@@ -1,22 +1,26 @@
 //! The listener: one TCP port, WebSocket JSON-RPC on `/ws`, plain HTTP elsewhere.
+//!
+//! hyper serves HTTP/1.1 (the routes, and the upgrade request on `/ws`); once upgraded, the
+//! hyper connection ends and the socket goes to a lean WebSocket task ([`crate::conn`]) that
+//! holds no buffer while idle. A bare jsonrpsee server keeps ~20 KiB per idle connection
+//! (8 KiB read and 8 KiB write buffers, two tasks); see docs/performance.md.
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use jsonrpsee::core::middleware::RpcServiceBuilder;
-use jsonrpsee::server::{
-    serve_with_graceful_shutdown, stop_channel, BatchRequestConfig, HttpBody, HttpResponse, Methods,
-    ServerBuilder, ServerConfig,
-};
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use jsonrpsee::server::{HttpBody, HttpResponse};
 use ports::api::{ApiGateway, ConnectionInfo};
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use crate::conn;
 use crate::http_routes;
-use crate::rpc::{self, ConnHandle, Gate};
-
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
+use crate::rpc::Link;
 
 /// Transport limits (from the `server` config section).
 #[derive(Debug, Clone)]
@@ -42,7 +46,7 @@ impl Default for ServerOptions {
 /// A running server. Dropping it does not stop it; call [`ServerHandle::stop`].
 pub struct ServerHandle {
     addr: SocketAddr,
-    stop: jsonrpsee::server::ServerHandle,
+    stop: Arc<watch::Sender<bool>>,
     accept_loop: JoinHandle<()>,
 }
 
@@ -51,15 +55,17 @@ impl ServerHandle {
         self.addr
     }
 
-    /// Stops accepting, closes connections gracefully, waits for the accept loop.
+    /// Stops accepting, closes connections gracefully (calls in flight are answered first),
+    /// waits for the accept loop.
     pub async fn stop(self) {
-        let _ = self.stop.stop();
+        self.stop.send_replace(true);
         let _ = self.accept_loop.await;
     }
 
     /// Resolves when the server has been stopped.
     pub async fn stopped(&self) {
-        self.stop.clone().stopped().await
+        let mut rx = self.stop.subscribe();
+        let _ = rx.wait_for(|stopped| *stopped).await;
     }
 }
 
@@ -67,34 +73,34 @@ impl ServerHandle {
 pub(crate) struct Shared {
     pub gateway: Arc<dyn ApiGateway>,
     pub opts: ServerOptions,
+    /// Open WebSocket connections.
+    connections: Arc<AtomicU32>,
+    stop: watch::Receiver<bool>,
 }
 
 /// Serves `gateway` on `listener` until stopped.
-pub fn serve(listener: TcpListener, gateway: Arc<dyn ApiGateway>, opts: ServerOptions) -> std::io::Result<ServerHandle> {
+pub fn serve(
+    listener: TcpListener,
+    gateway: Arc<dyn ApiGateway>,
+    opts: ServerOptions,
+) -> std::io::Result<ServerHandle> {
     let addr = listener.local_addr()?;
-    let (stop_handle, server_handle) = stop_channel();
-    let config = ServerConfig::builder()
-        .max_connections(opts.max_connections)
-        .max_request_body_size(opts.max_message_bytes)
-        .max_response_body_size(opts.max_response_bytes)
-        .set_batch_request_config(BatchRequestConfig::Unlimited)
-        .max_subscriptions_per_connection(64)
-        .ws_only()
-        .build();
-    let max_response = opts.max_response_bytes as usize;
-    let builder = ServerBuilder::with_config(config)
-        .set_rpc_middleware(RpcServiceBuilder::new().layer_fn(move |inner| Gate::new(inner, max_response)))
-        .to_service_builder();
-    let methods: Methods = rpc::module().into();
-    let shared = Shared { gateway, opts };
-
+    let stop = Arc::new(watch::Sender::new(false));
+    let shared = Shared {
+        gateway,
+        opts,
+        connections: Arc::new(AtomicU32::new(0)),
+        stop: stop.subscribe(),
+    };
     let accept_loop = tokio::spawn({
-        let stop_handle = stop_handle.clone();
+        // Held by the loop: connections see the stop signal, never a dropped sender.
+        let stop = Arc::clone(&stop);
         async move {
+            let mut stopped = stop.subscribe();
             loop {
                 let accepted = tokio::select! {
                     a = listener.accept() => a,
-                    _ = stop_handle.clone().shutdown() => break,
+                    _ = stopped_signal(&mut stopped) => break,
                 };
                 let (sock, peer) = match accepted {
                     Ok(pair) => pair,
@@ -105,69 +111,114 @@ pub fn serve(listener: TcpListener, gateway: Arc<dyn ApiGateway>, opts: ServerOp
                     }
                 };
                 let _ = sock.set_nodelay(true);
-                let svc = tower::service_fn({
-                    let builder = builder.clone();
-                    let methods = methods.clone();
-                    let stop_handle = stop_handle.clone();
-                    let shared = shared.clone();
-                    move |req: hyper::Request<hyper::body::Incoming>| {
-                        let builder = builder.clone();
-                        let methods = methods.clone();
-                        let stop_handle = stop_handle.clone();
-                        let shared = shared.clone();
-                        async move {
-                            let response = route(req, peer, shared, move |req| {
-                                let mut svc = builder.build(methods, stop_handle);
-                                tower::Service::call(&mut svc, req)
-                            })
-                            .await;
-                            Ok::<_, std::convert::Infallible>(response.unwrap_or_else(|_| {
-                                http_routes::plain(
-                                    http::StatusCode::INTERNAL_SERVER_ERROR,
-                                    "the WebSocket upgrade failed",
-                                )
-                            }))
-                        }
-                    }
-                });
-                let stopped = stop_handle.clone().shutdown();
-                tokio::spawn(async move {
-                    let _ = serve_with_graceful_shutdown(sock, svc, stopped).await;
-                });
+                tokio::spawn(http_connection(sock, peer, shared.clone()));
             }
         }
     });
     Ok(ServerHandle {
         addr,
-        stop: server_handle,
+        stop,
         accept_loop,
     })
 }
 
-async fn route<F, Fut>(
+/// One HTTP/1.1 connection: requests until it closes or upgrades.
+async fn http_connection(sock: TcpStream, peer: SocketAddr, shared: Shared) {
+    let mut stop = shared.stop.clone();
+    let svc = hyper::service::service_fn(move |req| {
+        let shared = shared.clone();
+        async move { Ok::<_, std::convert::Infallible>(route(req, peer, shared).await) }
+    });
+    let conn = http1::Builder::new()
+        .timer(TokioTimer::new())
+        .serve_connection(TokioIo::new(sock), svc)
+        .with_upgrades();
+    tokio::pin!(conn);
+    tokio::select! {
+        _ = conn.as_mut() => {}
+        _ = stopped_signal(&mut stop) => {
+            conn.as_mut().graceful_shutdown();
+            let _ = conn.await;
+        }
+    }
+}
+
+/// Resolves once the stop signal is up (the value guard is not held across awaits).
+async fn stopped_signal(rx: &mut watch::Receiver<bool>) {
+    let _ = rx.wait_for(|stopped| *stopped).await;
+}
+
+/// Counts an open WebSocket connection until dropped.
+struct Slot(Arc<AtomicU32>);
+
+impl Slot {
+    fn take(counter: &Arc<AtomicU32>, max: u32) -> Option<Slot> {
+        counter
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| (n < max).then_some(n + 1))
+            .ok()
+            .map(|_| Slot(Arc::clone(counter)))
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+async fn route(req: hyper::Request<hyper::body::Incoming>, peer: SocketAddr, shared: Shared) -> HttpResponse<HttpBody> {
+    if req.uri().path() == "/ws" {
+        return upgrade(req, peer, shared).await;
+    }
+    http_routes::handle(req, peer, &shared).await
+}
+
+async fn upgrade(
     mut req: hyper::Request<hyper::body::Incoming>,
     peer: SocketAddr,
     shared: Shared,
-    jsonrpc: F,
-) -> Result<HttpResponse<HttpBody>, BoxError>
-where
-    F: FnOnce(hyper::Request<hyper::body::Incoming>) -> Fut,
-    Fut: std::future::Future<Output = Result<HttpResponse<HttpBody>, BoxError>>,
-{
-    if req.uri().path() == "/ws" {
-        if !jsonrpsee::server::ws::is_upgrade_request(&req) {
-            return Ok(http_routes::plain(
-                http::StatusCode::UPGRADE_REQUIRED,
-                "GET /ws upgrades to a WebSocket; send JSON-RPC 2.0 text frames over it",
-            ));
-        }
-        let info = ConnectionInfo {
-            peer: Some(peer),
-            bearer: http_routes::bearer(req.headers()).map(str::to_owned),
-        };
-        let conn = shared.gateway.connect(info).await;
-        req.extensions_mut().insert(ConnHandle(conn));
-        return jsonrpc(req).await;
+) -> HttpResponse<HttpBody> {
+    if !soketto::handshake::http::is_upgrade_request(&req) {
+        return http_routes::plain(
+            http::StatusCode::UPGRADE_REQUIRED,
+            "GET /ws upgrades to a WebSocket; send JSON-RPC 2.0 text frames over it",
+        );
     }
-    Ok(http_routes::handle(req, peer, &shared).await)
+    let Some(slot) = Slot::take(&shared.connections, shared.opts.max_connections) else {
+        return http_routes::plain(
+            http::StatusCode::TOO_MANY_REQUESTS,
+            "Too many connections. Please try again later.",
+        );
+    };
+    let response = match soketto::handshake::http::Server::new().receive_request(&req) {
+        Ok(r) => r,
+        Err(_) => return http_routes::plain(http::StatusCode::BAD_REQUEST, "WebSocket upgrade handshake failed"),
+    };
+    let info = ConnectionInfo {
+        peer: Some(peer),
+        bearer: http_routes::bearer(req.headers()).map(str::to_owned),
+    };
+    let conn = shared.gateway.connect(info).await;
+    let on_upgrade = hyper::upgrade::on(&mut req);
+    drop(req);
+    let params = conn::Params {
+        link: Arc::new(Link::new(conn, shared.opts.max_response_bytes as usize)),
+        gateway: Arc::clone(&shared.gateway),
+        peer,
+        max_message: shared.opts.max_message_bytes as usize,
+        stop: shared.stop.clone(),
+    };
+    // A task of its own: the hyper connection (and its buffers) ends with the upgrade.
+    tokio::spawn(async move {
+        let _slot = slot;
+        let Ok(upgraded) = on_upgrade.await else {
+            return;
+        };
+        // The socket served by `http_connection` is a `TokioIo<TcpStream>`.
+        let Ok(parts) = upgraded.downcast::<TokioIo<TcpStream>>() else {
+            return;
+        };
+        conn::run(parts.io.into_inner(), parts.read_buf.to_vec(), params).await;
+    });
+    response.map(|()| HttpBody::empty())
 }
