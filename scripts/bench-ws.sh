@@ -15,12 +15,33 @@ CYCLES="${CYCLES:-10}"
 PORT="${PORT:-18102}"
 
 cargo build --release -p cs-app -p cs-tests --bins
-bin="$PWD/target/release/camera-service"
-bench="$PWD/target/release/bench-ws"
+target_dir="${CARGO_TARGET_DIR:-$PWD/target}"
+bin="$target_dir/release/camera-service"
+bench="$target_dir/release/bench-ws"
 state="$(mktemp -d)"
-trap 'kill "$pid" 2>/dev/null || true; rm -rf "$state"' EXIT
+pid=""
+trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$state"' EXIT
 
+# The service raises its own fd soft limit to the hard limit; the client needs it too.
 ulimit -n "$(ulimit -Hn)"
+rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
+
+# Idle RSS with no cameras at all (the two default simulated cameras are off).
+cat > "$state/bare.yaml" <<YAML
+server: {host: 127.0.0.1, port: $PORT}
+auth: {jwt_secret_file: $state/jwt-secret, keys_file: $state/keys.json}
+storage: {recordings_dir: $state/rec, snapshots_dir: $state/snap, state_dir: $state}
+camera: {simulated: []}
+media: {mode: direct}
+logging: {level: warning, format: json}
+YAML
+"$bin" --config "$state/bare.yaml" serve > "$state/log" 2>&1 &
+pid=$!
+until curl -sf "http://127.0.0.1:$PORT/health/live" >/dev/null 2>&1; do kill -0 "$pid" || { cat "$state/log"; exit 1; }; sleep 0.005; done
+sleep 2
+echo "idle RSS, no cameras: $(( $(rss_kib "$pid") / 1024 )).$(( $(rss_kib "$pid") % 1024 * 10 / 1024 )) MiB"
+kill "$pid"; wait "$pid" 2>/dev/null || true
+
 cat > "$state/config.yaml" <<YAML
 server: {host: 127.0.0.1, port: $PORT, max_connections: 60000}
 auth:
@@ -41,7 +62,8 @@ until grep -q '"listening"' "$state/log" 2>/dev/null || curl -sf "http://127.0.0
 done
 t1=$(date +%s%N)
 echo "listening after $(( (t1 - t0) / 1000000 )) ms (process start to first answer)"
-sleep 1
+sleep 2
+echo "idle RSS, two simulated cameras: $(( $(rss_kib "$pid") / 1024 )).$(( $(rss_kib "$pid") % 1024 * 10 / 1024 )) MiB"
 token="$("$bin" --config "$state/config.yaml" token --role admin --lifetime 1h)"
 url="ws://127.0.0.1:$PORT/ws"
 
@@ -54,6 +76,9 @@ echo "== get_camera_list, $ACTIVE connections, 2000 req/s =="
 echo "== ping, $ACTIVE connections, 10000 req/s =="
 "$bench" --url "$url" --token "$token" --pid "$pid" --connections "$ACTIVE" --active "$ACTIVE" \
     --rate 10000 --seconds "$SECONDS_EACH" --method ping
+echo "== get_camera_list, $ACTIVE connections, 10000 req/s =="
+"$bench" --url "$url" --token "$token" --pid "$pid" --connections "$ACTIVE" --active "$ACTIVE" \
+    --rate 10000 --seconds "$SECONDS_EACH" --method get_camera_list
 if [ "$CYCLES" -gt 0 ]; then
     echo "== churn: $CYCLES cycles of $CONNECTIONS connect/disconnect =="
     "$bench" --url "$url" --token "$token" --pid "$pid" --connections "$CONNECTIONS" --active 1 \
