@@ -437,17 +437,11 @@ impl RetentionConfig {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields, default)]
 pub struct RecordingConfig {
     /// Split recordings into files of this many seconds; absent: one file.
     pub segment_seconds: Option<u64>,
-}
-
-impl Default for RecordingConfig {
-    fn default() -> Self {
-        RecordingConfig { segment_seconds: None }
-    }
 }
 
 impl RecordingConfig {
