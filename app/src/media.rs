@@ -19,7 +19,8 @@ use domain::recording::{
 };
 use domain::{ApiError, CameraId, ErrorKind, SafeFileName};
 use ports::capture::{
-    Capture, CaptureError, MediaInspector, Recorder, RecordingEnd, RecordingRequest, Still, StillRequest,
+    Capture, CaptureError, MediaInspector, Recorder, RecordingEnd, RecordingRequest, Still,
+    StillRequest,
 };
 use ports::clock::Clock;
 use ports::events::EventPublisher;
@@ -192,6 +193,11 @@ impl Media {
         self.slots.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Whether captures can run at all (the tool's version, or why not).
+    pub async fn check_capture(&self) -> Result<String, CaptureError> {
+        self.parts.capture.check().await
+    }
+
     pub fn min_free_bytes(&self) -> u64 {
         self.parts.min_free_bytes
     }
@@ -305,7 +311,9 @@ impl Media {
                 .and_then(|s| s.recorder.clone())
         };
         let streamed = match (&recorder, p.format, &self.parts.streams) {
-            (None, SnapshotFormat::Jpg, Some(streams)) => streams.snapshot(device, &file.path).await,
+            (None, SnapshotFormat::Jpg, Some(streams)) => {
+                streams.snapshot(device, &file.path).await
+            }
             _ => None,
         };
         let mut tier = SnapshotTier::Direct;

@@ -161,6 +161,17 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
             ComponentStatus::Healthy,
             "direct mode: captures run ffmpeg straight from the camera",
         );
+        // ffmpeg is checked in the background: a missing one degrades captures, not the start.
+        let (media, health) = (Arc::clone(&core.media), Arc::clone(&health));
+        tokio::spawn(async move {
+            if let Err(e) = media.check_capture().await {
+                health.set(
+                    health::MEDIA_SERVER,
+                    ComponentStatus::Degraded,
+                    format!("direct mode, but captures cannot run: {e}"),
+                );
+            }
+        });
     }
 
     let addr = format!("{}:{}", config.server.host, config.server.port);
@@ -222,7 +233,7 @@ async fn media_plane(
     let inspector: Arc<dyn ports::capture::MediaInspector> = Arc::new(cs_ffmpeg::FfprobeInspector::new(&settings));
     let store: Arc<dyn ports::files::FileStore> = Arc::new(store);
     let media = Arc::new(Media::new(MediaParts {
-        capture: Arc::new(capture.clone()),
+        capture: Arc::new(capture),
         inspector: Arc::clone(&inspector),
         store: Arc::clone(&store),
         events: Arc::clone(publisher),
@@ -249,17 +260,6 @@ async fn media_plane(
         .await,
     );
     files.check_storage().await;
-    // ffmpeg is checked in the background: a missing one degrades captures, not the start.
-    let health = Arc::clone(health);
-    tokio::spawn(async move {
-        if let Err(e) = capture.version().await {
-            health.set(
-                health::MEDIA_SERVER,
-                ComponentStatus::Degraded,
-                format!("direct mode, but captures cannot run: {e}"),
-            );
-        }
-    });
     Ok((media, files))
 }
 

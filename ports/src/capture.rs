@@ -119,6 +119,9 @@ pub trait Capture: Send + Sync + 'static {
 
     /// Starts a recording and returns once its first bytes are on disk.
     async fn record(&self, request: RecordingRequest) -> Result<Arc<dyn Recorder>, CaptureError>;
+
+    /// Whether captures can run at all: the tool's version, or why not.
+    async fn check(&self) -> Result<String, CaptureError>;
 }
 
 /// What a media file holds.

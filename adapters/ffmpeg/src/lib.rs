@@ -146,4 +146,8 @@ impl Capture for FfmpegCapture {
         let recorder: Arc<dyn Recorder> = self.start(request).await?;
         Ok(recorder)
     }
+
+    async fn check(&self) -> Result<String, CaptureError> {
+        self.version().await
+    }
 }
