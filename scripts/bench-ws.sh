@@ -2,7 +2,7 @@
 # WebSocket benchmark: starts a release camera-service (two simulated cameras), opens N
 # authenticated connections, drives ping and get_camera_list, prints connections held,
 # throughput, latency percentiles, server RSS and CPU, then connection churn.
-#   CONNECTIONS (10000)  ACTIVE (1000)  SECONDS (10)  CYCLES (10)
+#   CONNECTIONS (10000)  ACTIVE (1000)  BENCH_SECONDS (10)  CYCLES (10)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
@@ -10,7 +10,8 @@ ensure_packages
 
 CONNECTIONS="${CONNECTIONS:-10000}"
 ACTIVE="${ACTIVE:-1000}"
-SECONDS_EACH="${SECONDS:-10}"
+# Not $SECONDS: bash counts seconds since the shell started in it.
+SECONDS_EACH="${BENCH_SECONDS:-10}"
 CYCLES="${CYCLES:-10}"
 PORT="${PORT:-18102}"
 
