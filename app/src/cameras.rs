@@ -78,7 +78,11 @@ pub struct CameraRegistry {
 }
 
 impl CameraRegistry {
-    pub fn new(events: Arc<dyn EventPublisher>, clock: Arc<dyn Clock>, log: Logger) -> CameraRegistry {
+    pub fn new(
+        events: Arc<dyn EventPublisher>,
+        clock: Arc<dyn Clock>,
+        log: Logger,
+    ) -> CameraRegistry {
         CameraRegistry {
             cameras: RwLock::new(BTreeMap::new()),
             events,
@@ -106,7 +110,10 @@ impl CameraRegistry {
 
     pub fn counts(&self) -> (usize, usize) {
         let cams = self.read();
-        (cams.len(), cams.values().filter(|c| c.status.is_usable()).count())
+        (
+            cams.len(),
+            cams.values().filter(|c| c.status.is_usable()).count(),
+        )
     }
 
     /// The camera, or -32000 listing the cameras there are.
@@ -163,14 +170,23 @@ impl CameraRegistry {
     }
 
     fn tell_observers(&self, entry: &CameraEntry) {
-        let observers = self.observers.read().unwrap_or_else(|p| p.into_inner()).clone();
+        let observers = self
+            .observers
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
         for o in observers {
             o.changed(entry);
         }
     }
 
     /// Applies a status event; returns the entry when the status changed.
-    fn transition(&self, id: CameraId, event: CameraEvent, error: Option<String>) -> Option<CameraEntry> {
+    fn transition(
+        &self,
+        id: CameraId,
+        event: CameraEvent,
+        error: Option<String>,
+    ) -> Option<CameraEntry> {
         let mut cams = self.write();
         let entry = cams.get_mut(&id)?;
         let next = entry.status.after(event);
@@ -202,7 +218,11 @@ impl DiscoverySink for CameraRegistry {
         let moved_from: Option<CameraId> = self
             .read()
             .values()
-            .find(|c| c.id != id && c.status != CameraStatus::Connected && same_device(&found.description, &c.capabilities))
+            .find(|c| {
+                c.id != id
+                    && c.status != CameraStatus::Connected
+                    && same_device(&found.description, &c.capabilities)
+            })
             .map(|c| c.id);
         let capabilities = Capabilities::new(id, found.description);
         let (topic, entry) = {
@@ -215,9 +235,11 @@ impl DiscoverySink for CameraRegistry {
                 source: found.source,
                 error: None,
             };
-            let unchanged = cams
-                .get(&id)
-                .is_some_and(|c| c.status == CameraStatus::Connected && c.capabilities == entry.capabilities && c.source == entry.source);
+            let unchanged = cams.get(&id).is_some_and(|c| {
+                c.status == CameraStatus::Connected
+                    && c.capabilities == entry.capabilities
+                    && c.source == entry.source
+            });
             if unchanged {
                 return;
             }

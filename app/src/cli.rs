@@ -10,7 +10,11 @@ use ports::clock::Clock;
 use serde_json::Value;
 
 #[derive(Parser, Debug)]
-#[command(name = "camera-service", version, about = "USB cameras as a secure real-time JSON-RPC API")]
+#[command(
+    name = "camera-service",
+    version,
+    about = "USB cameras as a secure real-time JSON-RPC API"
+)]
 pub struct Cli {
     /// Configuration file (default /etc/camera-service/config.yaml; built-in default when absent).
     #[arg(long, short = 'c', global = true, env = "CAMERA_SERVICE_CONFIG")]
@@ -87,7 +91,9 @@ pub fn parse_duration(s: &str) -> Result<u64, String> {
         Some(i) => s.split_at(i),
         None => (s, "s"),
     };
-    let n: u64 = num.parse().map_err(|_| format!("bad duration {s:?}: expected e.g. 90, 15m, 12h, 30d"))?;
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("bad duration {s:?}: expected e.g. 90, 15m, 12h, 30d"))?;
     let mult = match unit {
         "s" => 1,
         "m" => 60,
@@ -130,19 +136,27 @@ fn runtime() -> Result<tokio::runtime::Runtime, String> {
 
 fn run(cli: Cli) -> Result<(), String> {
     let config = load_config(cli.config.as_ref())?;
-    match cli.command.unwrap_or(Command::Serve { print_config: false }) {
+    match cli.command.unwrap_or(Command::Serve {
+        print_config: false,
+    }) {
         Command::Serve { print_config: true } => {
             print!("{}", config.to_redacted_yaml());
             Ok(())
         }
-        Command::Serve { print_config: false } => {
+        Command::Serve {
+            print_config: false,
+        } => {
             // Each client is a file descriptor: lift the soft limit (often 1,024) to the hard one.
             if let Err(e) = cs_sys::raise_fd_limit() {
                 eprintln!("camera-service: cannot raise the open-file limit: {e}");
             }
             runtime()?.block_on(serve(config))
         }
-        Command::Token { role, lifetime, user } => {
+        Command::Token {
+            role,
+            lifetime,
+            user,
+        } => {
             let secret = crate::root::jwt_secret(&config).map_err(|e| e.to_string())?;
             let jwt = cs_auth::JwtAuthority::new(&secret);
             println!("{}", jwt.issue(&user, role, lifetime, now()));
@@ -159,7 +173,9 @@ fn run(cli: Cli) -> Result<(), String> {
 }
 
 async fn serve(config: Config) -> Result<(), String> {
-    let running = crate::root::start(config).await.map_err(|e| e.to_string())?;
+    let running = crate::root::start(config)
+        .await
+        .map_err(|e| e.to_string())?;
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .map_err(|e| format!("cannot handle SIGTERM: {e}"))?;
     tokio::select! {
@@ -175,16 +191,25 @@ fn keys(config: &Config, action: KeysAction) -> Result<(), String> {
     let store = cs_auth::FileKeyStore::open(&config.auth.keys_file)
         .map_err(|e| format!("API key store {}: {e}", config.auth.keys_file.display()))?;
     match action {
-        KeysAction::Add { role, label, expires_in } => {
+        KeysAction::Add {
+            role,
+            label,
+            expires_in,
+        } => {
             let now = now();
             let expires = expires_in.map(|s| now.plus_millis(s as i64 * 1000));
-            let (key, record) = store.add(role, &label, expires, now).map_err(|e| e.to_string())?;
+            let (key, record) = store
+                .add(role, &label, expires, now)
+                .map_err(|e| e.to_string())?;
             println!("{key}");
             eprintln!(
                 "id {} role {} expires {} — the key above is shown only now; store it safely",
                 record.id,
                 record.role,
-                record.expires_at.map(|t| t.to_string()).unwrap_or_else(|| "never".into())
+                record
+                    .expires_at
+                    .map(|t| t.to_string())
+                    .unwrap_or_else(|| "never".into())
             );
             Ok(())
         }
@@ -199,7 +224,10 @@ fn keys(config: &Config, action: KeysAction) -> Result<(), String> {
                     })
                 })
                 .collect();
-            println!("{}", serde_json::to_string_pretty(&rows).unwrap_or_default());
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&rows).unwrap_or_default()
+            );
             Ok(())
         }
         KeysAction::Revoke { id } => match store.revoke(&id).map_err(|e| e.to_string())? {
@@ -221,7 +249,9 @@ async fn call(
 ) -> Result<(), String> {
     let params: Value = match params {
         None => Value::Null,
-        Some(text) => serde_json::from_str(text).map_err(|e| format!("params are not valid JSON: {e}"))?,
+        Some(text) => {
+            serde_json::from_str(text).map_err(|e| format!("params are not valid JSON: {e}"))?
+        }
     };
     let url = url.unwrap_or_else(|| format!("ws://127.0.0.1:{}/ws", config.server.port));
     let token = match token {
@@ -241,8 +271,14 @@ async fn call(
             .await
             .map_err(|e| format!("authenticate: {e}"))?;
     }
-    let result = client.call(method, params).await.map_err(|e| e.to_string())?;
-    println!("{}", serde_json::to_string_pretty(&result).unwrap_or_default());
+    let result = client
+        .call(method, params)
+        .await
+        .map_err(|e| e.to_string())?;
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&result).unwrap_or_default()
+    );
     Ok(())
 }
 

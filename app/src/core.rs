@@ -246,8 +246,14 @@ impl Session {
         }
     }
 
-    async fn run(&self, name: &str, params: Option<Value>) -> Result<(Method, Value), (Option<Method>, ApiError)> {
-        let (method, identity) = self.admit_method(name).map_err(|e| (Method::parse(name), e))?;
+    async fn run(
+        &self,
+        name: &str,
+        params: Option<Value>,
+    ) -> Result<(Method, Value), (Option<Method>, ApiError)> {
+        let (method, identity) = self
+            .admit_method(name)
+            .map_err(|e| (Method::parse(name), e))?;
         let call = Call::parse(method, params).map_err(|e| (Some(method), e))?;
         let result = match call {
             Call::Authenticate { auth_token } => self.authenticate(&auth_token).await,
@@ -310,12 +316,19 @@ impl ApiConnection for Session {
 
     async fn subscribe(&self, params: Option<Value>) -> Result<Box<dyn EventStream>, ApiError> {
         let Call::SubscribeEvents(p) = Call::parse(Method::SubscribeEvents, params)? else {
-            return Err(ApiError::internal("subscribe_events parsed as another call"));
+            return Err(ApiError::internal(
+                "subscribe_events parsed as another call",
+            ));
         };
         let identity = self.lock().auth.clone().ok_or_else(auth_required)?;
         let need = p.topics.min_role();
         if !identity.role.allows(need) {
-            let topics: Vec<&str> = p.topics.iter().filter(|t| !identity.role.allows(t.min_role())).map(|t| t.name()).collect();
+            let topics: Vec<&str> = p
+                .topics
+                .iter()
+                .filter(|t| !identity.role.allows(t.min_role()))
+                .map(|t| t.name())
+                .collect();
             warn!(self.core.audit, "permission denied"; "event" => "permission_denied", "conn" => self.id,
                 "user" => &identity.subject, "method" => "subscribe_events", "topics" => topics.join(","));
             return Err(ApiError::new(
@@ -366,7 +379,10 @@ impl ApiGateway for Gateway {
 
     async fn readiness(&self) -> Readiness {
         let report = self.core.health.report();
-        let components = report["components"].as_object().cloned().unwrap_or_default();
+        let components = report["components"]
+            .as_object()
+            .cloned()
+            .unwrap_or_default();
         let mut checks = serde_json::Map::new();
         let mut ready = true;
         for (name, c) in components {
@@ -390,11 +406,24 @@ impl ApiGateway for Gateway {
         self.core.metrics.to_prometheus()
     }
 
-    async fn download(&self, bearer: Option<&str>, kind: FileKind, name: &SafeFileName) -> Result<Download, ApiError> {
+    async fn download(
+        &self,
+        bearer: Option<&str>,
+        kind: FileKind,
+        name: &SafeFileName,
+    ) -> Result<Download, ApiError> {
         let token = bearer.ok_or_else(auth_required)?;
-        let identity = self.core.verify_credential(token).await.map_err(|e| auth_error(&e))?;
+        let identity = self
+            .core
+            .verify_credential(token)
+            .await
+            .map_err(|e| auth_error(&e))?;
         if !identity.role.allows(domain::Role::Viewer) {
-            return Err(ApiError::new(ErrorKind::PermissionDenied, "insufficient_role", "downloads need the viewer role"));
+            return Err(ApiError::new(
+                ErrorKind::PermissionDenied,
+                "insufficient_role",
+                "downloads need the viewer role",
+            ));
         }
         self.core.download(kind, name).await
     }

@@ -16,7 +16,10 @@ pub const MAX_CAMERAS: u32 = 1000;
 fn not_available(method: Method) -> ApiError {
     ApiError::unsupported(
         "not_available",
-        format!("{} is not available in this build of the service", method.name()),
+        format!(
+            "{} is not available in this build of the service",
+            method.name()
+        ),
     )
 }
 
@@ -28,7 +31,8 @@ impl Core {
             Call::GetCameraStatus { device } => {
                 let cam = self.cameras.get(device)?;
                 let mut v = cam.to_json(self.stream_urls(device));
-                v["capabilities"] = serde_json::to_value(&cam.capabilities).map_err(|e| ApiError::internal(e.to_string()))?;
+                v["capabilities"] = serde_json::to_value(&cam.capabilities)
+                    .map_err(|e| ApiError::internal(e.to_string()))?;
                 v["stream"] = match &self.streams {
                     Some(s) => s.camera_stream(device).await,
                     None => Value::Null,
@@ -38,7 +42,8 @@ impl Core {
             }
             Call::GetCameraCapabilities { device } => {
                 let cam = self.cameras.get(device)?;
-                serde_json::to_value(&cam.capabilities).map_err(|e| ApiError::internal(e.to_string()))
+                serde_json::to_value(&cam.capabilities)
+                    .map_err(|e| ApiError::internal(e.to_string()))
             }
             Call::GetServerInfo => Ok(self.server_info()),
             Call::GetStatus => Ok(self.status_report()),
@@ -53,8 +58,12 @@ impl Core {
             Call::ListSnapshots(p) => self.files.list(FileKind::Snapshot, p).await,
             Call::GetRecordingInfo { filename } => self.files.recording_info(&filename).await,
             Call::GetSnapshotInfo { filename } => self.files.snapshot_info(&filename).await,
-            Call::DeleteRecording { filename } => self.files.delete(FileKind::Recording, &filename).await,
-            Call::DeleteSnapshot { filename } => self.files.delete(FileKind::Snapshot, &filename).await,
+            Call::DeleteRecording { filename } => {
+                self.files.delete(FileKind::Recording, &filename).await
+            }
+            Call::DeleteSnapshot { filename } => {
+                self.files.delete(FileKind::Snapshot, &filename).await
+            }
             Call::GetStorageInfo => self.files.storage_info().await,
             Call::SetRetentionPolicy(update) => self.files.set_retention(update).await,
             Call::CleanupOldFiles { dry_run } => self.files.cleanup(dry_run).await,
@@ -78,20 +87,35 @@ impl Core {
     /// The streams use case, or -32030 in media mode `direct`.
     fn streams(&self) -> Result<&crate::streams::Streams, ApiError> {
         self.streams.as_deref().ok_or_else(|| {
-            ApiError::unsupported("streams_unavailable", "streams need MediaMTX; media.mode is direct")
+            ApiError::unsupported(
+                "streams_unavailable",
+                "streams need MediaMTX; media.mode is direct",
+            )
         })
     }
 
     pub fn camera_list(&self) -> Value {
         let cams = self.cameras.list();
         let connected = cams.iter().filter(|c| c.status.is_usable()).count();
-        let list: Vec<Value> = cams.iter().map(|c| c.to_json(self.stream_urls(c.id))).collect();
+        let list: Vec<Value> = cams
+            .iter()
+            .map(|c| c.to_json(self.stream_urls(c.id)))
+            .collect();
         json!({"cameras": list, "total": cams.len(), "connected": connected})
     }
 
     /// The features this running service offers (`get_server_info.capabilities`).
     pub fn features(&self) -> Vec<&'static str> {
-        let mut features = vec!["cameras", "hotplug", "events", "metrics", "snapshots", "recordings", "files", "retention"];
+        let mut features = vec![
+            "cameras",
+            "hotplug",
+            "events",
+            "metrics",
+            "snapshots",
+            "recordings",
+            "files",
+            "retention",
+        ];
         if self.streams.is_some() {
             features.push("streams");
         }
@@ -135,7 +159,11 @@ impl Core {
     }
 
     /// A file for `GET /files/...`.
-    pub async fn download(&self, kind: FileKind, name: &SafeFileName) -> Result<Download, ApiError> {
+    pub async fn download(
+        &self,
+        kind: FileKind,
+        name: &SafeFileName,
+    ) -> Result<Download, ApiError> {
         self.files.download(kind, name).await
     }
 }

@@ -85,9 +85,16 @@ impl Health {
         let map = self.components.read().unwrap_or_else(|p| p.into_inner());
         let mut components = Map::new();
         for (name, c) in map.iter() {
-            components.insert((*name).to_owned(), json!({"status": c.status, "details": c.details}));
+            components.insert(
+                (*name).to_owned(),
+                json!({"status": c.status, "details": c.details}),
+            );
         }
-        let overall = map.values().map(|c| c.status).max().unwrap_or(ComponentStatus::Healthy);
+        let overall = map
+            .values()
+            .map(|c| c.status)
+            .max()
+            .unwrap_or(ComponentStatus::Healthy);
         json!({"status": overall, "components": components})
     }
 }

@@ -18,7 +18,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 use config::{LogFormat, LoggingConfig};
-use slog::{o, BorrowedKV, Drain, Level, Logger, OwnedKVList, Record, RecordStatic, Serializer, KV};
+use slog::{
+    o, BorrowedKV, Drain, Level, Logger, OwnedKVList, Record, RecordStatic, Serializer, KV,
+};
 
 use crate::tracing_bridge::SlogSubscriber;
 
@@ -69,12 +71,22 @@ pub fn build(cfg: &LoggingConfig) -> Result<Logs, String> {
     let (main, guard) = if human {
         let decorator = slog_term::TermDecorator::new().stdout().build();
         let drain = slog_term::FullFormat::new(decorator).build().fuse();
-        let (drain, guard) = slog_async::Async::new(drain).chan_size(4096).build_with_guard();
-        (Logger::root(WithRequest(drain.filter_level(min)).fuse(), o!()), guard)
+        let (drain, guard) = slog_async::Async::new(drain)
+            .chan_size(4096)
+            .build_with_guard();
+        (
+            Logger::root(WithRequest(drain.filter_level(min)).fuse(), o!()),
+            guard,
+        )
     } else {
         let drain = json_to(std::io::stdout()).fuse();
-        let (drain, guard) = slog_async::Async::new(drain).chan_size(4096).build_with_guard();
-        (Logger::root(WithRequest(drain.filter_level(min)).fuse(), o!()), guard)
+        let (drain, guard) = slog_async::Async::new(drain)
+            .chan_size(4096)
+            .build_with_guard();
+        (
+            Logger::root(WithRequest(drain.filter_level(min)).fuse(), o!()),
+            guard,
+        )
     };
     // The first service of the process owns the tracing subscriber (tests start several).
     let _ = SlogSubscriber::new(main.clone(), min).install();
@@ -83,7 +95,10 @@ pub fn build(cfg: &LoggingConfig) -> Result<Logs, String> {
     } else {
         let file = cs_sys::RotatingFile::open(&cfg.audit_file, cfg.audit_max_bytes, cfg.audit_keep)
             .map_err(|e| format!("cannot open audit log {}: {e}", cfg.audit_file))?;
-        Logger::root(WithRequest(Mutex::new(json_to(file))).fuse(), o!("audit" => true))
+        Logger::root(
+            WithRequest(Mutex::new(json_to(file))).fuse(),
+            o!("audit" => true),
+        )
     };
     Ok(Logs {
         main,
@@ -194,7 +209,10 @@ impl<D: Drain> Drain for WithRequest<D> {
             tag: record.tag(),
             level: record.level(),
         };
-        self.0.log(&Record::new(&rstatic, record.msg(), BorrowedKV(&kv)), values)
+        self.0.log(
+            &Record::new(&rstatic, record.msg(), BorrowedKV(&kv)),
+            values,
+        )
     }
 
     fn is_enabled(&self, level: Level) -> bool {
@@ -227,7 +245,10 @@ mod tests {
             let mut line = Line(record.msg().to_string());
             let _ = record.kv().serialize(record, &mut line);
             let _ = values.serialize(record, &mut line);
-            self.0.lock().unwrap_or_else(|p| p.into_inner()).push(line.0);
+            self.0
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(line.0);
             Ok(())
         }
     }
@@ -250,7 +271,10 @@ mod tests {
 
         assert_eq!(
             lines(&cap),
-            ["capturing camera=camera0 conn=7 req=42 component=media", "idle component=media"]
+            [
+                "capturing camera=camera0 conn=7 req=42 component=media",
+                "idle component=media"
+            ]
         );
     }
 

@@ -17,9 +17,9 @@ use crate::cameras::CameraRegistry;
 use crate::core::{Core, CoreParts, Gateway};
 use crate::events::EventHub;
 use crate::files::{configured_policy, Files, FilesParts};
-use crate::media::{Media, MediaParts};
 use crate::health::{self, ComponentStatus, Health};
 use crate::logging::{self, Logs};
+use crate::media::{Media, MediaParts};
 use crate::metrics::Metrics;
 use crate::streams::{Streams, StreamsParts};
 
@@ -31,13 +31,22 @@ pub enum StartError {
     #[error("JWT secret: {0}")]
     Secret(std::io::Error),
     #[error("API key store {path}: {source}")]
-    Keys { path: PathBuf, source: std::io::Error },
+    Keys {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("storage {path}: {source}")]
-    Storage { path: PathBuf, source: std::io::Error },
+    Storage {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("media: {0}")]
     Media(String),
     #[error("cannot listen on {addr}: {source}")]
-    Listen { addr: String, source: std::io::Error },
+    Listen {
+        addr: String,
+        source: std::io::Error,
+    },
 }
 
 /// A running service.
@@ -88,14 +97,20 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     let clock: Arc<dyn Clock> = Arc::new(cs_sys::SystemClock::new());
     let secret = jwt_secret(&config).map_err(StartError::Secret)?;
     let tokens = Arc::new(cs_auth::JwtAuthority::new(&secret));
-    let keys = Arc::new(cs_auth::FileKeyStore::open(&config.auth.keys_file).map_err(|source| StartError::Keys {
-        path: config.auth.keys_file.clone(),
-        source,
-    })?);
+    let keys = Arc::new(
+        cs_auth::FileKeyStore::open(&config.auth.keys_file).map_err(|source| StartError::Keys {
+            path: config.auth.keys_file.clone(),
+            source,
+        })?,
+    );
 
     let hub = EventHub::new(&config.events, Arc::clone(&clock));
     let publisher: Arc<dyn EventPublisher> = Arc::new(hub.clone());
-    let metrics = Metrics::new(Arc::clone(&clock), Arc::new(cs_sys::ProcStats::new()), hub.clone());
+    let metrics = Metrics::new(
+        Arc::clone(&clock),
+        Arc::new(cs_sys::ProcStats::new()),
+        hub.clone(),
+    );
     let health = Arc::new(Health::new(Arc::clone(&publisher), Arc::clone(&clock)));
     let cameras = Arc::new(CameraRegistry::new(
         Arc::clone(&publisher),
@@ -104,7 +119,17 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     ));
 
     let streams = stream_plane(&config, &clock, &cameras, &health, &log)?;
-    let (media, files) = media_plane(&config, &clock, &publisher, &cameras, &metrics, &health, &log, streams.clone()).await?;
+    let (media, files) = media_plane(
+        &config,
+        &clock,
+        &publisher,
+        &cameras,
+        &metrics,
+        &health,
+        &log,
+        streams.clone(),
+    )
+    .await?;
 
     let core = Arc::new(Core::new(CoreParts {
         config: Arc::clone(&config),
@@ -127,9 +152,12 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         cameras.observe(streams.clone());
         tasks.push(tokio::spawn(Arc::clone(streams).run()));
     }
-    tasks.push(tokio::spawn(files.run(Duration::from_secs(config.retention.interval_secs))));
+    tasks.push(tokio::spawn(
+        files.run(Duration::from_secs(config.retention.interval_secs)),
+    ));
     let sink: Arc<dyn DiscoverySink> = cameras.clone();
-    let simulated_dir = (!config.camera.simulated_dir.is_empty()).then(|| PathBuf::from(&config.camera.simulated_dir));
+    let simulated_dir = (!config.camera.simulated_dir.is_empty())
+        .then(|| PathBuf::from(&config.camera.simulated_dir));
     let mut sources = vec!["simulated"];
     let sim: Arc<dyn CameraDiscovery> = Arc::new(cs_sim::SimulatedDiscovery::new(
         config.camera.simulated.clone(),
@@ -144,10 +172,15 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
                 true => cs_hotplug::NodeFilter::AnyFile,
                 false => cs_hotplug::NodeFilter::CharDevicesOnly,
             },
-            ..cs_hotplug::HotplugConfig::new(&config.camera.device_dir, std::time::Duration::from_secs(config.camera.rescan_secs))
+            ..cs_hotplug::HotplugConfig::new(
+                &config.camera.device_dir,
+                std::time::Duration::from_secs(config.camera.rescan_secs),
+            )
         };
-        let v4l2: Arc<dyn CameraDiscovery> =
-            Arc::new(cs_hotplug::V4l2Discovery::with_v4l2_probe(v4l2, log.new(o!("component" => "v4l2"))));
+        let v4l2: Arc<dyn CameraDiscovery> = Arc::new(cs_hotplug::V4l2Discovery::with_v4l2_probe(
+            v4l2,
+            log.new(o!("component" => "v4l2")),
+        ));
         tasks.push(tokio::spawn(v4l2.run(Arc::clone(&sink))));
     }
     health.set(
@@ -177,17 +210,27 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     let addr = format!("{}:{}", config.server.host, config.server.port);
     let listener = tokio::net::TcpListener::bind(&addr)
         .await
-        .map_err(|source| StartError::Listen { addr: addr.clone(), source })?;
+        .map_err(|source| StartError::Listen {
+            addr: addr.clone(),
+            source,
+        })?;
     let opts = cs_jsonrpc::ServerOptions {
         max_connections: config.server.max_connections,
         max_message_bytes: config.server.max_message_bytes,
         metrics_public: config.server.metrics_public,
         ..Default::default()
     };
-    let gateway = Arc::new(Gateway { core: Arc::clone(&core) });
-    let server = cs_jsonrpc::serve(listener, gateway, opts).map_err(|source| StartError::Listen { addr, source })?;
+    let gateway = Arc::new(Gateway {
+        core: Arc::clone(&core),
+    });
+    let server = cs_jsonrpc::serve(listener, gateway, opts)
+        .map_err(|source| StartError::Listen { addr, source })?;
     let addr = server.local_addr();
-    health.set(health::API, ComponentStatus::Healthy, format!("listening on {addr}"));
+    health.set(
+        health::API,
+        ComponentStatus::Healthy,
+        format!("listening on {addr}"),
+    );
     info!(log, "listening"; "addr" => addr.to_string(), "ws" => format!("ws://{addr}/ws"));
     Ok(Running {
         addr,
@@ -211,7 +254,11 @@ async fn media_plane(
     log: &slog::Logger,
     streams: Option<Arc<Streams>>,
 ) -> Result<(Arc<Media>, Arc<Files>), StartError> {
-    let encoding = config.media.video.encoding().map_err(|e| StartError::Media(e.to_string()))?;
+    let encoding = config
+        .media
+        .video
+        .encoding()
+        .map_err(|e| StartError::Media(e.to_string()))?;
     let settings = cs_ffmpeg::Settings {
         ffmpeg: config.media.ffmpeg.clone(),
         ffprobe: config.media.ffprobe.clone(),
@@ -219,18 +266,20 @@ async fn media_plane(
         ..Default::default()
     };
     let storage = &config.storage;
-    let store = cs_fs::FsFileStore::open(&storage.recordings_dir, &storage.snapshots_dir).map_err(|source| {
-        StartError::Storage {
+    let store = cs_fs::FsFileStore::open(&storage.recordings_dir, &storage.snapshots_dir).map_err(
+        |source| StartError::Storage {
             path: storage.recordings_dir.clone(),
             source,
-        }
-    })?;
-    let state = cs_fs::FsStateStore::open(&storage.state_dir).map_err(|source| StartError::Storage {
-        path: storage.state_dir.clone(),
-        source,
-    })?;
+        },
+    )?;
+    let state =
+        cs_fs::FsStateStore::open(&storage.state_dir).map_err(|source| StartError::Storage {
+            path: storage.state_dir.clone(),
+            source,
+        })?;
     let capture = cs_ffmpeg::FfmpegCapture::new(settings.clone());
-    let inspector: Arc<dyn ports::capture::MediaInspector> = Arc::new(cs_ffmpeg::FfprobeInspector::new(&settings));
+    let inspector: Arc<dyn ports::capture::MediaInspector> =
+        Arc::new(cs_ffmpeg::FfprobeInspector::new(&settings));
     let store: Arc<dyn ports::files::FileStore> = Arc::new(store);
     let media = Arc::new(Media::new(MediaParts {
         capture: Arc::new(capture),
@@ -278,9 +327,16 @@ fn stream_plane(
         MediaMode::Mediamtx => true,
         MediaMode::Auto => false,
     };
-    let client = cs_mediamtx::MediamtxClient::new(&mtx.api_url, Duration::from_millis(mtx.request_timeout_ms))
-        .map_err(StartError::Media)?;
-    let encoding = config.media.video.encoding().map_err(|e| StartError::Media(e.to_string()))?;
+    let client = cs_mediamtx::MediamtxClient::new(
+        &mtx.api_url,
+        Duration::from_millis(mtx.request_timeout_ms),
+    )
+    .map_err(StartError::Media)?;
+    let encoding = config
+        .media
+        .video
+        .encoding()
+        .map_err(|e| StartError::Media(e.to_string()))?;
     let ffmpeg = config
         .media
         .ffmpeg

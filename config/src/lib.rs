@@ -12,8 +12,8 @@ use serde::{Deserialize, Serialize};
 use serde_yaml::Value as Yaml;
 use thiserror::Error;
 
-mod sections;
 mod secret;
+mod sections;
 
 pub use secret::Secret;
 pub use sections::*;
@@ -59,7 +59,11 @@ pub enum ConfigError {
 }
 
 impl ConfigError {
-    pub fn invalid(key: &str, value: impl std::fmt::Display, problem: impl Into<String>) -> ConfigError {
+    pub fn invalid(
+        key: &str,
+        value: impl std::fmt::Display,
+        problem: impl Into<String>,
+    ) -> ConfigError {
         ConfigError::Invalid {
             key: key.to_owned(),
             value: value.to_string(),
@@ -189,7 +193,9 @@ fn apply_env(tree: &mut Yaml, var: &str, value: &str) -> Result<(), ConfigError>
         .get(section)
         .ok_or_else(|| env_err(format!("unknown section {section:?}")))?;
     if section_known.get(key).is_none() {
-        return Err(env_err(format!("unknown key {key:?} in section {section:?}")));
+        return Err(env_err(format!(
+            "unknown key {key:?} in section {section:?}"
+        )));
     }
     let parsed: Yaml = if value.is_empty() {
         Yaml::Null

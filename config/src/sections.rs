@@ -6,7 +6,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::{ConfigError, Secret};
 
-fn check(ok: bool, key: &str, value: impl std::fmt::Display, problem: &str) -> Result<(), ConfigError> {
+fn check(
+    ok: bool,
+    key: &str,
+    value: impl std::fmt::Display,
+    problem: &str,
+) -> Result<(), ConfigError> {
     if ok {
         Ok(())
     } else {
@@ -52,7 +57,12 @@ impl ServerConfig {
             &self.host,
             "must be an IP address",
         )?;
-        check(self.max_connections >= 1, "server.max_connections", self.max_connections, "must be >= 1")?;
+        check(
+            self.max_connections >= 1,
+            "server.max_connections",
+            self.max_connections,
+            "must be >= 1",
+        )?;
         check(
             (1024..=16 * 1024 * 1024).contains(&self.max_message_bytes),
             "server.max_message_bytes",
@@ -93,7 +103,12 @@ impl Default for AuthConfig {
 impl AuthConfig {
     pub fn validate(&self) -> Result<(), ConfigError> {
         if let Some(s) = &self.jwt_secret {
-            check(s.expose().len() >= 32, "auth.jwt_secret", "***", "must be at least 32 bytes")?;
+            check(
+                s.expose().len() >= 32,
+                "auth.jwt_secret",
+                "***",
+                "must be at least 32 bytes",
+            )?;
         }
         check(
             self.rate_per_second.is_finite() && self.rate_per_second > 0.0,
@@ -101,7 +116,12 @@ impl AuthConfig {
             self.rate_per_second,
             "must be > 0",
         )?;
-        check(self.rate_burst >= 1, "auth.rate_burst", self.rate_burst, "must be >= 1")
+        check(
+            self.rate_burst >= 1,
+            "auth.rate_burst",
+            self.rate_burst,
+            "must be >= 1",
+        )
     }
 }
 
@@ -149,7 +169,12 @@ impl SimulatedCamera {
     }
 
     pub fn validate(&self, key: &str) -> Result<(), ConfigError> {
-        check(self.index <= 999, &format!("{key}.index"), self.index, "must be 0..=999")?;
+        check(
+            self.index <= 999,
+            &format!("{key}.index"),
+            self.index,
+            "must be 0..=999",
+        )?;
         check(
             !self.name.trim().is_empty() && self.name.len() <= 64,
             &format!("{key}.name"),
@@ -157,12 +182,21 @@ impl SimulatedCamera {
             "must be 1..=64 characters",
         )?;
         check(
-            !self.pattern.is_empty() && self.pattern.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'),
+            !self.pattern.is_empty()
+                && self
+                    .pattern
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_'),
             &format!("{key}.pattern"),
             &self.pattern,
             "must be an ffmpeg lavfi source name (letters, digits, _)",
         )?;
-        check(!self.resolutions.is_empty(), &format!("{key}.resolutions"), "[]", "must list at least one size")?;
+        check(
+            !self.resolutions.is_empty(),
+            &format!("{key}.resolutions"),
+            "[]",
+            "must list at least one size",
+        )?;
         for r in &self.resolutions {
             check(
                 domain::Resolution::parse(r).is_ok(),
@@ -171,7 +205,12 @@ impl SimulatedCamera {
                 "must be WIDTHxHEIGHT",
             )?;
         }
-        check(!self.frame_rates.is_empty(), &format!("{key}.frame_rates"), "[]", "must list at least one rate")?;
+        check(
+            !self.frame_rates.is_empty(),
+            &format!("{key}.frame_rates"),
+            "[]",
+            "must list at least one rate",
+        )?;
         for f in &self.frame_rates {
             check(
                 f.is_finite() && *f > 0.0 && *f <= 240.0,
@@ -208,7 +247,10 @@ impl Default for CameraConfig {
         CameraConfig {
             device_dir: String::new(),
             accept_file_nodes: false,
-            simulated: vec![SimulatedCamera::with_index(0), SimulatedCamera::with_index(1)],
+            simulated: vec![
+                SimulatedCamera::with_index(0),
+                SimulatedCamera::with_index(1),
+            ],
             simulated_dir: String::new(),
             rescan_secs: 30,
         }
@@ -221,7 +263,12 @@ impl CameraConfig {
         for (i, c) in self.simulated.iter().enumerate() {
             let key = format!("camera.simulated[{i}]");
             c.validate(&key)?;
-            check(seen.insert(c.index), &format!("{key}.index"), c.index, "is used twice")?;
+            check(
+                seen.insert(c.index),
+                &format!("{key}.index"),
+                c.index,
+                "is used twice",
+            )?;
         }
         check(
             (1..=3600).contains(&self.rescan_secs),
@@ -280,7 +327,8 @@ impl Default for MediaConfig {
 impl MediaConfig {
     pub fn validate(&self) -> Result<(), ConfigError> {
         check(
-            self.snapshot_timeout_secs.is_finite() && (0.5..=120.0).contains(&self.snapshot_timeout_secs),
+            self.snapshot_timeout_secs.is_finite()
+                && (0.5..=120.0).contains(&self.snapshot_timeout_secs),
             "media.snapshot_timeout_secs",
             self.snapshot_timeout_secs,
             "must be 0.5..=120",
@@ -340,8 +388,13 @@ impl VideoConfig {
     /// The validated encoding, or the key that breaks the profile and why.
     pub fn encoding(&self) -> Result<domain::media::VideoEncoding, ConfigError> {
         use domain::media::ProfileViolation as V;
-        let max = domain::Resolution::parse(&self.max_resolution)
-            .map_err(|e| ConfigError::invalid("media.video.max_resolution", &self.max_resolution, e.to_string()))?;
+        let max = domain::Resolution::parse(&self.max_resolution).map_err(|e| {
+            ConfigError::invalid(
+                "media.video.max_resolution",
+                &self.max_resolution,
+                e.to_string(),
+            )
+        })?;
         domain::media::VideoEncoding::parse(
             &self.profile,
             &self.level,
@@ -355,7 +408,9 @@ impl VideoConfig {
                 V::Profile(v) => ("media.video.profile", v.clone()),
                 V::Level(v) => ("media.video.level", v.clone()),
                 V::PixelFormat(v) => ("media.video.pixel_format", v.clone()),
-                V::Bitrate(_) | V::BitrateAboveLevel { .. } => ("media.video.bitrate_kbps", self.bitrate_kbps.to_string()),
+                V::Bitrate(_) | V::BitrateAboveLevel { .. } => {
+                    ("media.video.bitrate_kbps", self.bitrate_kbps.to_string())
+                }
                 V::Gop(_) => ("media.video.gop_secs", self.gop_secs.to_string()),
                 _ => ("media.video.max_resolution", self.max_resolution.clone()),
             };
@@ -393,7 +448,12 @@ impl StorageConfig {
             ("storage.snapshots_dir", &self.snapshots_dir),
             ("storage.state_dir", &self.state_dir),
         ] {
-            check(!p.as_os_str().is_empty(), key, p.display(), "must not be empty")?;
+            check(
+                !p.as_os_str().is_empty(),
+                key,
+                p.display(),
+                "must not be empty",
+            )?;
         }
         Ok(())
     }
@@ -423,7 +483,10 @@ impl Default for RetentionConfig {
 
 impl RetentionConfig {
     pub fn validate(&self) -> Result<(), ConfigError> {
-        for (key, v) in [("retention.max_age_days", self.max_age_days), ("retention.max_size_gb", self.max_size_gb)] {
+        for (key, v) in [
+            ("retention.max_age_days", self.max_age_days),
+            ("retention.max_size_gb", self.max_size_gb),
+        ] {
             if let Some(v) = v {
                 check(v.is_finite() && v > 0.0, key, v, "must be > 0")?;
             }
@@ -447,7 +510,12 @@ pub struct RecordingConfig {
 impl RecordingConfig {
     pub fn validate(&self) -> Result<(), ConfigError> {
         if let Some(s) = self.segment_seconds {
-            check((10..=86_400).contains(&s), "recording.segment_seconds", s, "must be 10..=86400")?;
+            check(
+                (10..=86_400).contains(&s),
+                "recording.segment_seconds",
+                s,
+                "must be 10..=86400",
+            )?;
         }
         Ok(())
     }
@@ -590,6 +658,11 @@ impl LoggingConfig {
             self.audit_max_bytes,
             "must be >= 4096",
         )?;
-        check((1..=100).contains(&self.audit_keep), "logging.audit_keep", self.audit_keep, "must be 1..=100")
+        check(
+            (1..=100).contains(&self.audit_keep),
+            "logging.audit_keep",
+            self.audit_keep,
+            "must be 1..=100",
+        )
     }
 }

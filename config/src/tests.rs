@@ -1,7 +1,10 @@
 use super::*;
 
 fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-    pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
 }
 
 #[test]
@@ -42,7 +45,10 @@ fn env_can_set_a_list() {
     let c = Config::from_yaml_with_env(
         "",
         "t",
-        env(&[("CAMERA_SERVICE_CAMERA_SIMULATED", "[{index: 5, name: Five}]")]),
+        env(&[(
+            "CAMERA_SERVICE_CAMERA_SIMULATED",
+            "[{index: 5, name: Five}]",
+        )]),
     )
     .unwrap();
     assert_eq!(c.camera.simulated.len(), 1);
@@ -51,9 +57,13 @@ fn env_can_set_a_list() {
 
 #[test]
 fn unknown_env_key_is_named() {
-    let err = Config::from_yaml_with_env("", "t", env(&[("CAMERA_SERVICE_SERVER_PROT", "1")])).unwrap_err();
+    let err = Config::from_yaml_with_env("", "t", env(&[("CAMERA_SERVICE_SERVER_PROT", "1")]))
+        .unwrap_err();
     let text = err.to_string();
-    assert!(text.contains("CAMERA_SERVICE_SERVER_PROT") && text.contains("prot"), "{text}");
+    assert!(
+        text.contains("CAMERA_SERVICE_SERVER_PROT") && text.contains("prot"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -68,14 +78,35 @@ fn invalid_values_name_key_and_value() {
         ("server:\n  host: nowhere\n", "server.host", "nowhere"),
         ("auth:\n  rate_per_second: 0\n", "auth.rate_per_second", "0"),
         ("logging:\n  level: loud\n", "logging.level", "loud"),
-        ("camera:\n  simulated: [{index: 1000}]\n", "camera.simulated[0].index", "1000"),
-        ("camera:\n  simulated: [{index: 1, resolutions: [big]}]\n", "camera.simulated[0].resolutions", "big"),
-        ("camera:\n  simulated: [{index: 1}, {index: 1}]\n", "camera.simulated[1].index", "1"),
-        ("mediamtx:\n  api_url: ftp://x\n", "mediamtx.api_url", "ftp://x"),
+        (
+            "camera:\n  simulated: [{index: 1000}]\n",
+            "camera.simulated[0].index",
+            "1000",
+        ),
+        (
+            "camera:\n  simulated: [{index: 1, resolutions: [big]}]\n",
+            "camera.simulated[0].resolutions",
+            "big",
+        ),
+        (
+            "camera:\n  simulated: [{index: 1}, {index: 1}]\n",
+            "camera.simulated[1].index",
+            "1",
+        ),
+        (
+            "mediamtx:\n  api_url: ftp://x\n",
+            "mediamtx.api_url",
+            "ftp://x",
+        ),
     ];
     for (yaml, key, value) in cases {
-        let err = Config::from_yaml_with_env(yaml, "t", env(&[])).expect_err(yaml).to_string();
-        assert!(err.contains(key) && err.contains(value), "{yaml:?} gave {err}");
+        let err = Config::from_yaml_with_env(yaml, "t", env(&[]))
+            .expect_err(yaml)
+            .to_string();
+        assert!(
+            err.contains(key) && err.contains(value),
+            "{yaml:?} gave {err}"
+        );
     }
 }
 
@@ -90,49 +121,87 @@ fn secrets_are_never_printed() {
     let c = Config::from_yaml_with_env(
         "",
         "t",
-        env(&[("CAMERA_SERVICE_AUTH_JWT_SECRET", "s3cr3t-s3cr3t-s3cr3t-s3cr3t-s3cr3t")]),
+        env(&[(
+            "CAMERA_SERVICE_AUTH_JWT_SECRET",
+            "s3cr3t-s3cr3t-s3cr3t-s3cr3t-s3cr3t",
+        )]),
     )
     .unwrap();
-    assert_eq!(c.auth.jwt_secret.as_ref().unwrap().expose(), "s3cr3t-s3cr3t-s3cr3t-s3cr3t-s3cr3t");
+    assert_eq!(
+        c.auth.jwt_secret.as_ref().unwrap().expose(),
+        "s3cr3t-s3cr3t-s3cr3t-s3cr3t-s3cr3t"
+    );
     assert!(!format!("{c:?}").contains("s3cr3t"));
     assert!(!c.to_redacted_yaml().contains("s3cr3t"));
 }
 
 #[test]
 fn short_secret_is_refused() {
-    let err = Config::from_yaml_with_env("", "t", env(&[("CAMERA_SERVICE_AUTH_JWT_SECRET", "short")])).unwrap_err();
+    let err =
+        Config::from_yaml_with_env("", "t", env(&[("CAMERA_SERVICE_AUTH_JWT_SECRET", "short")]))
+            .unwrap_err();
     assert!(err.to_string().contains("auth.jwt_secret"), "{err}");
     assert!(!err.to_string().contains("short"));
 }
 
 #[test]
 fn missing_explicit_file_is_an_error() {
-    let err = Config::load(Some(std::path::Path::new("/nonexistent/c.yaml")), env(&[])).unwrap_err();
+    let err =
+        Config::load(Some(std::path::Path::new("/nonexistent/c.yaml")), env(&[])).unwrap_err();
     assert!(err.to_string().contains("/nonexistent/c.yaml"));
 }
 
 #[test]
 fn a_video_encoding_outside_stanag_4406_is_refused_naming_the_key() {
     let c = Config::from_yaml_with_env("", "t", env(&[])).unwrap();
-    assert_eq!(c.media.video.encoding().unwrap(), domain::media::VideoEncoding::standard());
+    assert_eq!(
+        c.media.video.encoding().unwrap(),
+        domain::media::VideoEncoding::standard()
+    );
     for (yaml, key) in [
-        ("media:\n  video:\n    profile: high\n", "media.video.profile"),
+        (
+            "media:\n  video:\n    profile: high\n",
+            "media.video.profile",
+        ),
         ("media:\n  video:\n    level: '4.1'\n", "media.video.level"),
-        ("media:\n  video:\n    bitrate_kbps: 4000\n", "media.video.bitrate_kbps"),
-        ("media:\n  video:\n    gop_secs: 10\n", "media.video.gop_secs"),
-        ("media:\n  video:\n    pixel_format: yuv444p\n", "media.video.pixel_format"),
-        ("media:\n  video:\n    max_resolution: 1920x1080\n", "media.video.max_resolution"),
+        (
+            "media:\n  video:\n    bitrate_kbps: 4000\n",
+            "media.video.bitrate_kbps",
+        ),
+        (
+            "media:\n  video:\n    gop_secs: 10\n",
+            "media.video.gop_secs",
+        ),
+        (
+            "media:\n  video:\n    pixel_format: yuv444p\n",
+            "media.video.pixel_format",
+        ),
+        (
+            "media:\n  video:\n    max_resolution: 1920x1080\n",
+            "media.video.max_resolution",
+        ),
     ] {
-        let err = Config::from_yaml_with_env(yaml, "t", env(&[])).unwrap_err().to_string();
+        let err = Config::from_yaml_with_env(yaml, "t", env(&[]))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains(key), "{yaml}: {err}");
     }
 }
 
 #[test]
 fn a_video_level_may_be_written_as_a_number() {
-    let c = Config::from_yaml_with_env("media:\n  video:\n    level: 2.1\n", "t", env(&[])).unwrap();
-    assert_eq!(c.media.video.encoding().unwrap().level(), domain::media::H264Level::L2_1);
-    let c = Config::from_yaml_with_env("", "t", env(&[("CAMERA_SERVICE_MEDIA_VIDEO", "{level: 3}")])).unwrap();
+    let c =
+        Config::from_yaml_with_env("media:\n  video:\n    level: 2.1\n", "t", env(&[])).unwrap();
+    assert_eq!(
+        c.media.video.encoding().unwrap().level(),
+        domain::media::H264Level::L2_1
+    );
+    let c = Config::from_yaml_with_env(
+        "",
+        "t",
+        env(&[("CAMERA_SERVICE_MEDIA_VIDEO", "{level: 3}")]),
+    )
+    .unwrap();
     assert_eq!(c.media.video.level, "3.0");
     assert_eq!(c.media.video.bitrate_kbps, 1000);
 }

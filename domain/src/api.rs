@@ -148,8 +148,9 @@ impl RecordingDuration {
 impl<'de> Deserialize<'de> for RecordingDuration {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let v = f64::deserialize(d)?;
-        RecordingDuration::new(v)
-            .ok_or_else(|| serde::de::Error::custom(format!("duration must be 1..=86400 seconds, got {v}")))
+        RecordingDuration::new(v).ok_or_else(|| {
+            serde::de::Error::custom(format!("duration must be 1..=86400 seconds, got {v}"))
+        })
     }
 }
 
@@ -312,33 +313,61 @@ struct SubscriptionOnly {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Call {
     Ping,
-    Authenticate { auth_token: String },
+    Authenticate {
+        auth_token: String,
+    },
     GetCameraList,
-    GetCameraStatus { device: CameraId },
-    GetCameraCapabilities { device: CameraId },
+    GetCameraStatus {
+        device: CameraId,
+    },
+    GetCameraCapabilities {
+        device: CameraId,
+    },
     TakeSnapshot(SnapshotParams),
     StartRecording(RecordingParams),
-    StopRecording { device: CameraId },
-    StartStreaming { device: CameraId },
-    StopStreaming { device: CameraId },
-    GetStreamUrl { device: CameraId },
-    GetStreamStatus { device: CameraId },
+    StopRecording {
+        device: CameraId,
+    },
+    StartStreaming {
+        device: CameraId,
+    },
+    StopStreaming {
+        device: CameraId,
+    },
+    GetStreamUrl {
+        device: CameraId,
+    },
+    GetStreamStatus {
+        device: CameraId,
+    },
     GetStreams,
     ListRecordings(ListParams),
     ListSnapshots(ListParams),
-    GetRecordingInfo { filename: SafeFileName },
-    GetSnapshotInfo { filename: SafeFileName },
-    DeleteRecording { filename: SafeFileName },
-    DeleteSnapshot { filename: SafeFileName },
+    GetRecordingInfo {
+        filename: SafeFileName,
+    },
+    GetSnapshotInfo {
+        filename: SafeFileName,
+    },
+    DeleteRecording {
+        filename: SafeFileName,
+    },
+    DeleteSnapshot {
+        filename: SafeFileName,
+    },
     GetMetrics,
     GetStatus,
     GetServerInfo,
     GetStorageInfo,
     SetRetentionPolicy(RetentionUpdate),
-    CleanupOldFiles { dry_run: bool },
+    CleanupOldFiles {
+        dry_run: bool,
+    },
     SubscribeEvents(SubscribeParams),
     /// The id as the client sent it (a string or a number).
-    UnsubscribeEvents { subscription: Value },
+    UnsubscribeEvents {
+        subscription: Value,
+    },
 }
 
 impl Call {
@@ -352,22 +381,44 @@ impl Call {
                 auth_token: de::<TokenOnly>(obj)?.auth_token,
             },
             Method::GetCameraList => none(obj, Call::GetCameraList)?,
-            Method::GetCameraStatus => Call::GetCameraStatus { device: device(obj)? },
-            Method::GetCameraCapabilities => Call::GetCameraCapabilities { device: device(obj)? },
+            Method::GetCameraStatus => Call::GetCameraStatus {
+                device: device(obj)?,
+            },
+            Method::GetCameraCapabilities => Call::GetCameraCapabilities {
+                device: device(obj)?,
+            },
             Method::TakeSnapshot => Call::TakeSnapshot(de(obj)?),
             Method::StartRecording => Call::StartRecording(de(obj)?),
-            Method::StopRecording => Call::StopRecording { device: device(obj)? },
-            Method::StartStreaming => Call::StartStreaming { device: device(obj)? },
-            Method::StopStreaming => Call::StopStreaming { device: device(obj)? },
-            Method::GetStreamUrl => Call::GetStreamUrl { device: device(obj)? },
-            Method::GetStreamStatus => Call::GetStreamStatus { device: device(obj)? },
+            Method::StopRecording => Call::StopRecording {
+                device: device(obj)?,
+            },
+            Method::StartStreaming => Call::StartStreaming {
+                device: device(obj)?,
+            },
+            Method::StopStreaming => Call::StopStreaming {
+                device: device(obj)?,
+            },
+            Method::GetStreamUrl => Call::GetStreamUrl {
+                device: device(obj)?,
+            },
+            Method::GetStreamStatus => Call::GetStreamStatus {
+                device: device(obj)?,
+            },
             Method::GetStreams => none(obj, Call::GetStreams)?,
             Method::ListRecordings => Call::ListRecordings(de(obj)?),
             Method::ListSnapshots => Call::ListSnapshots(de(obj)?),
-            Method::GetRecordingInfo => Call::GetRecordingInfo { filename: file(obj)? },
-            Method::GetSnapshotInfo => Call::GetSnapshotInfo { filename: file(obj)? },
-            Method::DeleteRecording => Call::DeleteRecording { filename: file(obj)? },
-            Method::DeleteSnapshot => Call::DeleteSnapshot { filename: file(obj)? },
+            Method::GetRecordingInfo => Call::GetRecordingInfo {
+                filename: file(obj)?,
+            },
+            Method::GetSnapshotInfo => Call::GetSnapshotInfo {
+                filename: file(obj)?,
+            },
+            Method::DeleteRecording => Call::DeleteRecording {
+                filename: file(obj)?,
+            },
+            Method::DeleteSnapshot => Call::DeleteSnapshot {
+                filename: file(obj)?,
+            },
             Method::GetMetrics => none(obj, Call::GetMetrics)?,
             Method::GetStatus => none(obj, Call::GetStatus)?,
             Method::GetServerInfo => none(obj, Call::GetServerInfo)?,
@@ -380,7 +431,9 @@ impl Call {
             Method::UnsubscribeEvents => {
                 let s = de::<SubscriptionOnly>(obj)?.subscription;
                 if !(s.is_string() || s.is_u64()) {
-                    return Err(ApiError::invalid_params("subscription must be the id subscribe_events returned"));
+                    return Err(ApiError::invalid_params(
+                        "subscription must be the id subscribe_events returned",
+                    ));
                 }
                 Call::UnsubscribeEvents { subscription: s }
             }
@@ -442,7 +495,10 @@ fn bad(details: impl Into<String>) -> ApiError {
 }
 
 /// Params as an object: absent and null become `{}`, arrays are matched to the names in order.
-fn normalise(method: Method, params: Option<Value>) -> Result<serde_json::Map<String, Value>, ApiError> {
+fn normalise(
+    method: Method,
+    params: Option<Value>,
+) -> Result<serde_json::Map<String, Value>, ApiError> {
     match params {
         None | Some(Value::Null) => Ok(serde_json::Map::new()),
         Some(Value::Object(m)) => Ok(m),
@@ -462,7 +518,9 @@ fn normalise(method: Method, params: Option<Value>) -> Result<serde_json::Map<St
                 .map(|(n, v)| ((*n).to_owned(), v))
                 .collect())
         }
-        Some(other) => Err(bad(format!("params must be an object or an array, got {other}"))),
+        Some(other) => Err(bad(format!(
+            "params must be an object or an array, got {other}"
+        ))),
     }
 }
 
@@ -492,7 +550,10 @@ fn subscribe(obj: serde_json::Map<String, Value>) -> Result<SubscribeParams, Api
     for name in &raw.topics {
         let expanded = Topic::parse_pattern(name).ok_or_else(|| {
             let known: Vec<&str> = Topic::ALL.iter().map(|t| t.name()).collect();
-            bad(format!("unknown topic {name:?}; known topics: {}", known.join(", ")))
+            bad(format!(
+                "unknown topic {name:?}; known topics: {}",
+                known.join(", ")
+            ))
         })?;
         for t in expanded {
             topics.insert(t);
@@ -550,7 +611,8 @@ mod tests {
 
     #[test]
     fn defaults_apply() {
-        let Call::TakeSnapshot(p) = parse("take_snapshot", json!({"device": "camera1"})).unwrap() else {
+        let Call::TakeSnapshot(p) = parse("take_snapshot", json!({"device": "camera1"})).unwrap()
+        else {
             panic!("wrong call")
         };
         assert_eq!(p.format, SnapshotFormat::Jpg);
@@ -565,7 +627,9 @@ mod tests {
     fn positional_params_map_to_names() {
         assert_eq!(
             parse("get_camera_status", json!(["camera2"])).unwrap(),
-            Call::GetCameraStatus { device: CameraId::new(2).unwrap() }
+            Call::GetCameraStatus {
+                device: CameraId::new(2).unwrap()
+            }
         );
         assert!(parse("get_camera_status", json!(["camera2", 1])).is_err());
     }
@@ -576,14 +640,35 @@ mod tests {
             ("get_camera_status", json!({})),
             ("get_camera_status", json!({"device": "/dev/video0"})),
             ("get_camera_status", json!({"device": 0})),
-            ("get_camera_status", json!({"device": "camera0", "extra": 1})),
+            (
+                "get_camera_status",
+                json!({"device": "camera0", "extra": 1}),
+            ),
             ("take_snapshot", json!({"device": "camera0", "quality": 0})),
-            ("take_snapshot", json!({"device": "camera0", "quality": 101})),
-            ("take_snapshot", json!({"device": "camera0", "quality": "high"})),
-            ("take_snapshot", json!({"device": "camera0", "format": "gif"})),
-            ("take_snapshot", json!({"device": "camera0", "filename": "../x"})),
-            ("start_recording", json!({"device": "camera0", "duration": 0})),
-            ("start_recording", json!({"device": "camera0", "duration": 86401})),
+            (
+                "take_snapshot",
+                json!({"device": "camera0", "quality": 101}),
+            ),
+            (
+                "take_snapshot",
+                json!({"device": "camera0", "quality": "high"}),
+            ),
+            (
+                "take_snapshot",
+                json!({"device": "camera0", "format": "gif"}),
+            ),
+            (
+                "take_snapshot",
+                json!({"device": "camera0", "filename": "../x"}),
+            ),
+            (
+                "start_recording",
+                json!({"device": "camera0", "duration": 0}),
+            ),
+            (
+                "start_recording",
+                json!({"device": "camera0", "duration": 86401}),
+            ),
             ("list_recordings", json!({"limit": 0})),
             ("list_recordings", json!({"limit": 1001})),
             ("list_recordings", json!({"offset": -1})),
@@ -604,7 +689,11 @@ mod tests {
 
     #[test]
     fn unknown_param_is_named_in_details() {
-        let err = parse("get_camera_status", json!({"device": "camera0", "colour": 1})).unwrap_err();
+        let err = parse(
+            "get_camera_status",
+            json!({"device": "camera0", "colour": 1}),
+        )
+        .unwrap_err();
         assert!(err.details.contains("colour"), "{}", err.details);
     }
 

@@ -62,7 +62,9 @@ impl<'de> Deserialize<'de> for Role {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let text = String::deserialize(d)?;
         Role::parse(&text).ok_or_else(|| {
-            serde::de::Error::custom(format!("role must be viewer, operator or admin, got {text:?}"))
+            serde::de::Error::custom(format!(
+                "role must be viewer, operator or admin, got {text:?}"
+            ))
         })
     }
 }

@@ -175,7 +175,17 @@ mod tests {
         assert_eq!(CameraId::parse("camera0").unwrap().index(), 0);
         assert_eq!(CameraId::parse("camera999").unwrap().index(), 999);
         assert_eq!(CameraId::parse("camera007").unwrap().index(), 7);
-        for bad in ["camera", "camera1000", "Camera1", "camera-1", "camera1 ", "video0", "/dev/video0", "camera+1", ""] {
+        for bad in [
+            "camera",
+            "camera1000",
+            "Camera1",
+            "camera-1",
+            "camera1 ",
+            "video0",
+            "/dev/video0",
+            "camera+1",
+            "",
+        ] {
             assert!(CameraId::parse(bad).is_err(), "{bad} accepted");
         }
     }
@@ -190,16 +200,30 @@ mod tests {
 
     #[test]
     fn unplug_always_wins() {
-        for s in [CameraStatus::Connected, CameraStatus::Disconnected, CameraStatus::Error] {
+        for s in [
+            CameraStatus::Connected,
+            CameraStatus::Disconnected,
+            CameraStatus::Error,
+        ] {
             assert_eq!(s.after(CameraEvent::Unplugged), CameraStatus::Disconnected);
             assert_eq!(s.after(CameraEvent::Plugged), CameraStatus::Connected);
         }
-        assert_eq!(CameraStatus::Connected.after(CameraEvent::Failed), CameraStatus::Error);
-        assert_eq!(CameraStatus::Disconnected.after(CameraEvent::Failed), CameraStatus::Disconnected);
+        assert_eq!(
+            CameraStatus::Connected.after(CameraEvent::Failed),
+            CameraStatus::Error
+        );
+        assert_eq!(
+            CameraStatus::Disconnected.after(CameraEvent::Failed),
+            CameraStatus::Disconnected
+        );
     }
 
     fn any_event() -> impl Strategy<Value = CameraEvent> {
-        prop_oneof![Just(CameraEvent::Plugged), Just(CameraEvent::Unplugged), Just(CameraEvent::Failed)]
+        prop_oneof![
+            Just(CameraEvent::Plugged),
+            Just(CameraEvent::Unplugged),
+            Just(CameraEvent::Failed)
+        ]
     }
 
     proptest! {

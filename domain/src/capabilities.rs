@@ -36,7 +36,13 @@ impl fmt::Display for FourCc {
         let text: String = self
             .0
             .iter()
-            .map(|&b| if b.is_ascii_graphic() || b == b' ' { b as char } else { '?' })
+            .map(|&b| {
+                if b.is_ascii_graphic() || b == b' ' {
+                    b as char
+                } else {
+                    '?'
+                }
+            })
             .collect();
         f.write_str(text.trim_end_matches([' ', '\0']))
     }
@@ -75,7 +81,9 @@ impl Fraction {
         if self.numerator == 0 || self.denominator == 0 {
             return None;
         }
-        Some(round_fps(f64::from(self.denominator) / f64::from(self.numerator)))
+        Some(round_fps(
+            f64::from(self.denominator) / f64::from(self.numerator),
+        ))
     }
 }
 
@@ -275,15 +283,10 @@ impl Capabilities {
                 return Some((r, c.fps));
             }
         }
-        let size = self
-            .formats
-            .first()?
-            .sizes
-            .iter()
-            .max_by_key(|s| {
-                let (w, h) = s.largest();
-                u64::from(w) * u64::from(h)
-            })?;
+        let size = self.formats.first()?.sizes.iter().max_by_key(|s| {
+            let (w, h) = s.largest();
+            u64::from(w) * u64::from(h)
+        })?;
         let (w, h) = size.largest();
         Some((Resolution::new(w, h)?, size.frame_rates().first().copied()))
     }
@@ -318,7 +321,11 @@ mod tests {
 
     #[test]
     fn discrete_rates_are_highest_first_and_unique() {
-        let i = FrameIntervals::Discrete(vec![Fraction::new(1, 15), Fraction::new(1, 30), Fraction::new(2, 60)]);
+        let i = FrameIntervals::Discrete(vec![
+            Fraction::new(1, 15),
+            Fraction::new(1, 30),
+            Fraction::new(2, 60),
+        ]);
         assert_eq!(i.frame_rates(), vec![30.0, 15.0]);
     }
 
@@ -343,7 +350,10 @@ mod tests {
                     PixelFormat {
                         pixel_format: FourCc(*b"MJPG"),
                         description: "Motion-JPEG".into(),
-                        sizes: vec![discrete(640, 480, &[30.0, 15.0]), discrete(1920, 1080, &[30.0])],
+                        sizes: vec![
+                            discrete(640, 480, &[30.0, 15.0]),
+                            discrete(1920, 1080, &[30.0]),
+                        ],
                     },
                     PixelFormat {
                         pixel_format: FourCc(*b"YUYV"),
@@ -366,13 +376,19 @@ mod tests {
         let res: Vec<String> = caps.resolutions.iter().map(|r| r.to_string()).collect();
         assert_eq!(res, ["1920x1080", "1280x720", "640x480"]);
         assert_eq!(caps.frame_rates, vec![30.0, 15.0, 10.0]);
-        assert_eq!(caps.default_mode(), Some((Resolution::new(1920, 1080).unwrap(), Some(30.0))));
+        assert_eq!(
+            caps.default_mode(),
+            Some((Resolution::new(1920, 1080).unwrap(), Some(30.0)))
+        );
     }
 
     #[test]
     fn sizes_serialize_as_the_contract_says() {
         let json = serde_json::to_value(discrete(640, 480, &[30.0])).unwrap();
-        assert_eq!(json, serde_json::json!({"width": 640, "height": 480, "frame_rates": [30.0]}));
+        assert_eq!(
+            json,
+            serde_json::json!({"width": 640, "height": 480, "frame_rates": [30.0]})
+        );
         let range = FrameSize::Range(SizeRange {
             kind: SizeRangeKind::Continuous,
             min_width: 1,

@@ -146,7 +146,14 @@ impl ApiError {
 
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} ({}): {}: {}", self.message(), self.code(), self.reason, self.details)
+        write!(
+            f,
+            "{} ({}): {}: {}",
+            self.message(),
+            self.code(),
+            self.reason,
+            self.details
+        )
     }
 }
 
@@ -162,12 +169,16 @@ mod tests {
         let codes: HashSet<i32> = ErrorKind::ALL.iter().map(|k| k.code()).collect();
         assert_eq!(codes.len(), ErrorKind::ALL.len());
         assert_eq!(ErrorKind::RateLimited.code(), -32040);
-        assert_eq!(ErrorKind::InsufficientStorage.message(), "Insufficient storage");
+        assert_eq!(
+            ErrorKind::InsufficientStorage.message(),
+            "Insufficient storage"
+        );
     }
 
     #[test]
     fn data_carries_reason_details_and_context() {
-        let e = ApiError::new(ErrorKind::RateLimited, "rate_limited", "slow down").with("retry_after_ms", 120);
+        let e = ApiError::new(ErrorKind::RateLimited, "rate_limited", "slow down")
+            .with("retry_after_ms", 120);
         assert_eq!(
             e.data(),
             serde_json::json!({"reason": "rate_limited", "details": "slow down", "retry_after_ms": 120})

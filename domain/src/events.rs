@@ -60,9 +60,10 @@ impl Topic {
     /// The least role that may subscribe.
     pub fn min_role(self) -> Role {
         match self {
-            Topic::RecordingStart | Topic::RecordingStop | Topic::RecordingError | Topic::SnapshotTaken => {
-                Role::Operator
-            }
+            Topic::RecordingStart
+            | Topic::RecordingStop
+            | Topic::RecordingError
+            | Topic::SnapshotTaken => Role::Operator,
             _ => Role::Viewer,
         }
     }
@@ -114,7 +115,10 @@ impl TopicSet {
 
     /// The least role that may subscribe to all of them.
     pub fn min_role(self) -> Role {
-        self.iter().map(Topic::min_role).max().unwrap_or(Role::Viewer)
+        self.iter()
+            .map(Topic::min_role)
+            .max()
+            .unwrap_or(Role::Viewer)
     }
 }
 
@@ -197,7 +201,11 @@ mod tests {
     fn wildcards_expand_to_their_group() {
         assert_eq!(
             Topic::parse_pattern("recording.*").unwrap(),
-            vec![Topic::RecordingStart, Topic::RecordingStop, Topic::RecordingError]
+            vec![
+                Topic::RecordingStart,
+                Topic::RecordingStop,
+                Topic::RecordingError
+            ]
         );
         assert_eq!(Topic::parse_pattern("*").unwrap().len(), 8);
         assert!(Topic::parse_pattern("nope.*").is_none());
@@ -206,7 +214,9 @@ mod tests {
 
     #[test]
     fn recording_and_snapshot_topics_need_operator() {
-        let s: TopicSet = [Topic::CameraConnected, Topic::SnapshotTaken].into_iter().collect();
+        let s: TopicSet = [Topic::CameraConnected, Topic::SnapshotTaken]
+            .into_iter()
+            .collect();
         assert_eq!(s.min_role(), Role::Operator);
         let s: TopicSet = [Topic::SystemHealth].into_iter().collect();
         assert_eq!(s.min_role(), Role::Viewer);
@@ -214,7 +224,9 @@ mod tests {
 
     #[test]
     fn device_filter_passes_system_events() {
-        let f = EventFilter { device: CameraId::new(1) };
+        let f = EventFilter {
+            device: CameraId::new(1),
+        };
         let t = Timestamp::UNIX_EPOCH;
         assert!(f.accepts(&Event::new(Topic::SystemHealth, t, None)));
         assert!(f.accepts(&Event::new(Topic::CameraConnected, t, CameraId::new(1))));

@@ -14,7 +14,9 @@ use crate::time::Timestamp;
 pub struct SafeFileName(String);
 
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
-#[error("file name must match ^[A-Za-z0-9][A-Za-z0-9._-]{{0,127}}$ and not contain '..', got {0:?}")]
+#[error(
+    "file name must match ^[A-Za-z0-9][A-Za-z0-9._-]{{0,127}}$ and not contain '..', got {0:?}"
+)]
 pub struct InvalidFileName(pub String);
 
 impl SafeFileName {
@@ -172,12 +174,20 @@ pub fn content_type_of(name: &SafeFileName) -> &'static str {
 
 /// `camera0_20250115T143000.123Z.jpg`
 pub fn snapshot_name(camera: CameraId, at: Timestamp, format: SnapshotFormat) -> SafeFileName {
-    SafeFileName(format!("{camera}_{}.{}", at.compact_millis(), format.extension()))
+    SafeFileName(format!(
+        "{camera}_{}.{}",
+        at.compact_millis(),
+        format.extension()
+    ))
 }
 
 /// `camera0_20250115T143000Z.mp4`
 pub fn recording_name(camera: CameraId, at: Timestamp, format: RecordingFormat) -> SafeFileName {
-    SafeFileName(format!("{camera}_{}.{}", at.compact_secs(), format.extension()))
+    SafeFileName(format!(
+        "{camera}_{}.{}",
+        at.compact_secs(),
+        format.extension()
+    ))
 }
 
 #[cfg(test)]
@@ -187,7 +197,9 @@ mod tests {
 
     #[test]
     fn traversal_and_separators_are_refused() {
-        for bad in ["../x", "a/b", "..", ".hidden", "%2e%2e", "a..b", "", "a b", "a\\b", "-x", "x\0"] {
+        for bad in [
+            "../x", "a/b", "..", ".hidden", "%2e%2e", "a..b", "", "a b", "a\\b", "-x", "x\0",
+        ] {
             assert!(SafeFileName::parse(bad).is_err(), "{bad:?} accepted");
         }
         assert!(SafeFileName::parse(&"a".repeat(129)).is_err());
@@ -198,9 +210,18 @@ mod tests {
     fn default_names_follow_the_contract() {
         let t = Timestamp::parse_rfc3339("2025-01-15T14:30:00.123Z").unwrap();
         let cam = CameraId::new(0).unwrap();
-        assert_eq!(snapshot_name(cam, t, SnapshotFormat::Jpg).as_str(), "camera0_20250115T143000.123Z.jpg");
-        assert_eq!(recording_name(cam, t, RecordingFormat::Mp4).as_str(), "camera0_20250115T143000Z.mp4");
-        assert_eq!(snapshot_name(cam, t, SnapshotFormat::Png).camera(), Some(cam));
+        assert_eq!(
+            snapshot_name(cam, t, SnapshotFormat::Jpg).as_str(),
+            "camera0_20250115T143000.123Z.jpg"
+        );
+        assert_eq!(
+            recording_name(cam, t, RecordingFormat::Mp4).as_str(),
+            "camera0_20250115T143000Z.mp4"
+        );
+        assert_eq!(
+            snapshot_name(cam, t, SnapshotFormat::Png).camera(),
+            Some(cam)
+        );
     }
 
     #[test]

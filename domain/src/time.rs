@@ -131,7 +131,10 @@ mod tests {
 
     #[test]
     fn epoch_is_1970() {
-        assert_eq!(Timestamp::UNIX_EPOCH.to_rfc3339(), "1970-01-01T00:00:00.000Z");
+        assert_eq!(
+            Timestamp::UNIX_EPOCH.to_rfc3339(),
+            "1970-01-01T00:00:00.000Z"
+        );
     }
 
     proptest! {

@@ -21,7 +21,10 @@ pub fn binary() -> PathBuf {
         return PathBuf::from(p);
     }
     let exe = std::env::current_exe().expect("the test executable has a path");
-    let dir = exe.parent().and_then(Path::parent).expect("tests run from target/<profile>/deps");
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("tests run from target/<profile>/deps");
     let bin = dir.join("camera-service");
     assert!(
         bin.exists(),
@@ -32,7 +35,10 @@ pub fn binary() -> PathBuf {
 }
 
 pub fn now() -> Timestamp {
-    let ms = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0);
+    let ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0);
     Timestamp::from_unix_millis(ms)
 }
 
@@ -96,10 +102,17 @@ logging: {{level: debug, format: json, audit_file: {d}/audit.log}}
         );
         let mut config: Yaml = serde_yaml::from_str(&base).expect("the base test config parses");
         for o in self.overrides {
-            merge(&mut config, serde_yaml::from_str(&o).expect("test config override parses"));
+            merge(
+                &mut config,
+                serde_yaml::from_str(&o).expect("test config override parses"),
+            );
         }
         let path = d.join("config.yaml");
-        std::fs::write(&path, serde_yaml::to_string(&config).expect("config serialises")).expect("config written");
+        std::fs::write(
+            &path,
+            serde_yaml::to_string(&config).expect("config serialises"),
+        )
+        .expect("config written");
         std::fs::create_dir_all(d.join("sim")).expect("sim dir");
         TestService::spawn(dir, path, self.env)
     }
@@ -127,12 +140,18 @@ impl TestService {
         Self::builder().start()
     }
 
-    fn spawn(dir: tempfile::TempDir, config_path: PathBuf, env: Vec<(String, String)>) -> TestService {
+    fn spawn(
+        dir: tempfile::TempDir,
+        config_path: PathBuf,
+        env: Vec<(String, String)>,
+    ) -> TestService {
         let mut cmd = Command::new(binary());
         // Not a config override: the service refuses unknown CAMERA_SERVICE_* variables.
         cmd.env_remove("CAMERA_SERVICE_BIN");
         cmd.arg("--config").arg(&config_path).arg("serve");
-        cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).stdin(Stdio::null());
+        cmd.stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .stdin(Stdio::null());
         for (k, v) in env {
             cmd.env(k, v);
         }
@@ -160,7 +179,9 @@ impl TestService {
             let logs = Arc::clone(&logs);
             std::thread::spawn(move || {
                 for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                    logs.lock().unwrap_or_else(|p| p.into_inner()).push(format!("stderr: {line}"));
+                    logs.lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .push(format!("stderr: {line}"));
                 }
             });
         }
@@ -170,7 +191,10 @@ impl TestService {
                 let _ = child.kill();
                 let _ = child.wait();
                 std::thread::sleep(Duration::from_millis(100));
-                panic!("the service did not start; its output:\n{}", logs.lock().unwrap().join("\n"));
+                panic!(
+                    "the service did not start; its output:\n{}",
+                    logs.lock().unwrap().join("\n")
+                );
             }
         };
         TestService {
@@ -205,7 +229,12 @@ impl TestService {
     }
 
     pub fn token(&self, role: Role, lifetime_secs: u64) -> String {
-        cs_auth::JwtAuthority::new(TEST_SECRET.as_bytes()).issue("tester", role, lifetime_secs, now())
+        cs_auth::JwtAuthority::new(TEST_SECRET.as_bytes()).issue(
+            "tester",
+            role,
+            lifetime_secs,
+            now(),
+        )
     }
 
     /// Runs the binary's CLI against this service's config (e.g. `keys add`).
@@ -226,8 +255,13 @@ impl TestService {
     pub async fn ws_as(&self, role: Role) -> WsClient {
         let mut ws = self.ws().await;
         let token = self.token(role, 3600);
-        let r = ws.call("authenticate", serde_json::json!({"auth_token": token})).await;
-        assert_eq!(r["result"]["authenticated"], true, "authenticate failed: {r}");
+        let r = ws
+            .call("authenticate", serde_json::json!({"auth_token": token}))
+            .await;
+        assert_eq!(
+            r["result"]["authenticated"], true,
+            "authenticate failed: {r}"
+        );
         ws
     }
 
@@ -235,12 +269,19 @@ impl TestService {
     pub fn plug_sim(&self, index: u16, name: &str) {
         let dir = self.dir.path().join("sim");
         let tmp = dir.join(format!(".camera{index}.tmp"));
-        std::fs::write(&tmp, format!("index: {index}\nname: {name}\n")).expect("descriptor written");
+        std::fs::write(&tmp, format!("index: {index}\nname: {name}\n"))
+            .expect("descriptor written");
         std::fs::rename(&tmp, dir.join(format!("camera{index}.yaml"))).expect("descriptor renamed");
     }
 
     pub fn unplug_sim(&self, index: u16) {
-        std::fs::remove_file(self.dir.path().join("sim").join(format!("camera{index}.yaml"))).expect("descriptor removed");
+        std::fs::remove_file(
+            self.dir
+                .path()
+                .join("sim")
+                .join(format!("camera{index}.yaml")),
+        )
+        .expect("descriptor removed");
     }
 
     /// Polls `f` until it returns `Some`, for at most `secs`.

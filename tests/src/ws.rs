@@ -20,7 +20,9 @@ pub struct WsClient {
 
 impl WsClient {
     pub async fn connect(url: &str, bearer: Option<&str>) -> WsClient {
-        Self::try_connect(url, bearer).await.expect("WebSocket connects")
+        Self::try_connect(url, bearer)
+            .await
+            .expect("WebSocket connects")
     }
 
     pub async fn try_connect(url: &str, bearer: Option<&str>) -> Result<WsClient, String> {
@@ -28,10 +30,14 @@ impl WsClient {
         if let Some(t) = bearer {
             req.headers_mut().insert(
                 "authorization",
-                format!("Bearer {t}").parse().map_err(|_| "bad header".to_owned())?,
+                format!("Bearer {t}")
+                    .parse()
+                    .map_err(|_| "bad header".to_owned())?,
             );
         }
-        let (stream, _) = tokio_tungstenite::connect_async(req).await.map_err(|e| e.to_string())?;
+        let (stream, _) = tokio_tungstenite::connect_async(req)
+            .await
+            .map_err(|e| e.to_string())?;
         Ok(WsClient {
             stream,
             next_id: 1,
@@ -51,7 +57,9 @@ impl WsClient {
     pub async fn recv_timeout(&mut self, secs: f64) -> Option<Value> {
         let deadline = tokio::time::Instant::now() + Duration::from_secs_f64(secs);
         loop {
-            let msg = tokio::time::timeout_at(deadline, self.stream.next()).await.ok()??;
+            let msg = tokio::time::timeout_at(deadline, self.stream.next())
+                .await
+                .ok()??;
             match msg {
                 Ok(Message::Text(t)) => return serde_json::from_str(&t).ok(),
                 Ok(Message::Close(_)) | Err(_) => return None,
@@ -67,7 +75,9 @@ impl WsClient {
         }
         let deadline = tokio::time::Instant::now() + Duration::from_secs_f64(secs);
         loop {
-            let left = deadline.saturating_duration_since(tokio::time::Instant::now()).as_secs_f64();
+            let left = deadline
+                .saturating_duration_since(tokio::time::Instant::now())
+                .as_secs_f64();
             let v = self.recv_timeout(left).await?;
             if v.is_array() || v.get("id").is_some() {
                 return Some(v);
@@ -87,7 +97,9 @@ impl WsClient {
         self.send_text(req.to_string()).await;
         let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
         loop {
-            let left = deadline.saturating_duration_since(tokio::time::Instant::now()).as_secs_f64();
+            let left = deadline
+                .saturating_duration_since(tokio::time::Instant::now())
+                .as_secs_f64();
             let Some(v) = self.recv_answer(left).await else {
                 panic!("no answer to {method} (id {id})");
             };
@@ -108,7 +120,10 @@ impl WsClient {
     /// The error of a call that must fail.
     pub async fn err(&mut self, method: &str, params: Value) -> Value {
         let r = self.call(method, params).await;
-        assert!(r.get("result").is_none(), "{method} should have failed: {r}");
+        assert!(
+            r.get("result").is_none(),
+            "{method} should have failed: {r}"
+        );
         r["error"].clone()
     }
 
@@ -119,7 +134,9 @@ impl WsClient {
         }
         let deadline = tokio::time::Instant::now() + Duration::from_secs_f64(secs);
         loop {
-            let left = deadline.saturating_duration_since(tokio::time::Instant::now()).as_secs_f64();
+            let left = deadline
+                .saturating_duration_since(tokio::time::Instant::now())
+                .as_secs_f64();
             let v = self.recv_timeout(left).await?;
             if v.get("id").is_none() && !v.is_array() {
                 return Some(v);

@@ -6,7 +6,8 @@ use domain::events::Topic;
 use domain::{ErrorKind, Method};
 
 fn doc() -> String {
-    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/api.md")).expect("docs/api.md exists")
+    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/api.md"))
+        .expect("docs/api.md exists")
 }
 
 /// Rows of the table whose header starts with `first_header`: cells without backticks.

@@ -8,17 +8,30 @@ use std::process::Command;
 use serde_json::Value;
 
 fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ is in the workspace").to_owned()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ is in the workspace")
+        .to_owned()
 }
 
 fn metadata() -> Value {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let out = Command::new(cargo)
-        .args(["metadata", "--format-version", "1", "--no-deps", "--offline"])
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--no-deps",
+            "--offline",
+        ])
         .current_dir(workspace_root())
         .output()
         .expect("cargo metadata runs");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).expect("cargo metadata is JSON")
 }
 
@@ -53,15 +66,24 @@ fn adapter_packages(meta: &Value) -> Vec<String> {
 fn domain_depends_only_on_pure_data_crates() {
     let allowed = ["serde", "serde_json", "thiserror", "time"];
     let got = deps(&metadata(), "cs-domain");
-    let extra: Vec<_> = got.iter().filter(|d| !allowed.contains(&d.as_str())).collect();
-    assert!(extra.is_empty(), "domain gained dependencies {extra:?}; it must stay pure");
+    let extra: Vec<_> = got
+        .iter()
+        .filter(|d| !allowed.contains(&d.as_str()))
+        .collect();
+    assert!(
+        extra.is_empty(),
+        "domain gained dependencies {extra:?}; it must stay pure"
+    );
 }
 
 #[test]
 fn ports_depend_only_on_the_domain() {
     let allowed = ["cs-domain", "async-trait", "serde_json", "thiserror"];
     let got = deps(&metadata(), "cs-ports");
-    let extra: Vec<_> = got.iter().filter(|d| !allowed.contains(&d.as_str())).collect();
+    let extra: Vec<_> = got
+        .iter()
+        .filter(|d| !allowed.contains(&d.as_str()))
+        .collect();
     assert!(extra.is_empty(), "ports gained dependencies {extra:?}");
 }
 
@@ -75,7 +97,16 @@ fn adapters_never_depend_on_the_app() {
 
 #[test]
 fn only_adapters_know_the_outside_world() {
-    let io = ["nix", "inotify", "ureq", "jsonrpsee", "hyper", "argon2", "jsonwebtoken", "fuser"];
+    let io = [
+        "nix",
+        "inotify",
+        "ureq",
+        "jsonrpsee",
+        "hyper",
+        "argon2",
+        "jsonwebtoken",
+        "fuser",
+    ];
     let meta = metadata();
     for p in ["cs-domain", "cs-ports", "cs-config", "cs-app"] {
         let got = deps(&meta, p);
@@ -101,7 +132,10 @@ fn rust_files(dir: &Path) -> Vec<PathBuf> {
 #[test]
 fn use_cases_name_no_concrete_adapter() {
     let meta = metadata();
-    let adapters: Vec<String> = adapter_packages(&meta).iter().map(|a| a.replace('-', "_")).collect();
+    let adapters: Vec<String> = adapter_packages(&meta)
+        .iter()
+        .map(|a| a.replace('-', "_"))
+        .collect();
     let root_files = ["root.rs", "cli.rs", "logging.rs", "main.rs"];
     for f in rust_files(&workspace_root().join("app/src")) {
         let name = f.file_name().unwrap().to_str().unwrap();
@@ -110,7 +144,11 @@ fn use_cases_name_no_concrete_adapter() {
         }
         let text = std::fs::read_to_string(&f).unwrap();
         for a in &adapters {
-            assert!(!text.contains(&format!("{a}::")), "{} names the adapter {a}", f.display());
+            assert!(
+                !text.contains(&format!("{a}::")),
+                "{} names the adapter {a}",
+                f.display()
+            );
         }
     }
 }
@@ -118,7 +156,15 @@ fn use_cases_name_no_concrete_adapter() {
 /// The domain does no I/O and reads no clock.
 #[test]
 fn domain_sources_do_no_io() {
-    let banned = ["std::fs", "std::net", "std::process", "SystemTime", "Instant::now", "tokio", "std::io::"];
+    let banned = [
+        "std::fs",
+        "std::net",
+        "std::process",
+        "SystemTime",
+        "Instant::now",
+        "tokio",
+        "std::io::",
+    ];
     for f in rust_files(&workspace_root().join("domain/src")) {
         let text = std::fs::read_to_string(&f).unwrap();
         for b in banned {

@@ -10,14 +10,22 @@ use serde_json::Value;
 /// A failed call: the server's JSON-RPC error, or a transport problem.
 #[derive(Debug)]
 pub enum CallError {
-    Rpc { code: i32, message: String, data: Option<Value> },
+    Rpc {
+        code: i32,
+        message: String,
+        data: Option<Value>,
+    },
     Transport(String),
 }
 
 impl std::fmt::Display for CallError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            CallError::Rpc { code, message, data } => {
+            CallError::Rpc {
+                code,
+                message,
+                data,
+            } => {
                 write!(f, "error {code}: {message}")?;
                 if let Some(d) = data {
                     write!(f, " {d}")?;
@@ -51,8 +59,9 @@ impl Client {
     pub async fn connect(url: &str, bearer: Option<&str>) -> Result<Client, CallError> {
         let mut headers = HeaderMap::new();
         if let Some(token) = bearer {
-            let value = HeaderValue::from_str(&format!("Bearer {token}"))
-                .map_err(|_| CallError::Transport("the token is not a valid header value".into()))?;
+            let value = HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| {
+                CallError::Transport("the token is not a valid header value".into())
+            })?;
             headers.insert("authorization", value);
         }
         let inner = WsClientBuilder::default()
@@ -68,22 +77,30 @@ impl Client {
     /// Calls `method` with `params` (an object, an array, or null).
     pub async fn call(&self, method: &str, params: Value) -> Result<Value, CallError> {
         match params {
-            Value::Null => self.inner.request(method, ArrayParams::new()).await.map_err(map_err),
+            Value::Null => self
+                .inner
+                .request(method, ArrayParams::new())
+                .await
+                .map_err(map_err),
             Value::Object(map) => {
                 let mut p = ObjectParams::new();
                 for (k, v) in map {
-                    p.insert(&k, v).map_err(|e| CallError::Transport(e.to_string()))?;
+                    p.insert(&k, v)
+                        .map_err(|e| CallError::Transport(e.to_string()))?;
                 }
                 self.inner.request(method, p).await.map_err(map_err)
             }
             Value::Array(items) => {
                 let mut p = ArrayParams::new();
                 for v in items {
-                    p.insert(v).map_err(|e| CallError::Transport(e.to_string()))?;
+                    p.insert(v)
+                        .map_err(|e| CallError::Transport(e.to_string()))?;
                 }
                 self.inner.request(method, p).await.map_err(map_err)
             }
-            other => Err(CallError::Transport(format!("params must be an object or an array, got {other}"))),
+            other => Err(CallError::Transport(format!(
+                "params must be an object or an array, got {other}"
+            ))),
         }
     }
 }

@@ -138,7 +138,8 @@ pub(crate) async fn run(mut io: TcpStream, mut buf: Vec<u8>, p: Params) {
                         "oversized_message",
                         &format!("a WebSocket message over {max_message} bytes"),
                     );
-                    let text = rpc::failure(&Value::Null, &reject_too_big_request(max_message as u32));
+                    let text =
+                        rpc::failure(&Value::Null, &reject_too_big_request(max_message as u32));
                     if !send(&mut io, ws::OP_TEXT, text.as_bytes()).await {
                         closing = Some(0);
                     }

@@ -19,13 +19,21 @@ use crate::server::Shared;
 pub fn bearer(headers: &HeaderMap) -> Option<&str> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty())
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
 }
 
-fn response(status: StatusCode, content_type: &'static str, body: HttpBody) -> HttpResponse<HttpBody> {
+fn response(
+    status: StatusCode,
+    content_type: &'static str,
+    body: HttpBody,
+) -> HttpResponse<HttpBody> {
     let mut r = HttpResponse::new(body);
     *r.status_mut() = status;
-    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    r.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     r
 }
 
@@ -66,17 +74,23 @@ pub async fn handle(
     shared: &Shared,
 ) -> HttpResponse<HttpBody> {
     let path = req.uri().path().to_owned();
-    let is_known = matches!(path.as_str(), "/health/live" | "/health/ready" | "/health" | "/metrics")
-        || path.starts_with("/files/");
+    let is_known = matches!(
+        path.as_str(),
+        "/health/live" | "/health/ready" | "/health" | "/metrics"
+    ) || path.starts_with("/files/");
     if !is_known {
-        return json_response(StatusCode::NOT_FOUND, &json!({"error": "not found", "path": path}));
+        return json_response(
+            StatusCode::NOT_FOUND,
+            &json!({"error": "not found", "path": path}),
+        );
     }
     if req.method() != Method::GET && req.method() != Method::HEAD {
         let mut r = json_response(
             StatusCode::METHOD_NOT_ALLOWED,
             &json!({"error": "method not allowed", "allow": "GET, HEAD"}),
         );
-        r.headers_mut().insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+        r.headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
         return r;
     }
     let head = req.method() == Method::HEAD;
@@ -84,17 +98,32 @@ pub async fn handle(
         "/health/live" => json_response(StatusCode::OK, &json!({"status": "alive"})),
         "/health/ready" => {
             let r = shared.gateway.readiness().await;
-            let status = if r.ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+            let status = if r.ready {
+                StatusCode::OK
+            } else {
+                StatusCode::SERVICE_UNAVAILABLE
+            };
             json_response(status, &r.body)
         }
         "/health" => json_response(StatusCode::OK, &shared.gateway.health().await),
         "/metrics" => {
             if !shared.opts.metrics_public && !peer.ip().is_loopback() {
-                shared.gateway.refused(Some(peer), "metrics", "/metrics asked from a non-loopback address");
-                json_response(StatusCode::FORBIDDEN, &json!({"error": "/metrics is served to loopback clients only"}))
+                shared.gateway.refused(
+                    Some(peer),
+                    "metrics",
+                    "/metrics asked from a non-loopback address",
+                );
+                json_response(
+                    StatusCode::FORBIDDEN,
+                    &json!({"error": "/metrics is served to loopback clients only"}),
+                )
             } else {
                 let text = shared.gateway.metrics_text().await;
-                response(StatusCode::OK, "text/plain; version=0.0.4; charset=utf-8", HttpBody::from(text))
+                response(
+                    StatusCode::OK,
+                    "text/plain; version=0.0.4; charset=utf-8",
+                    HttpBody::from(text),
+                )
             }
         }
         _ => files(&req, &path, peer, shared).await,
@@ -115,16 +144,27 @@ async fn files(
     let (kind, name) = match rest.split_once('/') {
         Some(("recordings", name)) => (FileKind::Recording, name),
         Some(("snapshots", name)) => (FileKind::Snapshot, name),
-        _ => return json_response(StatusCode::NOT_FOUND, &json!({"error": "not found", "path": path})),
+        _ => {
+            return json_response(
+                StatusCode::NOT_FOUND,
+                &json!({"error": "not found", "path": path}),
+            )
+        }
     };
     let name = match SafeFileName::parse(name) {
         Ok(n) => n,
         Err(e) => {
-            shared.gateway.refused(Some(peer), "bad_file_name", &e.to_string());
+            shared
+                .gateway
+                .refused(Some(peer), "bad_file_name", &e.to_string());
             return error_response(&ApiError::invalid_params(e.to_string()));
         }
     };
-    let download = match shared.gateway.download(bearer(req.headers()), kind, &name).await {
+    let download = match shared
+        .gateway
+        .download(bearer(req.headers()), kind, &name)
+        .await
+    {
         Ok(d) => d,
         Err(e) => return error_response(&e),
     };
@@ -167,7 +207,10 @@ pub(crate) fn parse_range(value: &str, size: u64) -> Result<Option<(u64, u64)>, 
 
 async fn serve_file(headers: &HeaderMap, d: &Download) -> HttpResponse<HttpBody> {
     let tag = etag(d);
-    if let Some(inm) = headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) {
+    if let Some(inm) = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+    {
         if inm.split(',').any(|t| t.trim() == tag || t.trim() == "*") {
             let mut r = response(StatusCode::NOT_MODIFIED, d.content_type, HttpBody::empty());
             insert(&mut r, header::ETAG, &tag);
@@ -186,8 +229,16 @@ async fn serve_file(headers: &HeaderMap, d: &Download) -> HttpResponse<HttpBody>
     }
     let (status, start, len) = match range {
         Some(Err(())) => {
-            let mut r = response(StatusCode::RANGE_NOT_SATISFIABLE, d.content_type, HttpBody::empty());
-            insert(&mut r, header::CONTENT_RANGE, &format!("bytes */{}", d.size));
+            let mut r = response(
+                StatusCode::RANGE_NOT_SATISFIABLE,
+                d.content_type,
+                HttpBody::empty(),
+            );
+            insert(
+                &mut r,
+                header::CONTENT_RANGE,
+                &format!("bytes */{}", d.size),
+            );
             return r;
         }
         Some(Ok(Some((s, e)))) => (StatusCode::PARTIAL_CONTENT, s, e - s + 1),
@@ -196,14 +247,23 @@ async fn serve_file(headers: &HeaderMap, d: &Download) -> HttpResponse<HttpBody>
     let mut file = match tokio::fs::File::open(&d.path).await {
         Ok(f) => f,
         Err(_) => {
-            return error_response(&ApiError::new(ErrorKind::FileNotFound, "file_not_found", "the file went away"))
+            return error_response(&ApiError::new(
+                ErrorKind::FileNotFound,
+                "file_not_found",
+                "the file went away",
+            ))
         }
     };
     if start > 0 && file.seek(std::io::SeekFrom::Start(start)).await.is_err() {
         return error_response(&ApiError::internal("cannot seek in the file"));
     }
-    let stream = tokio_util::io::ReaderStream::with_capacity(file.take(len), 64 * 1024).map_ok(Frame::data);
-    let mut r = response(status, d.content_type, HttpBody::new(StreamBody::new(stream)));
+    let stream =
+        tokio_util::io::ReaderStream::with_capacity(file.take(len), 64 * 1024).map_ok(Frame::data);
+    let mut r = response(
+        status,
+        d.content_type,
+        HttpBody::new(StreamBody::new(stream)),
+    );
     insert(&mut r, header::CONTENT_LENGTH, &len.to_string());
     insert(&mut r, header::ETAG, &tag);
     r.headers_mut()

@@ -145,7 +145,9 @@ fn success<T: Serialize>(id: &Value, result: T, max: usize) -> String {
         ),
         Err(e) => failure(
             id,
-            &error_object(&ApiError::internal(format!("the result does not serialise: {e}"))),
+            &error_object(&ApiError::internal(format!(
+                "the result does not serialise: {e}"
+            ))),
         ),
     }
 }
@@ -173,9 +175,7 @@ enum Entry {
         params: Option<Value>,
     },
     /// Not a request: answered -32600 with the id when it had a usable one.
-    Invalid {
-        id: Value,
-    },
+    Invalid { id: Value },
 }
 
 fn entry(v: Value) -> Entry {
@@ -195,7 +195,11 @@ fn entry(v: Value) -> Entry {
         _ => None,
     };
     let (Some(method), true, true) = (method, id_ok, version_ok) else {
-        let id = if id_ok { id.unwrap_or(Value::Null) } else { Value::Null };
+        let id = if id_ok {
+            id.unwrap_or(Value::Null)
+        } else {
+            Value::Null
+        };
         return Entry::Invalid { id };
     };
     let params = match m.remove("params") {
@@ -242,7 +246,9 @@ pub fn handle(link: &Arc<Link>, message: &[u8]) -> Handled {
             Entry::Invalid { id } => Handled::Now(invalid_request(&id)),
             Entry::Call { id, method, params } => {
                 let link = Arc::clone(link);
-                Handled::Later(Box::pin(async move { call(&link, id, method, params, false).await }))
+                Handled::Later(Box::pin(async move {
+                    call(&link, id, method, params, false).await
+                }))
             }
             Entry::Notification { method, params } => {
                 let link = Arc::clone(link);
@@ -293,17 +299,32 @@ async fn notification(link: &Link, method: &str, params: Option<Value>) {
     }
 }
 
-async fn call(link: &Link, id: Value, method: String, params: Option<Value>, in_batch: bool) -> Option<String> {
+async fn call(
+    link: &Link,
+    id: Value,
+    method: String,
+    params: Option<Value>,
+    in_batch: bool,
+) -> Option<String> {
     match method.as_str() {
         SUBSCRIBE => subscribe(link, id, params, in_batch).await,
         UNSUBSCRIBE => Some(unsubscribe(link, &id, params)),
-        _ => Some(outcome(&id, link.conn.call(&method, params).await, link.max_response)),
+        _ => Some(outcome(
+            &id,
+            link.conn.call(&method, params).await,
+            link.max_response,
+        )),
     }
 }
 
 /// `subscribe_events`: the app checks the topics; the answer (the subscription id) goes out
 /// before the first notification.
-async fn subscribe(link: &Link, id: Value, params: Option<Value>, in_batch: bool) -> Option<String> {
+async fn subscribe(
+    link: &Link,
+    id: Value,
+    params: Option<Value>,
+    in_batch: bool,
+) -> Option<String> {
     if let Err(e) = link.conn.admit(SUBSCRIBE) {
         return Some(failure(&id, &error_object(&e)));
     }
@@ -329,7 +350,12 @@ async fn subscribe(link: &Link, id: Value, params: Option<Value>, in_batch: bool
     answer
 }
 
-async fn deliver(mut stream: Box<dyn EventStream>, sub: u64, outbox: mpsc::Sender<String>, max: usize) {
+async fn deliver(
+    mut stream: Box<dyn EventStream>,
+    sub: u64,
+    outbox: mpsc::Sender<String>,
+    max: usize,
+) {
     while let Some(n) = stream.next().await {
         let text = match serde_json::to_string(&SubscriptionNotice {
             jsonrpc: "2.0",
@@ -359,7 +385,10 @@ fn unsubscribe(link: &Link, id: &Value, params: Option<Value>) -> String {
     };
     let found = sub.as_u64().and_then(|sub| {
         let mut s = link.subs();
-        let at = s.active.iter().position(|(k, t)| *k == sub && !t.is_finished())?;
+        let at = s
+            .active
+            .iter()
+            .position(|(k, t)| *k == sub && !t.is_finished())?;
         let (_, task) = s.active.swap_remove(at);
         task.abort();
         Some(())
@@ -382,23 +411,42 @@ mod tests {
 
     #[test]
     fn entries_are_checked_for_the_json_rpc_shape() {
-        assert_eq!(kind(json!({"jsonrpc": "2.0", "id": 1, "method": "ping"})), "call");
+        assert_eq!(
+            kind(json!({"jsonrpc": "2.0", "id": 1, "method": "ping"})),
+            "call"
+        );
         assert_eq!(
             kind(json!({"jsonrpc": "2.0", "id": "a", "method": "ping", "params": []})),
             "call"
         );
-        assert_eq!(kind(json!({"jsonrpc": "2.0", "id": null, "method": "ping"})), "call");
-        assert_eq!(kind(json!({"jsonrpc": "2.0", "method": "ping"})), "notification");
-        assert_eq!(kind(json!({"jsonrpc": "1.0", "id": 7, "method": "ping"})), "invalid");
+        assert_eq!(
+            kind(json!({"jsonrpc": "2.0", "id": null, "method": "ping"})),
+            "call"
+        );
+        assert_eq!(
+            kind(json!({"jsonrpc": "2.0", "method": "ping"})),
+            "notification"
+        );
+        assert_eq!(
+            kind(json!({"jsonrpc": "1.0", "id": 7, "method": "ping"})),
+            "invalid"
+        );
         assert_eq!(kind(json!({"jsonrpc": "2.0", "id": 8})), "invalid");
-        assert_eq!(kind(json!({"jsonrpc": "2.0", "id": -1, "method": "ping"})), "invalid");
-        assert_eq!(kind(json!({"jsonrpc": "2.0", "id": 1, "method": 5})), "invalid");
+        assert_eq!(
+            kind(json!({"jsonrpc": "2.0", "id": -1, "method": "ping"})),
+            "invalid"
+        );
+        assert_eq!(
+            kind(json!({"jsonrpc": "2.0", "id": 1, "method": 5})),
+            "invalid"
+        );
         assert_eq!(kind(json!(5)), "invalid");
     }
 
     #[test]
     fn invalid_requests_keep_a_usable_id() {
-        let Entry::Invalid { id } = entry(json!({"jsonrpc": "1.0", "id": 7, "method": "ping"})) else {
+        let Entry::Invalid { id } = entry(json!({"jsonrpc": "1.0", "id": 7, "method": "ping"}))
+        else {
             panic!("invalid by construction");
         };
         let answer: Value = serde_json::from_str(&invalid_request(&id)).unwrap();

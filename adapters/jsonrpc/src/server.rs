@@ -154,7 +154,9 @@ struct Slot(Arc<AtomicU32>);
 impl Slot {
     fn take(counter: &Arc<AtomicU32>, max: u32) -> Option<Slot> {
         counter
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| (n < max).then_some(n + 1))
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < max).then_some(n + 1)
+            })
             .ok()
             .map(|_| Slot(Arc::clone(counter)))
     }
@@ -166,7 +168,11 @@ impl Drop for Slot {
     }
 }
 
-async fn route(req: hyper::Request<hyper::body::Incoming>, peer: SocketAddr, shared: Shared) -> HttpResponse<HttpBody> {
+async fn route(
+    req: hyper::Request<hyper::body::Incoming>,
+    peer: SocketAddr,
+    shared: Shared,
+) -> HttpResponse<HttpBody> {
     if req.uri().path() == "/ws" {
         return upgrade(req, peer, shared).await;
     }
@@ -192,7 +198,12 @@ async fn upgrade(
     };
     let response = match soketto::handshake::http::Server::new().receive_request(&req) {
         Ok(r) => r,
-        Err(_) => return http_routes::plain(http::StatusCode::BAD_REQUEST, "WebSocket upgrade handshake failed"),
+        Err(_) => {
+            return http_routes::plain(
+                http::StatusCode::BAD_REQUEST,
+                "WebSocket upgrade handshake failed",
+            )
+        }
     };
     let info = ConnectionInfo {
         peer: Some(peer),

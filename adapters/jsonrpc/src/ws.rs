@@ -306,7 +306,11 @@ mod tests {
         input.extend(client_frame(true, OP_TEXT, b"ok"));
         for step in [5, 4096] {
             let got = events(&mut Decoder::new(1000), &input, step).unwrap();
-            assert_eq!(got, vec![Event::TooBig, Event::Message(b"ok".to_vec())], "step {step}");
+            assert_eq!(
+                got,
+                vec![Event::TooBig, Event::Message(b"ok".to_vec())],
+                "step {step}"
+            );
         }
     }
 

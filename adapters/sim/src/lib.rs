@@ -11,7 +11,9 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use config::SimulatedCamera;
-use domain::capabilities::{CurrentMode, DeviceDescription, DiscreteSize, FourCc, FrameSize, PixelFormat};
+use domain::capabilities::{
+    CurrentMode, DeviceDescription, DiscreteSize, FourCc, FrameSize, PixelFormat,
+};
 use domain::{CameraId, Resolution};
 use futures_util::StreamExt;
 use inotify::{Inotify, WatchMask};
@@ -70,7 +72,8 @@ pub fn describe(cam: &SimulatedCamera) -> Option<DiscoveredCamera> {
 /// Reads and validates one descriptor file.
 pub fn read_descriptor(path: &Path) -> Result<SimulatedCamera, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read: {e}"))?;
-    let cam: SimulatedCamera = serde_yaml::from_str(&text).map_err(|e| format!("not a camera descriptor: {e}"))?;
+    let cam: SimulatedCamera =
+        serde_yaml::from_str(&text).map_err(|e| format!("not a camera descriptor: {e}"))?;
     cam.validate("descriptor").map_err(|e| e.to_string())?;
     Ok(cam)
 }
@@ -87,7 +90,11 @@ pub struct SimulatedDiscovery {
 
 impl SimulatedDiscovery {
     pub fn new(fixed: Vec<SimulatedCamera>, watch_dir: Option<PathBuf>, log: Logger) -> Self {
-        SimulatedDiscovery { fixed, watch_dir, log }
+        SimulatedDiscovery {
+            fixed,
+            watch_dir,
+            log,
+        }
     }
 }
 
@@ -107,8 +114,12 @@ impl Plugged {
                 }
                 sink.appeared(found);
             }
-            Ok((None, c)) => warn!(log, "simulated camera descriptor has no usable size"; "file" => name, "index" => c.index),
-            Err(e) => warn!(log, "ignoring simulated camera descriptor"; "file" => name, "error" => e),
+            Ok((None, c)) => {
+                warn!(log, "simulated camera descriptor has no usable size"; "file" => name, "index" => c.index)
+            }
+            Err(e) => {
+                warn!(log, "ignoring simulated camera descriptor"; "file" => name, "error" => e)
+            }
         }
     }
 
@@ -141,7 +152,10 @@ impl CameraDiscovery for SimulatedDiscovery {
                 return;
             }
         };
-        let mask = WatchMask::CLOSE_WRITE | WatchMask::MOVED_TO | WatchMask::MOVED_FROM | WatchMask::DELETE;
+        let mask = WatchMask::CLOSE_WRITE
+            | WatchMask::MOVED_TO
+            | WatchMask::MOVED_FROM
+            | WatchMask::DELETE;
         if let Err(e) = inotify.watches().add(&dir, mask) {
             warn!(self.log, "cannot watch the simulated camera directory"; "dir" => dir.display().to_string(), "error" => e.to_string());
             return;
@@ -154,7 +168,9 @@ impl CameraDiscovery for SimulatedDiscovery {
             }
         };
         info!(self.log, "watching for simulated camera descriptors"; "dir" => dir.display().to_string());
-        let mut plugged = Plugged { by_file: HashMap::new() };
+        let mut plugged = Plugged {
+            by_file: HashMap::new(),
+        };
         // The watch is in place before the scan, so nothing written meanwhile is missed.
         if let Ok(entries) = std::fs::read_dir(&dir) {
             let mut names: Vec<String> = entries
@@ -174,7 +190,10 @@ impl CameraDiscovery for SimulatedDiscovery {
             if !is_descriptor(name) {
                 continue;
             }
-            if event.mask.intersects(inotify::EventMask::DELETE | inotify::EventMask::MOVED_FROM) {
+            if event
+                .mask
+                .intersects(inotify::EventMask::DELETE | inotify::EventMask::MOVED_FROM)
+            {
                 plugged.remove(name, &*sink);
             } else {
                 plugged.load(&dir, name, &*sink, &self.log);
@@ -194,7 +213,10 @@ mod tests {
 
     impl DiscoverySink for Recorder {
         fn appeared(&self, c: DiscoveredCamera) {
-            self.0.lock().unwrap().push(format!("+{} {}", c.id, c.description.card));
+            self.0
+                .lock()
+                .unwrap()
+                .push(format!("+{} {}", c.id, c.description.card));
         }
         fn vanished(&self, id: CameraId) {
             self.0.lock().unwrap().push(format!("-{id}"));
@@ -218,8 +240,16 @@ mod tests {
         let cur = d.description.current.unwrap();
         assert_eq!((cur.width, cur.height, cur.fps), (640, 480, Some(15.0)));
         assert_eq!(d.description.formats[0].sizes.len(), 2);
-        assert_eq!(d.description.formats[0].sizes[0].frame_rates(), &[30.0, 15.0]);
-        assert_eq!(d.source, CaptureSource::TestPattern { pattern: "testsrc2".into() });
+        assert_eq!(
+            d.description.formats[0].sizes[0].frame_rates(),
+            &[30.0, 15.0]
+        );
+        assert_eq!(
+            d.source,
+            CaptureSource::TestPattern {
+                pattern: "testsrc2".into()
+            }
+        );
     }
 
     async fn wait_for(rec: &Recorder, n: usize) -> Vec<String> {
@@ -243,7 +273,10 @@ mod tests {
             log(),
         ));
         let task = tokio::spawn(disc.run(rec.clone()));
-        assert_eq!(wait_for(&rec, 2).await, ["+camera0 Simulated Camera 0", "+camera4 Early"]);
+        assert_eq!(
+            wait_for(&rec, 2).await,
+            ["+camera0 Simulated Camera 0", "+camera4 Early"]
+        );
         std::fs::write(dir.path().join("b.yaml"), "index: 7\nname: Late\n").unwrap();
         assert_eq!(wait_for(&rec, 3).await[2], "+camera7 Late");
         std::fs::remove_file(dir.path().join("b.yaml")).unwrap();
@@ -251,7 +284,10 @@ mod tests {
         std::fs::write(dir.path().join("bad.yaml"), "index: 5000\n").unwrap();
         std::fs::write(dir.path().join("c.yaml"), "index: 8\n").unwrap();
         let seen = wait_for(&rec, 5).await;
-        assert_eq!(seen[4], "+camera8 Simulated Camera", "the bad file is skipped: {seen:?}");
+        assert_eq!(
+            seen[4], "+camera8 Simulated Camera",
+            "the bad file is skipped: {seen:?}"
+        );
         task.abort();
     }
 }

@@ -202,7 +202,10 @@ async fn stream_figures(a: &Args) {
     // MediaMTX answers and the cameras' paths exist.
     let deadline = Instant::now() + Duration::from_secs(20);
     while ws.ok("get_server_info", json!({})).await["media_mode"] != "mediamtx" {
-        assert!(Instant::now() < deadline, "MediaMTX did not answer within 20 s");
+        assert!(
+            Instant::now() < deadline,
+            "MediaMTX did not answer within 20 s"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     tokio::time::sleep(Duration::from_millis(1500)).await;
@@ -211,7 +214,10 @@ async fn stream_figures(a: &Args) {
     let t = Instant::now();
     let r = ws.ok("take_snapshot", json!({"device": "camera1"})).await;
     let tier2 = t.elapsed().as_secs_f64() * 1000.0;
-    println!("take_snapshot on a cold stream: tier {} in {tier2:.1} ms", r["tier"]);
+    println!(
+        "take_snapshot on a cold stream: tier {} in {tier2:.1} ms",
+        r["tier"]
+    );
 
     let t = Instant::now();
     ws.ok("start_streaming", json!({"device": "camera0"})).await;
@@ -227,7 +233,10 @@ async fn stream_figures(a: &Args) {
         tier1.push(t.elapsed().as_secs_f64() * 1000.0);
         *tiers.entry(r["tier"].to_string()).or_insert(0) += 1;
     }
-    report(&format!("take_snapshot, running stream (tiers {tiers:?})"), tier1);
+    report(
+        &format!("take_snapshot, running stream (tiers {tiers:?})"),
+        tier1,
+    );
     drop(ws);
     drop(svc);
     let _ = mtx.kill();

@@ -43,7 +43,10 @@ fn args() -> Result<Args, String> {
     let mut it = std::env::args().skip(1);
     while let Some(k) = it.next() {
         let v = it.next().ok_or_else(|| format!("{k} needs a value"))?;
-        let num = |v: &str| v.parse::<f64>().map_err(|_| format!("{k}: not a number: {v}"));
+        let num = |v: &str| {
+            v.parse::<f64>()
+                .map_err(|_| format!("{k}: not a number: {v}"))
+        };
         match k.as_str() {
             "--url" => a.url = v,
             "--token" => a.token = v,
@@ -75,8 +78,14 @@ fn proc_figures(pid: u32) -> (u64, u64) {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     let after = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
     let fields: Vec<&str> = after.split_whitespace().collect();
-    let ticks = fields.get(11).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0)
-        + fields.get(12).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+    let ticks = fields
+        .get(11)
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(0)
+        + fields
+            .get(12)
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0);
     (rss_kb * 1024, ticks)
 }
 
@@ -86,10 +95,16 @@ fn mib(b: u64) -> f64 {
 
 async fn connect(url: &str, token: &str) -> Result<Ws, String> {
     let mut req = url.into_client_request().map_err(|e| e.to_string())?;
-    req.headers_mut()
-        .insert("authorization", format!("Bearer {token}").parse().map_err(|_| "bad token".to_owned())?);
+    req.headers_mut().insert(
+        "authorization",
+        format!("Bearer {token}")
+            .parse()
+            .map_err(|_| "bad token".to_owned())?,
+    );
     // Small client buffers so that 10,000 client connections fit comfortably.
-    let cfg = WebSocketConfig::default().read_buffer_size(4096).write_buffer_size(0);
+    let cfg = WebSocketConfig::default()
+        .read_buffer_size(4096)
+        .write_buffer_size(0);
     let (ws, _) = tokio_tungstenite::connect_async_with_config(req, Some(cfg), true)
         .await
         .map_err(|e| e.to_string())?;
@@ -151,7 +166,9 @@ async fn drive(conns: Vec<Ws>, method: &str, rate: f64, seconds: f64) -> (Vec<u6
                     break;
                 }
                 match ws.next().await {
-                    Some(Ok(Message::Text(t2))) if !t2.contains("\"error\"") => lat.push(t.elapsed().as_micros() as u64),
+                    Some(Ok(Message::Text(t2))) if !t2.contains("\"error\"") => {
+                        lat.push(t.elapsed().as_micros() as u64)
+                    }
                     Some(Ok(_)) => errors += 1,
                     _ => {
                         errors += 1;
