@@ -335,18 +335,34 @@ async fn subscribe(
     let sub = NEXT_SUBSCRIPTION.fetch_add(1, Ordering::Relaxed);
     let answer = success(&id, sub, link.max_response);
     let outbox = link.outbox();
+    // Registered before the answer goes out, so an immediate unsubscribe finds it; delivery
+    // starts only once the answer is queued, so no notification can overtake it.
+    let (go, start) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn({
+        let outbox = outbox.clone();
+        let max = link.max_response;
+        async move {
+            if start.await.is_ok() {
+                deliver(stream, sub, outbox, max).await;
+            }
+        }
+    });
+    {
+        let mut s = link.subs();
+        s.active.retain(|(_, t)| !t.is_finished());
+        s.active.push((sub, task.abort_handle()));
+    }
     let answer = match in_batch {
         true => Some(answer),
         false => {
-            // Through the queue, so that no notification can overtake it.
-            outbox.send(answer).await.ok()?;
+            if outbox.send(answer).await.is_err() {
+                task.abort();
+                return None;
+            }
             None
         }
     };
-    let task = tokio::spawn(deliver(stream, sub, outbox, link.max_response));
-    let mut s = link.subs();
-    s.active.retain(|(_, t)| !t.is_finished());
-    s.active.push((sub, task.abort_handle()));
+    let _ = go.send(());
     answer
 }
 
@@ -380,7 +396,10 @@ fn unsubscribe(link: &Link, id: &Value, params: Option<Value>) -> String {
         return failure(id, &error_object(&e));
     }
     let sub = match params {
-        Some(Value::Array(a)) if !a.is_empty() => a[0].clone(),
+        Some(Value::Array(a)) if a.len() == 1 => a[0].clone(),
+        Some(Value::Object(m)) if m.len() == 1 && m.contains_key("subscription") => {
+            m["subscription"].clone()
+        }
         _ => return failure(id, &ErrorCode::InvalidParams.into()),
     };
     let found = sub.as_u64().and_then(|sub| {
