@@ -32,7 +32,7 @@ async fn every_method_is_checked_against_every_role() {
         let r = anon.call(method.name(), json!({})).await;
         match method.min_role() {
             None => assert!(
-                r.get("error").map_or(true, |e| code(e) != -32001),
+                r.get("error").is_none_or(|e| code(e) != -32001),
                 "{} anonymous: {r}",
                 method.name()
             ),
