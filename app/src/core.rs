@@ -10,7 +10,7 @@ use config::Config;
 use domain::api::method_not_found;
 use domain::files::FileKind;
 use domain::rate_limit::{RateLimit, TokenBucket};
-use domain::{ApiError, Call, ErrorKind, Method, SafeFileName, Timestamp};
+use domain::{ApiError, Call, ErrorKind, Method, SafeFileName};
 use ports::api::{ApiConnection, ApiGateway, ConnectionInfo, Download, EventStream, Readiness};
 use ports::auth::{CredentialError, Identity, KeyStore, TokenVerifier};
 use ports::clock::Clock;
@@ -45,7 +45,6 @@ pub struct Core {
     pub files: Arc<Files>,
     pub log: Logger,
     pub audit: Logger,
-    pub started_at: Timestamp,
     pub started_ms: u64,
     key_verifications: Semaphore,
     next_conn: AtomicU64,
@@ -72,7 +71,6 @@ pub struct CoreParts {
 impl Core {
     pub fn new(p: CoreParts) -> Core {
         Core {
-            started_at: p.clock.now(),
             started_ms: p.clock.monotonic_ms(),
             config: p.config,
             clock: p.clock,
