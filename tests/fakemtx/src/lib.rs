@@ -9,7 +9,14 @@
 //! It models what the camera service relies on: configured paths (defaults from the default
 //! config, durations written back the way MediaMTX writes them), runtime paths with `ready`,
 //! readers and byte counters, a path being recreated when its config changes, and the
-//! `runOnDemand` publisher starting on the first reader. Tests drive the rest through hooks:
+//! `runOnDemand` publisher starting on the first reader.
+//!
+//! It is also a minimal RTSP relay ([`rtsp`], on [`FakeMediamtx::rtsp_port`]): publishers
+//! (ffmpeg `-f rtsp -rtsp_transport tcp`) and readers over TCP-interleaved RTP, real
+//! `runOnDemand` commands (run with `sh -c`, stopped after `runOnDemandCloseAfter`, killed
+//! with their path and when the fake goes away), so streams, stream snapshots and
+//! recordings from the stream run in tests. Tests drive the rest through hooks, which change
+//! the API's view only (no media flows for them):
 //! [`FakeMediamtx::read`] (a client reads a path), [`FakeMediamtx::close_idle_on_demand`],
 //! [`FakeMediamtx::go_down`] / [`FakeMediamtx::come_back`] (connection refused, 5xx, or a hung
 //! server), [`FakeMediamtx::restart_empty`], and [`FakeMediamtx::requests`] for assertions.
@@ -17,7 +24,10 @@
 //! It binds 127.0.0.1 on a free port and stops when dropped or [`FakeMediamtx::stop`]ped.
 
 pub mod godur;
+pub mod rtsp;
 pub mod spec;
+
+pub use rtsp::READER_QUEUE;
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
@@ -136,6 +146,23 @@ struct State {
     mode: Mode,
     next_id: u64,
     restarts: u64,
+    /// The relay's side of each runtime path (RTSP sessions, `runOnDemand` command).
+    media: BTreeMap<String, rtsp::PathMedia>,
+}
+
+impl State {
+    /// Closes the sessions of `name` and stops its command (path deleted or recreated).
+    fn close_media(&mut self, name: &str) {
+        if let Some(m) = self.media.remove(name) {
+            m.close_all();
+        }
+    }
+
+    fn close_all_media(&mut self) {
+        for (_, m) in std::mem::take(&mut self.media) {
+            m.close_all();
+        }
+    }
 }
 
 struct Shared {
@@ -148,6 +175,12 @@ struct Shared {
     state: Mutex<State>,
     /// Bumped to drop every open connection.
     epoch: watch::Sender<u64>,
+    /// The relay's RTSP port.
+    rtsp_port: u16,
+    /// Bumped to drop every RTSP session.
+    rtsp_epoch: watch::Sender<u64>,
+    /// Bumped whenever a publisher or a `runOnDemand` command comes or goes.
+    media_changed: watch::Sender<u64>,
 }
 
 impl Shared {
@@ -159,6 +192,21 @@ impl Shared {
     fn drop_connections(&self) {
         self.epoch.send_modify(|e| *e += 1);
     }
+
+    /// Every RTSP session closes and every command is killed at once (the fake goes away).
+    fn end_media(&self) {
+        {
+            let mut st = self.lock();
+            for m in st.media.values() {
+                if let Some(c) = &m.command {
+                    c.kill_now();
+                }
+            }
+            st.close_all_media();
+        }
+        self.rtsp_epoch.send_modify(|e| *e += 1);
+        self.media_changed.send_modify(|e| *e += 1);
+    }
 }
 
 /// The fake server. Dropping it stops it.
@@ -166,6 +214,7 @@ pub struct FakeMediamtx {
     shared: Arc<Shared>,
     addr: SocketAddr,
     accept: Mutex<Option<JoinHandle<()>>>,
+    rtsp_accept: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl FakeMediamtx {
@@ -225,6 +274,13 @@ impl FakeMediamtx {
             .await
             .map_err(|e| format!("bind: {e}"))?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        let rtsp_listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .map_err(|e| format!("bind RTSP: {e}"))?;
+        let rtsp_port = rtsp_listener
+            .local_addr()
+            .map_err(|e| e.to_string())?
+            .port();
         let (epoch, _) = watch::channel(0);
         let shared = Arc::new(Shared {
             spec,
@@ -238,15 +294,21 @@ impl FakeMediamtx {
                 mode: Mode::Up,
                 next_id: 1,
                 restarts: 0,
+                media: BTreeMap::new(),
             }),
             initial_paths,
             epoch,
+            rtsp_port,
+            rtsp_epoch: watch::channel(0).0,
+            media_changed: watch::channel(0).0,
         });
         let accept = tokio::spawn(accept_loop(listener, shared.clone()));
+        let rtsp_accept = tokio::spawn(rtsp::accept_loop(rtsp_listener, shared.clone()));
         Ok(FakeMediamtx {
             shared,
             addr,
             accept: Mutex::new(Some(accept)),
+            rtsp_accept: Mutex::new(Some(rtsp_accept)),
         })
     }
 
@@ -257,6 +319,36 @@ impl FakeMediamtx {
 
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The relay's RTSP port (127.0.0.1), what `mediamtx.rtsp_port` should be.
+    pub fn rtsp_port(&self) -> u16 {
+        self.shared.rtsp_port
+    }
+
+    /// `rtsp://127.0.0.1:PORT/name`
+    pub fn rtsp_url(&self, name: &str) -> String {
+        format!("rtsp://127.0.0.1:{}/{name}", self.shared.rtsp_port)
+    }
+
+    /// How many times the `runOnDemand` command of `name` was run (restarts included).
+    pub fn on_demand_starts(&self, name: &str) -> u64 {
+        self.shared.lock().media.get(name).map_or(0, |m| m.starts)
+    }
+
+    /// The process group (its `sh`'s pid) of the running `runOnDemand` command of `name`.
+    pub fn on_demand_pgid(&self, name: &str) -> Option<i32> {
+        self.shared
+            .lock()
+            .media
+            .get(name)
+            .and_then(|m| m.command.as_ref())
+            .and_then(|c| c.pgid())
+    }
+
+    /// Frames the relay dropped for readers of `name` that did not keep up.
+    pub fn dropped_frames(&self, name: &str) -> u64 {
+        self.shared.lock().media.get(name).map_or(0, |m| m.dropped)
     }
 
     /// Every request so far, in order.
@@ -349,9 +441,16 @@ impl FakeMediamtx {
         }
     }
 
-    /// The publisher of `name` goes away (exits, crashes). Readers stay attached.
+    /// The publisher of `name` goes away (exits, crashes). Readers counted by [`read`]
+    /// stay; an RTSP publisher's session is closed, which ends its RTSP readers.
+    ///
+    /// [`read`]: FakeMediamtx::read
     pub fn mark_not_ready(&self, name: &str) -> bool {
-        match self.shared.lock().runtime.get_mut(name) {
+        let mut st = self.shared.lock();
+        if let Some(p) = st.media.get(name).and_then(|m| m.publisher.as_ref()) {
+            p.close_session();
+        }
+        match st.runtime.get_mut(name) {
             Some(rt) => {
                 stop_publisher(rt);
                 true
@@ -379,7 +478,8 @@ impl FakeMediamtx {
             if let Some(rt) = st.runtime.get_mut(&name) {
                 if rt.source.is_some() && rt.readers.is_empty() {
                     stop_publisher(rt);
-                    closed.push(name);
+                    closed.push(name.clone());
+                    st.close_media(&name);
                 }
             }
         }
@@ -411,6 +511,9 @@ impl FakeMediamtx {
         if let Some(rt) = st.runtime.get_mut(name) {
             *rt = Runtime::idle();
         }
+        st.close_media(name);
+        drop(st);
+        self.shared.media_changed.send_modify(|n| *n += 1);
         true
     }
 
@@ -418,7 +521,11 @@ impl FakeMediamtx {
     pub fn delete_path_by_hand(&self, name: &str) -> bool {
         let mut st = self.shared.lock();
         st.runtime.remove(name);
-        st.configs.remove(name).is_some()
+        st.close_media(name);
+        let existed = st.configs.remove(name).is_some();
+        drop(st);
+        self.shared.media_changed.send_modify(|n| *n += 1);
+        existed
     }
 
     /// MediaMTX restarts with its config file: every path added over the API is gone,
@@ -431,6 +538,7 @@ impl FakeMediamtx {
             st.mode = Mode::Up;
             st.restarts += 1;
         }
+        self.shared.end_media();
         self.shared.drop_connections();
     }
 
@@ -470,22 +578,28 @@ impl FakeMediamtx {
         Ok(())
     }
 
-    /// Stops listening and drops every connection.
+    /// Stops listening, drops every connection and kills every `runOnDemand` command.
     pub async fn stop(self) {
-        let handle = self.accept.lock().unwrap_or_else(|e| e.into_inner()).take();
-        if let Some(h) = handle {
-            h.abort();
-            let _ = h.await;
+        for slot in [&self.accept, &self.rtsp_accept] {
+            let handle = slot.lock().unwrap_or_else(|e| e.into_inner()).take();
+            if let Some(h) = handle {
+                h.abort();
+                let _ = h.await;
+            }
         }
+        self.shared.end_media();
         self.shared.drop_connections();
     }
 }
 
 impl Drop for FakeMediamtx {
     fn drop(&mut self) {
-        if let Some(h) = self.accept.lock().unwrap_or_else(|e| e.into_inner()).take() {
-            h.abort();
+        for slot in [&self.accept, &self.rtsp_accept] {
+            if let Some(h) = slot.lock().unwrap_or_else(|e| e.into_inner()).take() {
+                h.abort();
+            }
         }
+        self.shared.end_media();
         self.shared.drop_connections();
     }
 }
@@ -866,12 +980,14 @@ fn operate(
                 if let Some(rt) = st.runtime.get_mut(&name) {
                     *rt = Runtime::idle();
                 }
+                st.close_media(&name);
             }
             Ok(ok())
         })(),
         "configPathsDelete" => {
             if st.configs.remove(&name).is_some() {
                 st.runtime.remove(&name);
+                st.close_media(&name);
                 Ok(ok())
             } else {
                 Err((404, "path not found".into()))
@@ -896,6 +1012,9 @@ fn operate(
         }
         other => Err((500, format!("{other} is not modelled by the fake"))),
     };
+    drop(st);
+    // DESCRIBEs waiting on a deleted or recreated path answer now.
+    shared.media_changed.send_modify(|n| *n += 1);
     match result {
         Ok(r) => r,
         Err((status, message)) => (status, error_body(&message)),
