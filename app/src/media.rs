@@ -1,9 +1,14 @@
-//! Snapshots and recordings straight from the camera (media mode `direct`, snapshot tier 3).
+//! Snapshots and recordings.
 //!
-//! One recording per camera, tracked by a `RecordingSession`; a watcher per recording
-//! notices when it ends by itself (planned duration), fails, or must stop because free
-//! space fell below the floor. Snapshots while a recording holds the device come from the
-//! recording's own frames.
+//! One recording per camera, tracked by a `RecordingSession`. While MediaMTX serves, a
+//! recording copies the camera's stream (one more reader of its path, held open for it by
+//! the streams use case), so viewers and the recording share the camera; otherwise it
+//! records straight from the camera. A watcher per recording notices when it ends by
+//! itself (planned duration), fails (the stream or the device went away), must stop
+//! because free space fell below the floor, or because its camera disappeared (the
+//! registry tells `Media` as a `CameraObserver`): the file is finished and the failure
+//! reported as `recording.error`. Snapshots while a recording holds the device come from
+//! the recording's own frames; while it reads the stream, from the stream.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -15,20 +20,22 @@ use domain::events::{Event, Topic};
 use domain::files::{recording_name, snapshot_name, FileKind, SnapshotFormat};
 use domain::media::{CaptureMode, SnapshotTier, VideoEncoding};
 use domain::recording::{
-    FailedRecording, FinishedRecording, RecordingPlan, RecordingSession, RecordingState,
+    FailedRecording, FinishedRecording, RecordingOrigin, RecordingPlan, RecordingSession,
+    RecordingState,
 };
 use domain::{ApiError, CameraId, ErrorKind, SafeFileName};
 use ports::capture::{
-    Capture, CaptureError, MediaInspector, Recorder, RecordingEnd, RecordingRequest, Still,
-    StillRequest,
+    Capture, CaptureError, MediaInspector, Recorder, RecordingEnd, RecordingRequest,
+    RecordingSource, Still, StillRequest,
 };
 use ports::clock::Clock;
 use ports::events::EventPublisher;
 use ports::files::{FileStore, StoreError};
 use serde_json::{json, Value};
 use slog::{info, warn, Logger};
+use tokio::sync::oneshot;
 
-use crate::cameras::CameraRegistry;
+use crate::cameras::{CameraEntry, CameraObserver, CameraRegistry};
 use crate::metrics::Metrics;
 
 /// A planned recording that has not ended this long after its duration is stopped.
@@ -50,7 +57,8 @@ pub struct MediaParts {
     pub min_free_bytes: u64,
     /// Recordings are split into files of this many seconds.
     pub segment_secs: Option<u64>,
-    /// Snapshots from MediaMTX's stream (tiers 1 and 2); `None` in media mode `direct`.
+    /// Snapshots (tiers 1 and 2) and recordings from MediaMTX's stream while it serves;
+    /// `None` in media mode `direct`.
     pub streams: Option<Arc<crate::streams::Streams>>,
     pub log: Logger,
 }
@@ -70,6 +78,8 @@ struct Slot {
     /// Counts the recordings of this camera, so late reports of an old one are ignored.
     generation: u64,
     last: Option<(u64, Outcome)>,
+    /// Tells the recording's watcher that the camera went away (and why).
+    lost: Option<oneshot::Sender<String>>,
 }
 
 pub struct Media {
@@ -264,6 +274,7 @@ impl Media {
                 "duration": now.secs_since(*started_at).max(0.0),
                 "planned_duration": plan.planned.map(|d| d.secs()),
                 "format": plan.format,
+                "source": plan.origin,
             }),
             RecordingState::Starting { plan, .. } => json!({
                 "filename": plan.file,
@@ -272,6 +283,7 @@ impl Media {
                 "duration": 0.0,
                 "planned_duration": plan.planned.map(|d| d.secs()),
                 "format": plan.format,
+                "source": plan.origin,
             }),
             RecordingState::Idle | RecordingState::Failed { .. } => Value::Null,
         }
@@ -303,11 +315,18 @@ impl Media {
             .create_new(FileKind::Snapshot, &wanted)
             .await
             .map_err(store_error)?;
+        // A recording from the device holds it: its own frames make the still. One from
+        // the stream has none; the stream serves the snapshot.
         let recorder = {
             let slots = self.slots();
             slots
                 .get(&device)
-                .filter(|s| matches!(s.session.state(), RecordingState::Recording { .. }))
+                .filter(|s| match s.session.state() {
+                    RecordingState::Recording { plan, .. } => {
+                        plan.origin == RecordingOrigin::Device
+                    }
+                    _ => false,
+                })
                 .and_then(|s| s.recorder.clone())
         };
         let streamed = match (&recorder, p.format, &self.parts.streams) {
@@ -425,6 +444,49 @@ impl Media {
         Err(store_error(StoreError::NamesExhausted(wanted.clone())))
     }
 
+    /// Where a recording of `camera` reads, with the size and rate it records at: MediaMTX's
+    /// stream while it serves (its hold taken: release it with `release_stream` when the
+    /// recording does not happen), else the camera itself.
+    async fn recording_source(
+        &self,
+        camera: &CameraEntry,
+    ) -> Result<(RecordingSource, domain::Resolution, f64), ApiError> {
+        if let Some(streams) = &self.parts.streams {
+            if let Some(stream) = streams.recording_begins(camera).await? {
+                return Ok((
+                    RecordingSource::Stream { url: stream.url },
+                    stream.size,
+                    stream.fps,
+                ));
+            }
+        }
+        let mode = self
+            .parts
+            .encoding
+            .plan(&camera.capabilities)
+            .ok_or_else(|| {
+                ApiError::unsupported(
+                    "no_capture_mode",
+                    format!("{} offers no mode to record in", camera.id),
+                )
+            })?;
+        Ok((
+            RecordingSource::Camera {
+                source: camera.source.clone(),
+                mode,
+            },
+            mode.size,
+            mode.fps,
+        ))
+    }
+
+    /// Gives back the stream hold of a recording from the stream that ended or never began.
+    fn release_stream(&self, device: CameraId, origin: RecordingOrigin) {
+        if let (RecordingOrigin::Stream, Some(streams)) = (origin, &self.parts.streams) {
+            streams.recording_ended(device);
+        }
+    }
+
     /// `start_recording`.
     pub async fn start_recording(self: &Arc<Self>, p: RecordingParams) -> Result<Value, ApiError> {
         let device = p.device;
@@ -434,44 +496,50 @@ impl Media {
                 domain::recording::RecordingError::AlreadyRecording(plan.file.clone()).into(),
             );
         }
-        let mode = self
-            .parts
-            .encoding
-            .plan(&camera.capabilities)
-            .ok_or_else(|| {
-                ApiError::unsupported(
-                    "no_capture_mode",
-                    format!("{device} offers no mode to record in"),
-                )
-            })?;
-        self.ensure_space(FileKind::Recording).await?;
-        let requested_at = self.parts.clock.now();
-        let wanted = recording_name(device, requested_at, p.format);
-        let (first, path) = self.reserve_recording(&wanted).await?;
+        let (source, size, fps) = self.recording_source(&camera).await?;
+        let origin = source.origin();
+        let reserved = async {
+            self.ensure_space(FileKind::Recording).await?;
+            let requested_at = self.parts.clock.now();
+            let wanted = recording_name(device, requested_at, p.format);
+            let (first, path) = self.reserve_recording(&wanted).await?;
+            Ok::<_, ApiError>((requested_at, first, path))
+        }
+        .await;
+        let (requested_at, first, path) = match reserved {
+            Ok(r) => r,
+            Err(e) => {
+                self.release_stream(device, origin);
+                return Err(e);
+            }
+        };
         let plan = RecordingPlan {
             file: first.clone(),
             format: p.format,
             planned: p.duration,
+            origin,
         };
+        let (lost_tx, lost_rx) = oneshot::channel();
         let started = {
             let mut slots = self.slots();
             let slot = slots.entry(device).or_default();
             slot.session.start(plan, requested_at).map(|()| {
                 slot.generation += 1;
+                slot.lost = Some(lost_tx);
                 slot.generation
             })
         };
         let generation = match started {
             Ok(g) => g,
             Err(e) => {
+                self.release_stream(device, origin);
                 let _ = self.parts.store.delete(FileKind::Recording, &first).await;
                 return Err(e.into());
             }
         };
 
         let request = RecordingRequest {
-            source: camera.source.clone(),
-            mode,
+            source,
             format: p.format,
             planned: p.duration,
             path,
@@ -484,13 +552,19 @@ impl Media {
                 let failed = self
                     .slots()
                     .get_mut(&device)
-                    .and_then(|s| s.session.failed(e.to_string(), now).ok());
+                    .filter(|s| s.generation == generation)
+                    .and_then(|s| {
+                        s.lost = None;
+                        s.session.failed(e.to_string(), now).ok()
+                    });
+                self.release_stream(device, origin);
                 let _ = self.parts.store.delete(FileKind::Recording, &first).await;
                 self.parts.metrics.recording_failed(false);
                 if let Some(f) = failed {
                     self.publish_failure(device, &f, 0);
                 }
-                warn!(self.parts.log, "recording failed to start"; "camera" => device.to_string(), "error" => e.to_string());
+                warn!(self.parts.log, "recording failed to start"; "camera" => device.to_string(),
+                    "source" => origin.as_str(), "error" => e.to_string());
                 return Err(capture_error(e, device));
             }
         };
@@ -509,15 +583,17 @@ impl Media {
                 .with("filename", first.as_str())
                 .with("status", "RECORDING")
                 .with("duration", json!(planned))
-                .with("format", p.format.extension()),
+                .with("format", p.format.extension())
+                .with("source", origin.as_str()),
         );
         info!(self.parts.log, "recording started"; "camera" => device.to_string(), "file" => first.as_str(),
-            "size" => mode.size.to_string(), "fps" => mode.fps);
+            "source" => origin.as_str(), "size" => size.to_string(), "fps" => fps);
         self.watch(
             device,
             generation,
             recorder,
             p.duration.map(|d| Duration::from_secs_f64(d.secs())),
+            lost_rx,
         );
         Ok(json!({
             "device": device,
@@ -526,22 +602,24 @@ impl Media {
             "start_time": started_at,
             "duration": planned,
             "format": p.format,
-            "width": mode.size.width,
-            "height": mode.size.height,
-            "fps": mode.fps,
+            "width": size.width,
+            "height": size.height,
+            "fps": fps,
+            "source": origin,
             "download_url": FileKind::Recording.download_url(&first),
         }))
     }
 
     /// Follows a recording until it ends: by itself, failing, past its planned duration
-    /// (then it is stopped), or when free space falls below the floor (stopped, reported
-    /// as an error).
+    /// (then it is stopped), when free space falls below the floor or its camera went away
+    /// (stopped, reported as an error).
     fn watch(
         self: &Arc<Self>,
         device: CameraId,
         generation: u64,
         recorder: Arc<dyn Recorder>,
         planned: Option<Duration>,
+        mut lost: oneshot::Receiver<String>,
     ) {
         let media = Arc::clone(self);
         tokio::spawn(async move {
@@ -553,9 +631,20 @@ impl Media {
             };
             tokio::pin!(overdue);
             let mut space = tokio::time::interval(SPACE_CHECK);
+            let mut lost_open = true;
             let end = loop {
                 tokio::select! {
                     end = recorder.ended() => break end,
+                    reason = &mut lost, if lost_open => match reason {
+                        Ok(reason) => {
+                            warn!(media.parts.log, "stopping a recording: its camera went away"; "camera" => device.to_string());
+                            // Whatever the recorder says (a stream that ended, a device
+                            // error, or a clean stop), the recording did not end as asked.
+                            let _ = recorder.stop().await;
+                            break RecordingEnd::Failed { reason };
+                        }
+                        Err(_) => lost_open = false,
+                    },
                     _ = &mut overdue => {
                         if let Some(slot) = media.slots().get_mut(&device).filter(|s| s.generation == generation) {
                             let _ = slot.session.duration_reached();
@@ -615,8 +704,14 @@ impl Media {
             }
             .ok()?;
             slot.last = Some((generation, outcome.clone()));
+            slot.lost = None;
             (outcome, slot.recorder.clone())
         };
+        let origin = match &outcome {
+            Outcome::Finished(f) => f.plan.origin,
+            Outcome::Failed(f) => f.plan.origin,
+        };
+        self.release_stream(device, origin);
         let files = recorder.map(|r| r.files()).unwrap_or_default();
         let size: u64 = files
             .iter()
@@ -741,6 +836,32 @@ impl Media {
         for (device, generation, recorder) in running {
             let end = recorder.stop().await;
             self.finish(device, generation, end).await;
+        }
+    }
+}
+
+impl CameraObserver for Media {
+    /// A camera that is no longer usable (unplugged, descriptor removed, in error) ends its
+    /// recording: the watcher finishes the file and reports `recording.error`.
+    fn changed(&self, camera: &CameraEntry) {
+        if camera.status.is_usable() {
+            return;
+        }
+        let lost = self
+            .slots()
+            .get_mut(&camera.id)
+            .filter(|s| s.session.is_active())
+            .and_then(|s| s.lost.take());
+        if let Some(tx) = lost {
+            let status = serde_json::to_value(camera.status)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default();
+            let mut reason = format!("camera {} went away ({status})", camera.id);
+            if let Some(e) = &camera.error {
+                reason.push_str(&format!(": {e}"));
+            }
+            let _ = tx.send(reason);
         }
     }
 }

@@ -152,6 +152,8 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         cameras.observe(streams.clone());
         tasks.push(tokio::spawn(Arc::clone(streams).run()));
     }
+    // A camera that goes away ends its recording (the file is finished, the failure told).
+    cameras.observe(core.media.clone());
     tasks.push(tokio::spawn(
         files.run(Duration::from_secs(config.retention.interval_secs)),
     ));
@@ -263,6 +265,9 @@ async fn media_plane(
         ffmpeg: config.media.ffmpeg.clone(),
         ffprobe: config.media.ffprobe.clone(),
         still_timeout: Duration::from_secs_f64(config.media.snapshot_timeout_secs),
+        // A recording from the stream may first wait for MediaMTX to start the publisher.
+        stream_start_timeout: cs_ffmpeg::Settings::default().start_timeout
+            + domain::stream::PUBLISHER_START_TIMEOUT,
         ..Default::default()
     };
     let storage = &config.storage;

@@ -22,7 +22,7 @@ use domain::stream::{
     managed_camera, path_name, reconcile, PathConfig, PublisherCommand, PublisherInput,
     StreamEndpoints, StreamHolds, PUBLISHER_START_TIMEOUT,
 };
-use domain::{ApiError, CameraId, ErrorKind};
+use domain::{ApiError, CameraId, ErrorKind, Resolution};
 use ports::camera::CaptureSource;
 use ports::clock::Clock;
 use ports::media_server::{MediaServer, MediaServerError, PathStatus, StreamHandle, StreamReader};
@@ -90,9 +90,21 @@ struct CameraStream {
 }
 
 impl CameraStream {
+    /// The service's readers of the path: its own reader and its recorders (one per
+    /// recording), which are not viewers.
     fn own_readers(&self) -> u32 {
         u32::from(self.reader.as_ref().is_some_and(|r| r.is_reading()))
+            .saturating_add(self.holds.recordings())
     }
+}
+
+/// Where a recording of a camera reads while MediaMTX serves: its path, as the service
+/// reads it, and what the publisher makes (the recording copies it as it is).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordingStream {
+    pub url: String,
+    pub size: Resolution,
+    pub fps: f64,
 }
 
 #[derive(Default)]
@@ -165,9 +177,9 @@ impl Streams {
         }
     }
 
-    /// The path a connected camera should have; `None` when no publisher can be made for it.
-    fn desired_for(&self, camera: &CameraEntry) -> Option<PathConfig> {
-        let input = match &camera.source {
+    /// What a camera's publisher reads.
+    fn publisher_input(&self, camera: &CameraEntry) -> Option<PublisherInput> {
+        Some(match &camera.source {
             CaptureSource::Device { path } => PublisherInput::Device {
                 path: path.to_str()?.to_owned(),
                 capture: self.parts.encoding.plan(&camera.capabilities)?.capture,
@@ -180,7 +192,21 @@ impl Streams {
                     fps: fps.unwrap_or(VideoEncoding::PREFERRED_MAX_FPS),
                 }
             }
+        })
+    }
+
+    /// The size and rate a camera's publisher encodes at (as `PublisherCommand` fits them).
+    fn published_mode(&self, camera: &CameraEntry) -> Option<(Resolution, f64)> {
+        let (size, fps) = match self.publisher_input(camera)? {
+            PublisherInput::Device { capture, .. } => (capture.size, capture.fps),
+            PublisherInput::TestPattern { size, fps, .. } => (size, Some(fps)),
         };
+        self.parts.encoding.fit(size, fps)
+    }
+
+    /// The path a connected camera should have; `None` when no publisher can be made for it.
+    fn desired_for(&self, camera: &CameraEntry) -> Option<PathConfig> {
+        let input = self.publisher_input(camera)?;
         match PublisherCommand::new(&self.parts.ffmpeg, &input, &self.parts.encoding) {
             Ok(cmd) => Some(PathConfig::on_demand(&cmd)),
             Err(e) => {
@@ -408,20 +434,7 @@ impl Streams {
     pub async fn start_streaming(&self, device: CameraId) -> Result<Value, ApiError> {
         self.require_serving()?;
         let camera = self.parts.cameras.get_connected(device)?;
-        let name = path_name(device);
-        if self.status_of(device).await?.is_none() {
-            let cfg = self.desired_for(&camera).ok_or_else(|| {
-                ApiError::unsupported(
-                    "no_stream",
-                    format!("{device} offers no mode a publisher can encode"),
-                )
-            })?;
-            self.parts
-                .server
-                .ensure_path(&name, &cfg)
-                .await
-                .map_err(server_error)?;
-        }
+        self.ensure_path_of(&camera).await?;
         let needs_reader = {
             let now = self.parts.clock.now();
             let mut st = self.lock();
@@ -451,6 +464,69 @@ impl Streams {
                 .with("device", device.to_string()));
             }
             tokio::time::sleep(READY_POLL).await;
+        }
+    }
+
+    /// Makes sure the camera's path exists (the reconcile loop may not have added it yet).
+    async fn ensure_path_of(&self, camera: &CameraEntry) -> Result<(), ApiError> {
+        if self.status_of(camera.id).await?.is_some() {
+            return Ok(());
+        }
+        let cfg = self.desired_for(camera).ok_or_else(|| {
+            ApiError::unsupported(
+                "no_stream",
+                format!("{} offers no mode a publisher can encode", camera.id),
+            )
+        })?;
+        self.parts
+            .server
+            .ensure_path(&path_name(camera.id), &cfg)
+            .await
+            .map_err(server_error)
+    }
+
+    /// A recording is about to start: while MediaMTX serves, it records the camera's stream
+    /// and the stream is held for it (never closed while it records) until
+    /// [`Streams::recording_ended`]; `None` when MediaMTX does not serve (the recording is
+    /// direct then).
+    pub async fn recording_begins(
+        &self,
+        camera: &CameraEntry,
+    ) -> Result<Option<RecordingStream>, ApiError> {
+        if !self.is_serving() {
+            return Ok(None);
+        }
+        let (size, fps) = self.published_mode(camera).ok_or_else(|| {
+            ApiError::unsupported(
+                "no_stream",
+                format!("{} offers no mode a publisher can encode", camera.id),
+            )
+        })?;
+        self.ensure_path_of(camera).await?;
+        self.lock()
+            .cameras
+            .entry(camera.id)
+            .or_default()
+            .holds
+            .recording_started();
+        info!(self.parts.log, "stream held for a recording"; "camera" => %camera.id);
+        Ok(Some(RecordingStream {
+            url: format!("{}{}", self.parts.local_rtsp, path_name(camera.id)),
+            size,
+            fps,
+        }))
+    }
+
+    /// A recording from the stream ended (or never started): its hold goes; viewing and
+    /// snapshot holds keep their own time.
+    pub fn recording_ended(&self, device: CameraId) {
+        let now = self.parts.clock.now();
+        let mut st = self.lock();
+        if let Some(cam) = st.cameras.get_mut(&device) {
+            cam.holds.recording_ended();
+            if !cam.holds.is_held(now) {
+                cam.reader = None;
+            }
         }
     }
 

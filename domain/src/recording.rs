@@ -3,12 +3,34 @@
 //! The session is a plain value: the app feeds it what it asked for and what the capture
 //! process reported, with the time each happened, and it says which moves are allowed.
 
+use serde::Serialize;
 use thiserror::Error;
 
 use crate::api::RecordingDuration;
 use crate::error::{ApiError, ErrorKind};
 use crate::files::{RecordingFormat, SafeFileName};
 use crate::time::Timestamp;
+
+/// Where a recording's pictures come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RecordingOrigin {
+    /// The camera itself: the recorder opens the device (or makes the simulated pattern) and
+    /// encodes (media mode `direct`, or `auto` while MediaMTX does not answer).
+    Device,
+    /// The camera's MediaMTX stream, already H.264 in the profile, copied as it comes: the
+    /// recorder is one more reader of the path, so viewers and the recording share the camera.
+    Stream,
+}
+
+impl RecordingOrigin {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecordingOrigin::Device => "device",
+            RecordingOrigin::Stream => "stream",
+        }
+    }
+}
 
 /// What a recording was asked to be.
 #[derive(Debug, Clone, PartialEq)]
@@ -18,6 +40,8 @@ pub struct RecordingPlan {
     pub format: RecordingFormat,
     /// Stops by itself after this long; `None`: until stopped.
     pub planned: Option<RecordingDuration>,
+    /// Where it records from.
+    pub origin: RecordingOrigin,
 }
 
 /// Why a recording ended without failing.
@@ -365,11 +389,25 @@ mod tests {
             file: SafeFileName::parse(&format!("camera0_{n}.mp4")).unwrap(),
             format: RecordingFormat::Mp4,
             planned: planned.and_then(RecordingDuration::new),
+            origin: RecordingOrigin::Device,
         }
     }
 
     fn t(ms: i64) -> Timestamp {
         Timestamp::from_unix_millis(ms)
+    }
+
+    #[test]
+    fn origins_are_named_for_clients() {
+        assert_eq!(
+            serde_json::to_value(RecordingOrigin::Stream).unwrap(),
+            "stream"
+        );
+        assert_eq!(
+            serde_json::to_value(RecordingOrigin::Device).unwrap(),
+            "device"
+        );
+        assert_eq!(RecordingOrigin::Stream.as_str(), "stream");
     }
 
     #[test]

@@ -145,6 +145,11 @@ impl StreamHolds {
         self.recordings > 0
     }
 
+    /// Recordings reading the stream now (each is a reader of the path).
+    pub fn recordings(&self) -> u32 {
+        self.recordings
+    }
+
     /// The uses that hold the stream at `now`.
     pub fn active_uses(&self, now: Timestamp) -> Vec<StreamUse> {
         let live = |t: Option<Timestamp>| t.is_some_and(|t| now < t);
@@ -597,6 +602,20 @@ mod tests {
         assert_eq!(holds.hold(at(1_000_000)), Hold::Indefinite);
         holds.recording_ended();
         assert_eq!(holds.hold(at(1_000_000)), Hold::Released);
+    }
+
+    #[test]
+    fn each_recording_is_a_reader_of_its_own_and_unmatched_ends_are_ignored() {
+        let mut holds = StreamHolds::default();
+        holds.recording_ended();
+        assert_eq!(holds.recordings(), 0);
+        holds.recording_started();
+        holds.recording_started();
+        assert_eq!(holds.recordings(), 2);
+        holds.recording_ended();
+        assert_eq!(holds.recordings(), 1);
+        assert!(holds.is_recording());
+        assert_eq!(holds.active_uses(at(0)), vec![StreamUse::Recording]);
     }
 
     #[test]

@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use domain::api::{Quality, RecordingDuration};
 use domain::files::{RecordingFormat, SnapshotFormat};
 use domain::media::{CaptureMode, RecordingMode};
+use domain::recording::RecordingOrigin;
 use thiserror::Error;
 
 use crate::camera::CaptureSource;
@@ -61,11 +62,33 @@ pub struct Still {
     pub height: u32,
 }
 
+/// What a recording reads.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RecordingSource {
+    /// The camera itself, encoded by the recorder in `mode` (H.264 in the profile).
+    Camera {
+        source: CaptureSource,
+        mode: RecordingMode,
+    },
+    /// The camera's stream on the media server (`rtsp://127.0.0.1:8554/camera0`), already
+    /// H.264 in the profile: copied as it comes, never re-encoded. The recorder is a reader
+    /// of the path like any viewer; the stream ending is a failure of the recording.
+    Stream { url: String },
+}
+
+impl RecordingSource {
+    pub fn origin(&self) -> RecordingOrigin {
+        match self {
+            RecordingSource::Camera { .. } => RecordingOrigin::Device,
+            RecordingSource::Stream { .. } => RecordingOrigin::Stream,
+        }
+    }
+}
+
 /// One recording to start.
 #[derive(Debug, Clone)]
 pub struct RecordingRequest {
-    pub source: CaptureSource,
-    pub mode: RecordingMode,
+    pub source: RecordingSource,
     pub format: RecordingFormat,
     /// Ends by itself after this long; `None`: until stopped.
     pub planned: Option<RecordingDuration>,
@@ -97,6 +120,8 @@ pub trait Recorder: Send + Sync + 'static {
     fn files(&self) -> Vec<PathBuf>;
 
     /// A still from the frames being recorded, for while the recording holds the device.
+    /// Only a recording from the camera has them; one from a stream says `Failed` (the
+    /// stream's own readers serve snapshots then).
     async fn still(
         &self,
         format: SnapshotFormat,

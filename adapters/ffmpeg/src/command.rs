@@ -22,6 +22,9 @@ const MP4_FLAGS: &str = "+frag_keyframe+empty_moov+default_base_moof";
 /// Matroska clusters of at most a second bound what a cut file loses.
 const MKV_CLUSTER_MS: &str = "1000";
 
+/// How much of a stream ffmpeg reads before starting a recording of it (microseconds).
+const STREAM_PROBE_MICROS: &str = "1000000";
+
 /// A lavfi source name: letters, digits and `_` only, so it cannot smuggle a filter graph.
 pub fn valid_pattern(pattern: &str) -> bool {
     !pattern.is_empty()
@@ -266,6 +269,29 @@ pub fn recording(
     args.kv("-map", "0:v").push(&["-an"]);
     args.kv("-vf", encode_filter(mode));
     args.0.extend(h264_encoder(mode));
+    container(&mut args, format, target);
+
+    let preview = match source {
+        CaptureSource::Device { .. } => {
+            format!(
+                "fps={PREVIEW_FPS},scale={}:{}",
+                mode.capture.size.width, mode.capture.size.height
+            )
+        }
+        CaptureSource::TestPattern { .. } => format!("fps={PREVIEW_FPS}"),
+    };
+    args.kv("-map", "0:v")
+        .kv("-vf", preview)
+        .kv("-c:v", "mjpeg")
+        .kv("-q:v", "2")
+        .kv("-f", "mpjpeg")
+        .arg("pipe:1");
+    args.0
+}
+
+/// The crash-safe container a recording writes: fragmented MP4 or Matroska with short
+/// clusters, in one file or through the segment muxer.
+fn container(args: &mut Args, format: RecordingFormat, target: RecordingTarget<'_>) {
     args.kv("-flush_packets", "1");
     let muxer = match format {
         RecordingFormat::Mp4 => "mp4",
@@ -293,21 +319,41 @@ pub fn recording(
                 .arg(pattern.as_os_str());
         }
     }
+}
 
-    let preview = match source {
-        CaptureSource::Device { .. } => {
-            format!(
-                "fps={PREVIEW_FPS},scale={}:{}",
-                mode.capture.size.width, mode.capture.size.height
-            )
-        }
-        CaptureSource::TestPattern { .. } => format!("fps={PREVIEW_FPS}"),
-    };
-    args.kv("-map", "0:v")
-        .kv("-vf", preview)
-        .kv("-c:v", "mjpeg")
-        .kv("-q:v", "2")
-        .kv("-f", "mpjpeg")
+/// Whether `url` is read with ffmpeg's RTSP demuxer (which takes `-rtsp_transport`).
+fn is_rtsp(url: &str) -> bool {
+    let lower = url.get(..8).unwrap_or(url).to_ascii_lowercase();
+    lower.starts_with("rtsp://") || lower.starts_with("rtsps://")
+}
+
+/// A recording of a stream that is already H.264 in the profile (the camera's MediaMTX
+/// path): read over RTSP-over-TCP (no UDP ports, no lost packets on a busy box), the video
+/// copied as it comes (no decode, no encode), into the same crash-safe containers as a
+/// recording from the camera. No `-t`: the recorder ends a planned recording itself, so an
+/// end it did not ask for is always the stream going away. No preview (snapshots come from
+/// the stream's own readers); instead one CRC line per packet on stdout, so that the
+/// service's death breaks the pipe and ffmpeg finishes the file, as with a preview.
+pub fn stream_recording(
+    url: &str,
+    format: RecordingFormat,
+    target: RecordingTarget<'_>,
+) -> Vec<OsString> {
+    let mut args = Args::new();
+    common(&mut args);
+    if is_rtsp(url) {
+        args.kv("-rtsp_transport", "tcp");
+    }
+    // ffmpeg looks at 5 s of a live input before writing anything by default; the size and
+    // parameter sets come with the first keyframe (and in MediaMTX's SDP), so one second
+    // (the publisher's GOP) is enough and the recording starts 4 s sooner.
+    args.kv("-analyzeduration", STREAM_PROBE_MICROS);
+    args.kv("-i", url);
+    args.kv("-map", "0:v:0").push(&["-an", "-c:v", "copy"]);
+    container(&mut args, format, target);
+    args.kv("-map", "0:v:0")
+        .kv("-c:v", "copy")
+        .kv("-f", "framecrc")
         .arg("pipe:1");
     args.0
 }
@@ -519,6 +565,64 @@ mod tests {
             t.contains("-f segment -segment_time 60 -reset_timestamps 1 -segment_format mp4 -segment_format_options movflags=+frag_keyframe+empty_moov+default_base_moof /r/x_%03d.mp4"),
             "{t}"
         );
+    }
+
+    #[test]
+    fn a_stream_recording_copies_the_rtsp_stream_over_tcp_into_the_same_containers() {
+        let path = PathBuf::from("/r/camera0_x.mp4");
+        let t = text(&stream_recording(
+            "rtsp://127.0.0.1:8554/camera0",
+            RecordingFormat::Mp4,
+            RecordingTarget::File(&path),
+        ));
+        assert!(
+            t.contains("-rtsp_transport tcp -analyzeduration 1000000 -i rtsp://127.0.0.1:8554/camera0 -map 0:v:0 -an -c:v copy"),
+            "{t}"
+        );
+        assert!(
+            t.contains(
+                "-f mp4 -movflags +frag_keyframe+empty_moov+default_base_moof /r/camera0_x.mp4 "
+            ),
+            "{t}"
+        );
+        assert!(
+            t.ends_with("-map 0:v:0 -c:v copy -f framecrc pipe:1"),
+            "{t}"
+        );
+        for absent in ["libx264", "-vf", "-t ", "mjpeg", "-re"] {
+            assert!(!t.contains(absent), "{absent:?} in {t}");
+        }
+
+        let pattern = PathBuf::from("/r/x_%03d.mkv");
+        let t = text(&stream_recording(
+            "rtsp://127.0.0.1:8554/camera3",
+            RecordingFormat::Mkv,
+            RecordingTarget::Segments {
+                pattern: &pattern,
+                seconds: 30,
+            },
+        ));
+        assert!(
+            t.contains("-f segment -segment_time 30 -reset_timestamps 1 -segment_format matroska -segment_format_options cluster_time_limit=1000 /r/x_%03d.mkv "),
+            "{t}"
+        );
+    }
+
+    #[test]
+    fn only_rtsp_inputs_get_the_rtsp_transport_option() {
+        let path = PathBuf::from("/r/x.mkv");
+        let t = text(&stream_recording(
+            "/tmp/in.ts",
+            RecordingFormat::Mkv,
+            RecordingTarget::File(&path),
+        ));
+        assert!(!t.contains("-rtsp_transport"), "{t}");
+        assert!(
+            t.contains("-analyzeduration 1000000 -i /tmp/in.ts -map 0:v:0"),
+            "{t}"
+        );
+        assert!(is_rtsp("RTSP://h/p") && is_rtsp("rtsps://h/p"));
+        assert!(!is_rtsp("rtsp") && !is_rtsp("http://h/p"));
     }
 
     #[test]

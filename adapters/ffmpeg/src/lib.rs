@@ -31,6 +31,9 @@ pub struct Settings {
     pub still_timeout: Duration,
     /// A recording that has written nothing after this long is killed.
     pub start_timeout: Duration,
+    /// The same for a recording from a stream, which may first wait for the media server to
+    /// start the stream's publisher.
+    pub stream_start_timeout: Duration,
     /// After asking a recording to stop, how long to wait before killing it.
     pub stop_grace: Duration,
     /// ffprobe is killed after this long.
@@ -44,6 +47,9 @@ impl Default for Settings {
             ffprobe: "ffprobe".into(),
             still_timeout: Duration::from_secs(10),
             start_timeout: Duration::from_secs(10),
+            // MediaMTX holds a reader up to 10 s for an on-demand publisher, then ffmpeg
+            // reads the stream's first packets.
+            stream_start_timeout: Duration::from_secs(20),
             stop_grace: Duration::from_secs(10),
             probe_timeout: Duration::from_secs(10),
         }

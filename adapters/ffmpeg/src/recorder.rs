@@ -1,5 +1,7 @@
 //! A recording under way: one supervised ffmpeg writing a crash-safe file (or segments)
-//! and sending preview JPEGs on stdout for snapshots while it holds the device.
+//! and sending preview JPEGs on stdout for snapshots while it holds the device; or an ffmpeg
+//! copying a stream (MediaMTX's path) into the same containers, for which any end it was not
+//! asked for is the stream going away, a failure.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -14,7 +16,9 @@ use domain::Resolution;
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use ports::camera::CaptureSource;
-use ports::capture::{CaptureError, Recorder, RecordingEnd, RecordingRequest, Still};
+use ports::capture::{
+    CaptureError, Recorder, RecordingEnd, RecordingRequest, RecordingSource, Still,
+};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{ChildStdin, ChildStdout};
 use tokio::sync::{mpsc, watch, Mutex};
@@ -82,6 +86,8 @@ impl Files {
 
 enum Control {
     Kill,
+    /// Finish the file this long from now (a planned recording from a stream).
+    StopAfter(Duration),
 }
 
 /// How the process ended, with what it said.
@@ -100,7 +106,8 @@ pub struct FfmpegRecorder {
     exit: watch::Receiver<Option<Exit>>,
     stop_requested: Arc<AtomicBool>,
     preview: watch::Receiver<Option<Arc<Vec<u8>>>>,
-    preview_size: Resolution,
+    /// The preview's size; `None` for a stream recording, which sends no preview.
+    preview_size: Option<Resolution>,
     settings: Arc<Settings>,
 }
 
@@ -110,7 +117,11 @@ impl FfmpegRecorder {
         settings: Arc<Settings>,
         req: RecordingRequest,
     ) -> Result<Arc<FfmpegRecorder>, CaptureError> {
-        if let CaptureSource::TestPattern { pattern } = &req.source {
+        if let RecordingSource::Camera {
+            source: CaptureSource::TestPattern { pattern },
+            ..
+        } = &req.source
+        {
             if !command::valid_pattern(pattern) {
                 return Err(CaptureError::Failed {
                     dependency: DEPENDENCY,
@@ -130,9 +141,22 @@ impl FfmpegRecorder {
             }
             _ => RecordingTarget::File(&req.path),
         };
-        let args = command::recording(&req.source, &req.mode, req.format, req.planned, target);
-        // No parent-death signal: if the service dies, the preview pipe breaks and ffmpeg
-        // finishes the file (see `process::supervised`).
+        let (args, preview_size, start_timeout) = match &req.source {
+            RecordingSource::Camera { source, mode } => (
+                command::recording(source, mode, req.format, req.planned, target),
+                Some(mode.capture.size),
+                settings.start_timeout,
+            ),
+            RecordingSource::Stream { url } => (
+                command::stream_recording(url, req.format, target),
+                None,
+                settings.stream_start_timeout,
+            ),
+        };
+        let from_stream = matches!(req.source, RecordingSource::Stream { .. });
+        // No parent-death signal: if the service dies, the pipe on stdout (preview JPEGs, or
+        // a stream recording's packet list) breaks and ffmpeg finishes the file (see
+        // `process::supervised`).
         let mut cmd = process::supervised(&settings.ffmpeg, args, None);
         cmd.stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -150,26 +174,58 @@ impl FfmpegRecorder {
             None => (StderrTail::default(), None),
         };
         let (preview_tx, preview_rx) = watch::channel(None);
-        if let Some(out) = child.stdout.take() {
-            tokio::spawn(read_previews(out, preview_tx));
+        if let Some(mut out) = child.stdout.take() {
+            if from_stream {
+                tokio::spawn(async move {
+                    let _ = tokio::io::copy(&mut out, &mut tokio::io::sink()).await;
+                });
+            } else {
+                tokio::spawn(read_previews(out, preview_tx));
+            }
         }
 
         let (control_tx, mut control_rx) = mpsc::channel::<Control>(4);
         let (exit_tx, exit_rx) = watch::channel(None::<Exit>);
         let stop_requested = Arc::new(AtomicBool::new(false));
-        let from_device = matches!(req.source, CaptureSource::Device { .. });
+        let from_device = matches!(
+            req.source,
+            RecordingSource::Camera {
+                source: CaptureSource::Device { .. },
+                ..
+            }
+        );
         let stopping = stop_requested.clone();
         let grace = settings.stop_grace;
         tokio::spawn(async move {
             let mut killed = false;
             let mut control_open = true;
+            let mut finish_at: Option<tokio::time::Instant> = None;
             let status = loop {
+                let due = finish_at.unwrap_or_else(tokio::time::Instant::now);
                 tokio::select! {
                     s = child.wait() => break s,
+                    _ = tokio::time::sleep_until(due), if finish_at.is_some() => {
+                        // The planned end of a stream recording: finish the file as a stop would.
+                        finish_at = None;
+                        stopping.store(true, Ordering::SeqCst);
+                        if let Some(pid) = child.id() {
+                            let _ = kill(Pid::from_raw(pid as i32), Signal::SIGINT);
+                        }
+                        match tokio::time::timeout(grace, child.wait()).await {
+                            Ok(s) => break s,
+                            Err(_) => {
+                                killed = true;
+                                let _ = child.start_kill();
+                            }
+                        }
+                    }
                     c = control_rx.recv(), if control_open => match c {
                         Some(Control::Kill) => {
                             killed = true;
                             let _ = child.start_kill();
+                        }
+                        Some(Control::StopAfter(d)) => {
+                            finish_at = Some(tokio::time::Instant::now() + d);
                         }
                         None => {
                             // Every handle is gone: finish the file as a stop would.
@@ -206,9 +262,26 @@ impl FfmpegRecorder {
                 Ok(status) => {
                     let asked = stopping.load(Ordering::SeqCst);
                     // After `q` ffmpeg exits 0; after SIGINT it exits 255, having finished the file.
-                    if status.success() || (asked && status.code() == Some(255)) {
+                    let finished_as_asked =
+                        asked && (status.success() || status.code() == Some(255));
+                    if finished_as_asked || (status.success() && !from_stream) {
                         Exit {
                             end: RecordingEnd::Finished,
+                            error: None,
+                        }
+                    } else if status.success() {
+                        // A stream recording ends only when asked: the stream went away
+                        // (publisher gone, path removed, media server restarted).
+                        let tail = tail.text();
+                        let said = tail.trim();
+                        Exit {
+                            end: RecordingEnd::Failed {
+                                reason: if said.is_empty() {
+                                    "the stream ended".to_owned()
+                                } else {
+                                    format!("the stream ended: {said}")
+                                },
+                            },
                             error: None,
                         }
                     } else {
@@ -233,16 +306,29 @@ impl FfmpegRecorder {
             exit: exit_rx,
             stop_requested,
             preview: preview_rx,
-            preview_size: req.mode.capture.size,
+            preview_size,
             settings: settings.clone(),
         });
-        recorder.wait_for_first_bytes(&req.path).await?;
+        recorder
+            .wait_for_first_bytes(&req.path, start_timeout)
+            .await?;
+        if let (true, Some(d)) = (from_stream, req.planned) {
+            // Counted from the first bytes, like `-t` counts the recorded time.
+            let _ = recorder
+                .control
+                .send(Control::StopAfter(Duration::from_secs_f64(d.secs())))
+                .await;
+        }
         Ok(recorder)
     }
 
-    async fn wait_for_first_bytes(&self, reserved: &Path) -> Result<(), CaptureError> {
+    async fn wait_for_first_bytes(
+        &self,
+        reserved: &Path,
+        timeout: Duration,
+    ) -> Result<(), CaptureError> {
         let first = self.files.first();
-        let deadline = tokio::time::Instant::now() + self.settings.start_timeout;
+        let deadline = tokio::time::Instant::now() + timeout;
         let mut exit = self.exit.clone();
         loop {
             if std::fs::metadata(&first)
@@ -267,7 +353,7 @@ impl FfmpegRecorder {
                 let _ = self.ended().await;
                 return Err(CaptureError::TimedOut {
                     dependency: DEPENDENCY,
-                    secs: self.settings.start_timeout.as_secs_f64(),
+                    secs: timeout.as_secs_f64(),
                     details: "no video was written".into(),
                 });
             }
@@ -320,6 +406,12 @@ impl Recorder for FfmpegRecorder {
         quality: Quality,
         path: &Path,
     ) -> Result<Still, CaptureError> {
+        let Some(size) = self.preview_size else {
+            return Err(CaptureError::Failed {
+                dependency: DEPENDENCY,
+                details: "a recording from a stream keeps no frames; read the stream".into(),
+            });
+        };
         let frame = self
             .latest_preview()
             .await
@@ -340,8 +432,8 @@ impl Recorder for FfmpegRecorder {
         .await?;
         crate::check_written(path)?;
         Ok(Still {
-            width: self.preview_size.width,
-            height: self.preview_size.height,
+            width: size.width,
+            height: size.height,
         })
     }
 

@@ -11,7 +11,8 @@ use domain::media::{CaptureMode, RecordingMode, VideoEncoding};
 use domain::Resolution;
 use ports::camera::CaptureSource;
 use ports::capture::{
-    Capture, CaptureError, MediaInspector, Recorder, RecordingEnd, RecordingRequest, StillRequest,
+    Capture, CaptureError, MediaInspector, Recorder, RecordingEnd, RecordingRequest,
+    RecordingSource, StillRequest,
 };
 use serde_json::Value;
 
@@ -86,8 +87,10 @@ fn request(
     let path = dir.join(name);
     std::fs::write(&path, b"").unwrap();
     RecordingRequest {
-        source: pattern(),
-        mode: recording_mode(res(1280, 720)),
+        source: RecordingSource::Camera {
+            source: pattern(),
+            mode: recording_mode(res(1280, 720)),
+        },
         format,
         planned: planned.and_then(RecordingDuration::new),
         path,

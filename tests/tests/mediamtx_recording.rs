@@ -1,0 +1,191 @@
+//! Recordings and the stream, black-box: the real service binary, simulated cameras, the real
+//! ffmpeg, ffprobe as the judge. In media mode `mediamtx` the service runs against the fake
+//! MediaMTX, whose RTSP relay starts the on-demand publisher for the first reader, so a
+//! recording really reads the camera's stream. A camera unplugged mid-recording (its
+//! descriptor removed) ends the recording with `recording.error` and a playable file, in
+//! both media modes.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use cs_tests::{TestService, WsClient};
+use domain::Role;
+use serde_json::{json, Value};
+
+/// Generous bound for waits on a loaded CI box; not a timing claim.
+const WAIT_SECS: f64 = 30.0;
+
+fn ffprobe(path: &Path) -> Value {
+    let out = std::process::Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-print_format",
+            "json",
+            "-show_format",
+            "-show_streams",
+        ])
+        .arg(path)
+        .output()
+        .expect("ffprobe runs");
+    assert!(
+        out.status.success(),
+        "ffprobe cannot read {}: {}",
+        path.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("ffprobe prints JSON")
+}
+
+/// The file plays: H.264 at `size`, lasting more than nothing.
+fn assert_playable(path: &Path, size: (u64, u64)) {
+    let j = ffprobe(path);
+    let v = &j["streams"][0];
+    assert_eq!(v["codec_name"], "h264", "{j}");
+    assert_eq!(
+        (v["width"].as_u64(), v["height"].as_u64()),
+        (Some(size.0), Some(size.1)),
+        "{j}"
+    );
+    let duration: f64 = j["format"]["duration"]
+        .as_str()
+        .and_then(|d| d.parse().ok())
+        .unwrap_or(0.0);
+    assert!(duration > 0.0, "{} has no duration: {j}", path.display());
+}
+
+fn recording_path(svc: &TestService, name: &Value) -> PathBuf {
+    svc.dir
+        .path()
+        .join("recordings")
+        .join(name.as_str().expect("a file name"))
+}
+
+async fn subscribe(ws: &mut WsClient, topics: Value) {
+    ws.ok("subscribe_events", json!({"topics": topics})).await;
+}
+
+/// The next event of `topic` (others are skipped).
+async fn event(ws: &mut WsClient, topic: &str) -> Value {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs_f64(WAIT_SECS);
+    loop {
+        let left = deadline
+            .saturating_duration_since(tokio::time::Instant::now())
+            .as_secs_f64();
+        let n = ws
+            .notification(left)
+            .await
+            .unwrap_or_else(|| panic!("no {topic} event"));
+        if n["params"]["result"]["topic"] == topic {
+            return n["params"]["result"].clone();
+        }
+    }
+}
+
+/// Waits until `device` is listed CONNECTED.
+async fn connected(ws: &mut WsClient, device: &str) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs_f64(WAIT_SECS);
+    loop {
+        let r = ws
+            .call("get_camera_status", json!({"device": device}))
+            .await;
+        if r["result"]["status"] == "CONNECTED" {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{device} never connected: {r}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Waits until the recording has written video beyond its header (the file grows).
+async fn file_grows(path: &Path) {
+    let first = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs_f64(WAIT_SECS);
+    while std::fs::metadata(path).map(|m| m.len()).unwrap_or(0) <= first + 10_000 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{} does not grow",
+            path.display()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Live ffmpeg processes whose command line contains `needle` (zombies excluded).
+fn ffmpegs_with(needle: &str) -> Vec<i32> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
+            continue;
+        };
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let zombie = stat
+            .rsplit_once(") ")
+            .is_some_and(|(_, rest)| rest.starts_with('Z'));
+        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        if !zombie && cmdline.contains("ffmpeg") && cmdline.contains(needle) {
+            out.push(pid);
+        }
+    }
+    out
+}
+
+/// Unplugs camera `index` mid-recording and checks what the client is told and what is left.
+async fn unplug_mid_recording(svc: &TestService, ws: &mut WsClient, index: u16, source: &str) {
+    let device = format!("camera{index}");
+    subscribe(ws, json!(["recording.*"])).await;
+    let r = ws
+        .ok(
+            "start_recording",
+            json!({"device": device, "format": "mkv"}),
+        )
+        .await;
+    assert_eq!(r["source"], source, "{r}");
+    let status = ws.ok("get_camera_status", json!({"device": device})).await;
+    assert_eq!(status["recording"]["source"], source, "{status}");
+    let file = recording_path(svc, &r["filename"]);
+    file_grows(&file).await;
+
+    svc.unplug_sim(index);
+    let e = event(ws, "recording.error").await;
+    assert_eq!(e["device"], device.as_str(), "{e}");
+    assert_eq!(e["filename"], r["filename"], "{e}");
+    assert_eq!(e["status"], "FAILED", "{e}");
+    assert!(
+        e["reason"]
+            .as_str()
+            .is_some_and(|s| s.contains("went away")),
+        "{e}"
+    );
+    assert!(e["file_size"].as_u64().is_some_and(|n| n > 0), "{e}");
+
+    assert_playable(
+        &file,
+        (r["width"].as_u64().unwrap(), r["height"].as_u64().unwrap()),
+    );
+    let stop = ws.err("stop_recording", json!({"device": device})).await;
+    assert_eq!(stop["code"], -32020, "nothing records any more: {stop}");
+    let m = ws.ok("get_metrics", json!({})).await;
+    assert_eq!(m["recordings"]["failed_total"], 1, "{m}");
+    assert_eq!(m["recordings"]["active"], 0, "{m}");
+    assert!(
+        ffmpegs_with(file.to_str().unwrap()).is_empty(),
+        "the recorder of {} is still running",
+        file.display()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn direct_a_camera_unplugged_mid_recording_ends_it_with_an_error_and_a_playable_file() {
+    let svc = TestService::start();
+    let mut ws = svc.ws_as(Role::Admin).await;
+    svc.plug_sim(4, "Gate");
+    connected(&mut ws, "camera4").await;
+    unplug_mid_recording(&svc, &mut ws, 4, "device").await;
+}
