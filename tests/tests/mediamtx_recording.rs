@@ -10,10 +10,45 @@ use std::time::Duration;
 
 use cs_tests::{TestService, WsClient};
 use domain::Role;
+use fakemtx::FakeMediamtx;
 use serde_json::{json, Value};
 
 /// Generous bound for waits on a loaded CI box; not a timing claim.
 const WAIT_SECS: f64 = 30.0;
+
+async fn fake() -> FakeMediamtx {
+    FakeMediamtx::start()
+        .await
+        .expect("fake MediaMTX starts with the shared spec")
+}
+
+/// The service in media mode `mediamtx` against the fake (API and RTSP relay).
+fn start_mediamtx(fake: &FakeMediamtx) -> TestService {
+    TestService::builder()
+        .config(&format!(
+            "media: {{mode: mediamtx}}\nmediamtx: {{api_url: '{}', reconcile_secs: 1, request_timeout_ms: 1000, rtsp_port: {}}}\n",
+            fake.api_url(),
+            fake.rtsp_port()
+        ))
+        .start()
+}
+
+/// Waits until MediaMTX serves (the service says so) and `path` exists on it.
+async fn serving(ws: &mut WsClient, fake: &FakeMediamtx, path: &str) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs_f64(WAIT_SECS);
+    loop {
+        let info = ws.ok("get_server_info", json!({})).await;
+        if info["media_mode"] == "mediamtx" && fake.config_path(path).is_some() {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "MediaMTX never served {path}: {info}, paths {:?}",
+            fake.config_path_names()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
 
 fn ffprobe(path: &Path) -> Value {
     let out = std::process::Command::new("ffprobe")
@@ -114,7 +149,7 @@ async fn file_grows(path: &Path) {
     }
 }
 
-/// Live ffmpeg processes whose command line contains `needle` (zombies excluded).
+/// Live ffmpeg processes (not their shells) whose command line contains `needle`.
 fn ffmpegs_with(needle: &str) -> Vec<i32> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir("/proc").unwrap().flatten() {
@@ -129,7 +164,8 @@ fn ffmpegs_with(needle: &str) -> Vec<i32> {
             .rsplit_once(") ")
             .is_some_and(|(_, rest)| rest.starts_with('Z'));
         let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
-        if !zombie && cmdline.contains("ffmpeg") && cmdline.contains(needle) {
+        let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+        if !zombie && comm.trim() == "ffmpeg" && cmdline.contains(needle) {
             out.push(pid);
         }
     }
@@ -188,4 +224,127 @@ async fn direct_a_camera_unplugged_mid_recording_ends_it_with_an_error_and_a_pla
     svc.plug_sim(4, "Gate");
     connected(&mut ws, "camera4").await;
     unplug_mid_recording(&svc, &mut ws, 4, "device").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mediamtx_a_recording_reads_the_stream_and_outlives_a_viewer() {
+    let fake = fake().await;
+    let svc = start_mediamtx(&fake);
+    let mut ws = svc.ws_as(Role::Admin).await;
+    serving(&mut ws, &fake, "camera0").await;
+
+    let r = ws.ok("start_recording", json!({"device": "camera0"})).await;
+    assert_eq!(r["source"], "stream", "{r}");
+    assert_eq!(
+        (r["width"].as_u64(), r["height"].as_u64()),
+        (Some(768), Some(432)),
+        "{r}"
+    );
+    let file = recording_path(&svc, &r["filename"]);
+    file_grows(&file).await;
+
+    // The recorder is a reader of the path; the publisher is the only one making pictures.
+    let port = fake.rtsp_port();
+    let recorders = ffmpegs_with(file.to_str().unwrap());
+    assert_eq!(recorders.len(), 1, "one recorder: {recorders:?}");
+    let cmdline = std::fs::read(format!("/proc/{}/cmdline", recorders[0]))
+        .map(|c| String::from_utf8_lossy(&c).replace('\0', " "))
+        .unwrap_or_default();
+    assert!(
+        cmdline.contains(&format!("rtsp://127.0.0.1:{port}/camera0")) && cmdline.contains("copy"),
+        "the recorder copies the stream: {cmdline}"
+    );
+    assert!(
+        !cmdline.contains("lavfi"),
+        "the recorder makes no pictures: {cmdline}"
+    );
+    let publishers = ffmpegs_with(&format!("localhost:{port}/camera0"));
+    assert_eq!(publishers.len(), 1, "one publisher: {publishers:?}");
+    assert_eq!(fake.on_demand_starts("camera0"), 1);
+    let path = fake.path("camera0").expect("the path runs");
+    assert_eq!(path["ready"], true, "{path}");
+    assert!(
+        path["readers"].as_array().is_some_and(|r| !r.is_empty()),
+        "{path}"
+    );
+
+    // A viewer comes and goes; the recording goes on.
+    let s = ws.ok("start_streaming", json!({"device": "camera0"})).await;
+    assert_eq!(s["ready"], true, "{s}");
+    let stopped = ws.ok("stop_streaming", json!({"device": "camera0"})).await;
+    assert!(
+        stopped["held_by"]
+            .as_array()
+            .is_some_and(|h| h.contains(&json!("recording"))),
+        "{stopped}"
+    );
+    file_grows(&file).await;
+    let status = ws
+        .ok("get_camera_status", json!({"device": "camera0"}))
+        .await;
+    assert_eq!(status["recording"]["status"], "RECORDING", "{status}");
+    assert_eq!(status["recording"]["source"], "stream", "{status}");
+    assert_eq!(
+        fake.on_demand_starts("camera0"),
+        1,
+        "the publisher was never restarted"
+    );
+
+    let done = ws.ok("stop_recording", json!({"device": "camera0"})).await;
+    assert_eq!(done["status"], "STOPPED", "{done}");
+    assert!(done["duration"].as_f64().is_some_and(|d| d > 0.0), "{done}");
+    assert_playable(&file, (768, 432));
+    assert!(
+        ffmpegs_with(file.to_str().unwrap()).is_empty(),
+        "the recorder ended"
+    );
+    svc_stop(svc, fake).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mediamtx_a_camera_unplugged_mid_recording_ends_it_with_an_error_and_a_playable_file() {
+    let fake = fake().await;
+    let svc = start_mediamtx(&fake);
+    let mut ws = svc.ws_as(Role::Admin).await;
+    svc.plug_sim(5, "Yard");
+    connected(&mut ws, "camera5").await;
+    serving(&mut ws, &fake, "camera5").await;
+    unplug_mid_recording(&svc, &mut ws, 5, "stream").await;
+    svc_stop(svc, fake).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mediamtx_a_stream_that_ends_mid_recording_is_an_error_and_the_file_plays() {
+    let fake = fake().await;
+    let svc = start_mediamtx(&fake);
+    let mut ws = svc.ws_as(Role::Admin).await;
+    serving(&mut ws, &fake, "camera1").await;
+    subscribe(&mut ws, json!(["recording.*"])).await;
+    let r = ws.ok("start_recording", json!({"device": "camera1"})).await;
+    assert_eq!(r["source"], "stream", "{r}");
+    let file = recording_path(&svc, &r["filename"]);
+    file_grows(&file).await;
+
+    // MediaMTX restarts empty: the publisher is killed and the readers' sessions end.
+    fake.restart_empty();
+    let e = event(&mut ws, "recording.error").await;
+    assert_eq!(e["filename"], r["filename"], "{e}");
+    assert_eq!(e["status"], "FAILED", "{e}");
+    assert!(e["reason"].as_str().is_some_and(|s| !s.is_empty()), "{e}");
+    assert_playable(&file, (768, 432));
+    let m = ws.ok("get_metrics", json!({})).await;
+    assert_eq!(m["recordings"]["failed_total"], 1, "{m}");
+    // The camera records again once the path is back.
+    serving(&mut ws, &fake, "camera1").await;
+    let again = ws.ok("start_recording", json!({"device": "camera1"})).await;
+    assert_eq!(again["source"], "stream", "{again}");
+    ws.ok("stop_recording", json!({"device": "camera1"})).await;
+    assert_playable(&recording_path(&svc, &again["filename"]), (768, 432));
+    svc_stop(svc, fake).await;
+}
+
+/// Stops the service first (its recorders and readers end), then the fake.
+async fn svc_stop(svc: TestService, fake: FakeMediamtx) {
+    drop(svc);
+    fake.stop().await;
 }
