@@ -119,6 +119,12 @@ impl StreamReader for RtspReader {
         cmd.args(["-nostdin", "-hide_banner", "-loglevel", "error"]);
         if url.starts_with("rtsp://") || url.starts_with("rtsps://") {
             cmd.args(["-rtsp_transport", "tcp"]);
+            // The publisher's SDP carries the SPS/PPS (sprop-parameter-sets), so there is
+            // nothing to probe for. ffmpeg's default probing waits for its full 5 s analyze
+            // duration here (keyframes only are decoded), which made a cold (tier-2)
+            // snapshot take over 5 s; with these limits the first picture comes with the
+            // first keyframe.
+            cmd.args(["-probesize", "32", "-analyzeduration", "200000"]);
         }
         cmd.args(["-skip_frame", "nokey", "-i", url])
             .args(["-map", "0:v:0", "-an", "-fps_mode", "passthrough"])
