@@ -1,7 +1,9 @@
 //! Media modes `auto` and `mediamtx`, black-box: the real service binary against the fake
-//! MediaMTX (which refuses any request off MediaMTX's OpenAPI spec and models path state),
-//! simulated cameras, and the real ffmpeg for direct snapshots. A real MediaMTX is used
-//! when `MEDIAMTX_BIN` names one (skipped with a notice otherwise).
+//! MediaMTX (which refuses any request off MediaMTX's OpenAPI spec, models path state and
+//! relays RTSP, running the service's `runOnDemand` publishers for real), simulated cameras
+//! and the real ffmpeg. The stream scenarios (ready on first read, tier-1 and tier-2
+//! snapshots) also run against a real MediaMTX when `MEDIAMTX_BIN` names one (skipped with a
+//! notice otherwise), through the same scenario functions.
 
 use std::time::Duration;
 
@@ -21,7 +23,7 @@ async fn fake() -> FakeMediamtx {
         .expect("fake MediaMTX starts with the shared spec")
 }
 
-/// A port nothing listens on (MediaMTX's RTSP port: the fake serves no RTSP).
+/// A port nothing listens on.
 fn closed_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -30,10 +32,19 @@ fn closed_port() -> u16 {
 }
 
 fn with_mediamtx(builder: ServiceBuilder, fake: &FakeMediamtx, mode: &str) -> ServiceBuilder {
+    with_mediamtx_rtsp(builder, fake, mode, fake.rtsp_port())
+}
+
+/// As [`with_mediamtx`], with the service reading streams from `rtsp_port`.
+fn with_mediamtx_rtsp(
+    builder: ServiceBuilder,
+    fake: &FakeMediamtx,
+    mode: &str,
+    rtsp_port: u16,
+) -> ServiceBuilder {
     builder.config(&format!(
-        "media: {{mode: {mode}}}\nmediamtx: {{api_url: '{}', reconcile_secs: {RECONCILE_SECS}, request_timeout_ms: 500, rtsp_port: {}}}\n",
+        "media: {{mode: {mode}}}\nmediamtx: {{api_url: '{}', reconcile_secs: {RECONCILE_SECS}, request_timeout_ms: 500, rtsp_port: {rtsp_port}}}\n",
         fake.api_url(),
-        closed_port()
     ))
 }
 
@@ -277,74 +288,223 @@ async fn stream_urls_are_built_from_the_public_host() {
         .contains(&json!("streams")));
 }
 
+/// ffmpeg reading `url` over RTSP/TCP until it is killed (a client watching a stream).
+fn rtsp_viewer(url: &str) -> tokio::process::Child {
+    tokio::process::Command::new("ffmpeg")
+        .args([
+            "-nostdin",
+            "-loglevel",
+            "error",
+            "-rtsp_transport",
+            "tcp",
+            "-i",
+            url,
+        ])
+        .args(["-map", "0:v:0", "-c", "copy", "-f", "null", "-"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("ffmpeg starts")
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn readers_and_bytes_of_a_stream_are_reported() {
+async fn a_client_watching_a_stream_is_reported_with_the_bytes() {
     let fake = fake().await;
     let svc = start_auto(&fake);
     let mut ws = svc.ws_as(Role::Viewer).await;
     media_server_becomes(&mut ws, "HEALTHY").await;
     path_appears(&fake, "camera0").await;
-    fake.read("camera0").unwrap();
-    fake.add_bytes("camera0", 12_000, 34_000);
+    let _viewer = rtsp_viewer(&fake.rtsp_url("camera0"));
 
-    let s = ws
-        .ok("get_stream_status", json!({"device": "camera0"}))
-        .await;
-    assert_eq!(
-        (s["ready"].as_bool(), s["readers"].as_u64()),
-        (Some(true), Some(1))
-    );
-    assert_eq!(
-        (s["bytes_received"].as_u64(), s["bytes_sent"].as_u64()),
-        (Some(12_000), Some(34_000))
-    );
+    // The service holds the stream too (a viewer was seen); its own reader is not counted.
+    let s = TestService::eventually(WAIT_SECS, || {
+        let url = svc.ws_url();
+        let token = svc.token(Role::Viewer, 3600);
+        async move {
+            let mut ws = WsClient::connect(&url, Some(&token)).await;
+            let r = ws
+                .call("get_stream_status", json!({"device": "camera0"}))
+                .await;
+            let s = r["result"].clone();
+            (s["ready"] == true && s["readers"] == 1 && s["bytes_sent"].as_u64() > Some(0))
+                .then_some(s)
+        }
+    })
+    .await
+    .unwrap_or_else(|| panic!("the viewer was never reported: {:?}", fake.path("camera0")));
+    assert!(s["bytes_received"].as_u64().unwrap() > 0, "{s}");
     assert!(s["ready_since"].is_string(), "{s}");
     let cam = ws
         .ok("get_camera_status", json!({"device": "camera0"}))
         .await;
     assert_eq!(
-        cam["stream"],
-        json!({"ready": true, "readers": 1, "bytes_sent": 34_000})
+        (
+            cam["stream"]["ready"].as_bool(),
+            cam["stream"]["readers"].as_u64()
+        ),
+        (Some(true), Some(1)),
+        "{cam}"
     );
     let all = ws.ok("get_streams", json!({})).await;
     assert_eq!(all["active"], 1);
+    assert_eq!(
+        fake.on_demand_starts("camera0"),
+        1,
+        "one publisher serves both readers"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn start_streaming_answers_once_the_publisher_is_ready_and_stop_keeps_the_path() {
+async fn a_simulated_cameras_stream_becomes_ready_on_first_read() {
     let fake = fake().await;
-    let svc = start_auto(&fake);
+    let svc = with_mediamtx(TestService::builder(), &fake, "mediamtx").start();
+    ready_on_first_read(&svc, "camera0").await;
+    let path = fake.path("camera0").unwrap();
+    assert_eq!(path["tracks"], json!(["H264"]), "{path}");
+    assert_eq!(fake.on_demand_starts("camera0"), 1);
+
     let mut ws = svc.ws_as(Role::Operator).await;
-    media_server_becomes(&mut ws, "HEALTHY").await;
-    path_appears(&fake, "camera0").await;
-    fake.clear_requests();
-
-    let url = svc.ws_url();
-    let token = svc.token(Role::Operator, 3600);
-    let call = tokio::spawn(async move {
-        let mut ws = WsClient::connect(&url, Some(&token)).await;
-        ws.call("start_streaming", json!({"device": "camera0"}))
-            .await
-    });
-    // The publisher comes up once the service asks how the path is doing.
-    let asked = TestService::eventually(WAIT_SECS, || async {
-        fake.requests()
-            .iter()
-            .any(|r| r.path == "/v3/paths/get/camera0")
-            .then_some(())
-    })
-    .await;
-    assert!(asked.is_some(), "start_streaming never looked at the path");
-    assert!(fake.mark_ready("camera0"));
-    let answer = call.await.unwrap();
-    assert_eq!(answer["result"]["ready"], true, "{answer}");
-    assert_eq!(answer["result"]["stream_name"], "camera0");
-
     let stopped = ws.ok("stop_streaming", json!({"device": "camera0"})).await;
     assert_eq!(stopped["status"], "STOPPED");
     assert!(
         fake.config_path("camera0").is_some(),
         "stopping a stream keeps the camera's path"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tier1_snapshot_comes_from_the_held_streams_keyframe() {
+    let fake = fake().await;
+    let svc = with_mediamtx(TestService::builder(), &fake, "mediamtx").start();
+    tier1_snapshot(&svc, "camera0").await;
+    assert_eq!(fake.on_demand_starts("camera0"), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tier2_snapshot_activates_the_stream_then_reads_it() {
+    let fake = fake().await;
+    let svc = with_mediamtx(TestService::builder(), &fake, "mediamtx").start();
+    path_appears(&fake, "camera1").await;
+    assert_eq!(
+        fake.on_demand_starts("camera1"),
+        0,
+        "nothing runs before the snapshot"
+    );
+    tier2_snapshot(&svc, "camera1").await;
+    assert_eq!(fake.on_demand_starts("camera1"), 1);
+}
+
+// ----- stream scenarios, against the fake or a real MediaMTX -----
+
+async fn stream_status(ws: &mut WsClient, device: &str) -> Value {
+    ws.ok("get_stream_status", json!({"device": device})).await
+}
+
+/// `start_streaming` on a cold camera answers ready, and the stream carries bytes.
+async fn ready_on_first_read(svc: &TestService, device: &str) {
+    let mut ws = svc.ws_as(Role::Operator).await;
+    media_server_becomes(&mut ws, "HEALTHY").await;
+    let before = ws.ok("get_stream_url", json!({"device": device})).await;
+    assert_eq!(
+        before["ready"], false,
+        "{device} was already running: {before}"
+    );
+    let started = ws.ok("start_streaming", json!({"device": device})).await;
+    assert_eq!(started["ready"], true, "{started}");
+    assert_eq!(started["stream_name"], device);
+    let bytes = TestService::eventually(WAIT_SECS, || {
+        let url = svc.ws_url();
+        let token = svc.token(Role::Viewer, 3600);
+        async move {
+            let mut ws = WsClient::connect(&url, Some(&token)).await;
+            let r = ws
+                .call("get_stream_status", json!({"device": device}))
+                .await;
+            let s = &r["result"];
+            (s["ready"] == true && s["bytes_received"].as_u64() > Some(0)).then(|| s.clone())
+        }
+    })
+    .await;
+    assert!(bytes.is_some(), "no bytes from {device}'s publisher");
+}
+
+/// A JPEG snapshot's file: it starts as a JPEG does and has the size reported.
+fn assert_jpeg(svc: &TestService, shot: &Value) {
+    let file = svc
+        .dir
+        .path()
+        .join("snapshots")
+        .join(shot["filename"].as_str().expect("a file name"));
+    let bytes = std::fs::read(&file).expect("the snapshot file");
+    assert_eq!(&bytes[..2], &[0xFF, 0xD8], "{shot}");
+    assert_eq!(Some(bytes.len() as u64), shot["file_size"].as_u64());
+}
+
+/// With the stream running and held, snapshots come from its newest keyframe (tier 1).
+async fn tier1_snapshot(svc: &TestService, device: &str) {
+    let mut ws = svc.ws_as(Role::Operator).await;
+    media_server_becomes(&mut ws, "HEALTHY").await;
+    let started = ws.ok("start_streaming", json!({"device": device})).await;
+    assert_eq!(started["ready"], true, "{started}");
+    // Until the held reader decoded its first keyframe a snapshot may still be tier 2.
+    let first = TestService::eventually(WAIT_SECS, || {
+        let url = svc.ws_url();
+        let token = svc.token(Role::Operator, 3600);
+        async move {
+            let mut ws = WsClient::connect(&url, Some(&token)).await;
+            let r = ws.ok("take_snapshot", json!({"device": device})).await;
+            assert_ne!(r["tier"], 3, "the stream could not serve: {r}");
+            (r["tier"] == 1).then_some(r)
+        }
+    })
+    .await
+    .expect("a tier-1 snapshot of the running stream");
+    let next = ws.ok("take_snapshot", json!({"device": device})).await;
+    for shot in [&first, &next] {
+        assert_eq!(
+            (
+                shot["status"].as_str(),
+                shot["tier"].as_u64(),
+                shot["format"].as_str()
+            ),
+            (Some("SUCCESS"), Some(1), Some("jpg")),
+            "{shot}"
+        );
+        // The stream's size (the encoding profile's fit of 1280x720), not the camera's.
+        assert_eq!(
+            (shot["width"].as_u64(), shot["height"].as_u64()),
+            (Some(768), Some(432)),
+            "{shot}"
+        );
+        assert_jpeg(svc, shot);
+    }
+}
+
+/// With the stream not running, a snapshot activates it and reads it (tier 2); the stream
+/// is then held.
+async fn tier2_snapshot(svc: &TestService, device: &str) {
+    let mut ws = svc.ws_as(Role::Operator).await;
+    media_server_becomes(&mut ws, "HEALTHY").await;
+    let before = stream_status(&mut ws, device).await;
+    assert_eq!(before["ready"], false, "{before}");
+    let shot = ws.ok("take_snapshot", json!({"device": device})).await;
+    assert_eq!(
+        (shot["status"].as_str(), shot["tier"].as_u64()),
+        (Some("SUCCESS"), Some(2)),
+        "{shot}"
+    );
+    assert_eq!(
+        (shot["width"].as_u64(), shot["height"].as_u64()),
+        (Some(768), Some(432)),
+        "{shot}"
+    );
+    assert_jpeg(svc, &shot);
+    let after = stream_status(&mut ws, device).await;
+    assert_eq!(
+        after["ready"], true,
+        "the snapshot holds the stream: {after}"
     );
 }
 
@@ -426,7 +586,7 @@ async fn a_snapshot_falls_back_to_direct_capture_when_the_stream_gives_no_pictur
     // MediaMTX's API answers but nothing serves RTSP: the stream reader ends at once, so
     // the snapshot does not wait for MediaMTX's start timeout.
     let fake = fake().await;
-    let svc = start_auto(&fake);
+    let svc = with_mediamtx_rtsp(TestService::builder(), &fake, "auto", closed_port()).start();
     let mut ws = svc.ws_as(Role::Operator).await;
     media_server_becomes(&mut ws, "HEALTHY").await;
     path_appears(&fake, "camera0").await;
@@ -493,55 +653,35 @@ impl Drop for RealMediamtx {
     }
 }
 
+/// The service in media mode `mediamtx` against a real MediaMTX.
+fn on_real(mtx: &RealMediamtx) -> TestService {
+    TestService::builder()
+        .config(&format!(
+            "media: {{mode: mediamtx}}\nmediamtx: {{api_url: 'http://127.0.0.1:{}', reconcile_secs: {RECONCILE_SECS}, rtsp_port: {}}}\n",
+            mtx.api, mtx.rtsp
+        ))
+        .start()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_mediamtx_a_simulated_cameras_stream_becomes_ready_on_first_read() {
     let Some(bin) = real_mediamtx() else { return };
     let mtx = RealMediamtx::start(&bin);
-    let svc = TestService::builder()
-        .config(&format!(
-            "media: {{mode: mediamtx}}\nmediamtx: {{api_url: 'http://127.0.0.1:{}', reconcile_secs: 1, rtsp_port: {}}}\n",
-            mtx.api, mtx.rtsp
-        ))
-        .start();
-    let mut ws = svc.ws_as(Role::Operator).await;
-    media_server_becomes(&mut ws, "HEALTHY").await;
-    let ready = TestService::eventually(WAIT_SECS, || {
-        let url = svc.ws_url();
-        let token = svc.token(Role::Operator, 3600);
-        async move {
-            let mut ws = WsClient::connect(&url, Some(&token)).await;
-            let r = ws
-                .call("start_streaming", json!({"device": "camera0"}))
-                .await;
-            (r["result"]["ready"] == true).then_some(r)
-        }
-    })
-    .await;
-    assert!(ready.is_some(), "camera0's stream never became ready");
-    let status = ws
-        .ok("get_stream_status", json!({"device": "camera0"}))
-        .await;
-    assert!(
-        status["bytes_received"].as_u64().unwrap_or(0) > 0,
-        "{status}"
-    );
-    // The held stream's keyframes are kept: the next snapshots come from memory.
-    let tier1 = TestService::eventually(WAIT_SECS, || {
-        let url = svc.ws_url();
-        let token = svc.token(Role::Operator, 3600);
-        async move {
-            let mut ws = WsClient::connect(&url, Some(&token)).await;
-            let r = ws.ok("take_snapshot", json!({"device": "camera0"})).await;
-            (r["tier"] == 1).then_some(r)
-        }
-    })
-    .await
-    .expect("a tier-1 snapshot of the running stream");
-    assert_eq!(tier1["status"], "SUCCESS");
-    assert_eq!(
-        (tier1["width"].as_u64(), tier1["height"].as_u64()),
-        (Some(768), Some(432))
-    );
+    ready_on_first_read(&on_real(&mtx), "camera0").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_mediamtx_a_tier1_snapshot_comes_from_the_held_streams_keyframe() {
+    let Some(bin) = real_mediamtx() else { return };
+    let mtx = RealMediamtx::start(&bin);
+    tier1_snapshot(&on_real(&mtx), "camera0").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_mediamtx_a_tier2_snapshot_activates_the_stream_then_reads_it() {
+    let Some(bin) = real_mediamtx() else { return };
+    let mtx = RealMediamtx::start(&bin);
+    tier2_snapshot(&on_real(&mtx), "camera1").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -688,10 +688,12 @@ impl Conn {
         }
         let media = st.media.entry(path.clone()).or_default();
         // overridePublisher (MediaMTX's default): the newcomer replaces the old one.
+        let mut gone = Vec::new();
         if let Some(old) = media.publisher.take() {
             old.close.notify_one();
             for r in media.readers.drain(..) {
                 r.close.notify_one();
+                gone.push(r.id);
             }
         }
         media.publisher = Some(PublisherSlot {
@@ -700,7 +702,7 @@ impl Conn {
             close: self.close.clone(),
         });
         let rt = st.runtime.entry(path.clone()).or_insert_with(Runtime::idle);
-        rt.readers.clear();
+        rt.readers.retain(|(_, id)| !gone.contains(id));
         rt.source = Some(json!({"type": "rtspSession", "id": self.id}));
         rt.ready_time = Some(now_rfc3339());
         rt.tracks = sdp.tracks.clone();
