@@ -268,6 +268,10 @@ async fn mediamtx_a_recording_reads_the_stream_and_outlives_a_viewer() {
         "{path}"
     );
 
+    // A snapshot meanwhile comes from the stream, not from the device.
+    let snap = ws.ok("take_snapshot", json!({"device": "camera0"})).await;
+    assert!(matches!(snap["tier"].as_u64(), Some(1 | 2)), "{snap}");
+
     // A viewer comes and goes; the recording goes on.
     let s = ws.ok("start_streaming", json!({"device": "camera0"})).await;
     assert_eq!(s["ready"], true, "{s}");
@@ -297,6 +301,14 @@ async fn mediamtx_a_recording_reads_the_stream_and_outlives_a_viewer() {
     assert!(
         ffmpegs_with(file.to_str().unwrap()).is_empty(),
         "the recorder ended"
+    );
+    // stop_recording gave back the recording's hold.
+    let after = ws.ok("stop_streaming", json!({"device": "camera0"})).await;
+    assert!(
+        after["held_by"]
+            .as_array()
+            .is_some_and(|h| !h.contains(&json!("recording"))),
+        "{after}"
     );
     svc_stop(svc, fake).await;
 }
