@@ -3,7 +3,8 @@
 //! MediaMTX, whose RTSP relay starts the on-demand publisher for the first reader, so a
 //! recording really reads the camera's stream. A camera unplugged mid-recording (its
 //! descriptor removed) ends the recording with `recording.error` and a playable file, in
-//! both media modes.
+//! both media modes. The recording scenario also runs against a real MediaMTX when
+//! `MEDIAMTX_BIN` names one (skipped with a notice otherwise).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -31,6 +32,22 @@ fn start_mediamtx(fake: &FakeMediamtx) -> TestService {
             fake.rtsp_port()
         ))
         .start()
+}
+
+/// Waits until the service says MediaMTX serves.
+async fn media_mode_is_mediamtx(ws: &mut WsClient) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs_f64(WAIT_SECS);
+    loop {
+        let info = ws.ok("get_server_info", json!({})).await;
+        if info["media_mode"] == "mediamtx" {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "MediaMTX never served: {info}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 /// Waits until MediaMTX serves (the service says so) and `path` exists on it.
@@ -226,12 +243,11 @@ async fn direct_a_camera_unplugged_mid_recording_ends_it_with_an_error_and_a_pla
     unplug_mid_recording(&svc, &mut ws, 4, "device").await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn mediamtx_a_recording_reads_the_stream_and_outlives_a_viewer() {
-    let fake = fake().await;
-    let svc = start_mediamtx(&fake);
+/// camera0 records from MediaMTX (on `rtsp_port`) while a viewer comes and goes; `fake`
+/// adds the checks only the fake can make.
+async fn record_from_the_stream(svc: &TestService, rtsp_port: u16, fake: Option<&FakeMediamtx>) {
     let mut ws = svc.ws_as(Role::Admin).await;
-    serving(&mut ws, &fake, "camera0").await;
+    media_mode_is_mediamtx(&mut ws).await;
 
     let r = ws.ok("start_recording", json!({"device": "camera0"})).await;
     assert_eq!(r["source"], "stream", "{r}");
@@ -240,11 +256,11 @@ async fn mediamtx_a_recording_reads_the_stream_and_outlives_a_viewer() {
         (Some(768), Some(432)),
         "{r}"
     );
-    let file = recording_path(&svc, &r["filename"]);
+    let file = recording_path(svc, &r["filename"]);
     file_grows(&file).await;
 
     // The recorder is a reader of the path; the publisher is the only one making pictures.
-    let port = fake.rtsp_port();
+    let port = rtsp_port;
     let recorders = ffmpegs_with(file.to_str().unwrap());
     assert_eq!(recorders.len(), 1, "one recorder: {recorders:?}");
     let cmdline = std::fs::read(format!("/proc/{}/cmdline", recorders[0]))
@@ -260,13 +276,15 @@ async fn mediamtx_a_recording_reads_the_stream_and_outlives_a_viewer() {
     );
     let publishers = ffmpegs_with(&format!("localhost:{port}/camera0"));
     assert_eq!(publishers.len(), 1, "one publisher: {publishers:?}");
-    assert_eq!(fake.on_demand_starts("camera0"), 1);
-    let path = fake.path("camera0").expect("the path runs");
-    assert_eq!(path["ready"], true, "{path}");
-    assert!(
-        path["readers"].as_array().is_some_and(|r| !r.is_empty()),
-        "{path}"
-    );
+    if let Some(fake) = fake {
+        assert_eq!(fake.on_demand_starts("camera0"), 1);
+        let path = fake.path("camera0").expect("the path runs");
+        assert_eq!(path["ready"], true, "{path}");
+        assert!(
+            path["readers"].as_array().is_some_and(|r| !r.is_empty()),
+            "{path}"
+        );
+    }
 
     // A snapshot meanwhile comes from the stream, not from the device.
     let snap = ws.ok("take_snapshot", json!({"device": "camera0"})).await;
@@ -289,8 +307,8 @@ async fn mediamtx_a_recording_reads_the_stream_and_outlives_a_viewer() {
     assert_eq!(status["recording"]["status"], "RECORDING", "{status}");
     assert_eq!(status["recording"]["source"], "stream", "{status}");
     assert_eq!(
-        fake.on_demand_starts("camera0"),
-        1,
+        ffmpegs_with(&format!("localhost:{port}/camera0")),
+        publishers,
         "the publisher was never restarted"
     );
 
@@ -310,7 +328,81 @@ async fn mediamtx_a_recording_reads_the_stream_and_outlives_a_viewer() {
             .is_some_and(|h| !h.contains(&json!("recording"))),
         "{after}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mediamtx_a_recording_reads_the_stream_and_outlives_a_viewer() {
+    let fake = fake().await;
+    let svc = start_mediamtx(&fake);
+    record_from_the_stream(&svc, fake.rtsp_port(), Some(&fake)).await;
     svc_stop(svc, fake).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_mediamtx_a_recording_reads_the_stream_and_outlives_a_viewer() {
+    let Some(bin) = std::env::var_os("MEDIAMTX_BIN") else {
+        eprintln!(
+            "skipped: set MEDIAMTX_BIN to a MediaMTX v1.15 binary to record from a real MediaMTX"
+        );
+        return;
+    };
+    let mtx = RealMediamtx::start(bin.as_ref());
+    let svc = TestService::builder()
+        .config(&format!(
+            "media: {{mode: mediamtx}}\nmediamtx: {{api_url: 'http://127.0.0.1:{}', reconcile_secs: 1, rtsp_port: {}}}\n",
+            mtx.api, mtx.rtsp
+        ))
+        .start();
+    record_from_the_stream(&svc, mtx.rtsp, None).await;
+    drop(svc);
+}
+
+/// A free port on 127.0.0.1 (bound, then let go).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// A real MediaMTX (`MEDIAMTX_BIN`) with its API and RTSP (TCP only) on free ports, killed
+/// when dropped.
+struct RealMediamtx {
+    child: std::process::Child,
+    api: u16,
+    rtsp: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl RealMediamtx {
+    fn start(bin: &Path) -> RealMediamtx {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let (api, rtsp) = (free_port(), free_port());
+        let conf = format!(
+            "api: yes\napiAddress: 127.0.0.1:{api}\nrtspAddress: 127.0.0.1:{rtsp}\nrtspTransports: [tcp]\nrtmp: no\nhls: no\nwebrtc: no\nsrt: no\npaths:\n  all_others:\n"
+        );
+        let path = dir.path().join("mediamtx.yml");
+        std::fs::write(&path, conf).expect("config written");
+        let child = std::process::Command::new(bin)
+            .arg(&path)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("MediaMTX starts");
+        RealMediamtx {
+            child,
+            api,
+            rtsp,
+            _dir: dir,
+        }
+    }
+}
+
+impl Drop for RealMediamtx {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
