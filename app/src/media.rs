@@ -576,6 +576,11 @@ impl Media {
             let _ = slot.session.started(started_at);
             slot.recorder = Some(Arc::clone(&recorder));
         }
+        // A camera that went away while the recorder started was not seen by `changed`
+        // until the session existed: look once more.
+        if let Ok(entry) = self.parts.cameras.get(device) {
+            self.changed(&entry);
+        }
         self.parts.metrics.recording_started();
         let planned = p.duration.map(|d| d.secs());
         self.parts.events.publish(
