@@ -126,7 +126,10 @@ impl StreamReader for RtspReader {
             // first keyframe.
             cmd.args(["-probesize", "32", "-analyzeduration", "200000"]);
         }
-        cmd.args(["-skip_frame", "nokey", "-i", url])
+        // One decoding thread: a frame-threaded decoder holds each picture back until the
+        // next frames are decoded, and with keyframes only that is a whole GOP (the kept
+        // "newest" keyframe was a second older than it had to be).
+        cmd.args(["-threads", "1", "-skip_frame", "nokey", "-i", url])
             .args(["-map", "0:v:0", "-an", "-fps_mode", "passthrough"])
             .args([
                 "-c:v",
