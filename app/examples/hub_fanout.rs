@@ -12,13 +12,22 @@ use app::events::EventHub;
 use config::EventsConfig;
 use domain::events::{Event, EventFilter, Topic, TopicSet};
 use domain::CameraId;
-use ports::api::EventStream;
 use ports::clock::Clock;
 use ports::events::EventPublisher;
 
 fn percentile(sorted: &[f64], q: f64) -> f64 {
     let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
     sorted[rank - 1]
+}
+
+/// The unsigned integer member `name` of a flat JSON object.
+fn field_u64(json: &str, name: &str) -> Option<u64> {
+    let at = json.find(&format!("\"{name}\":"))? + name.len() + 3;
+    let digits: String = json[at..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.parse().ok()
 }
 
 #[tokio::main]
@@ -37,14 +46,16 @@ async fn main() {
         readers.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
             let mut received = 0u64;
-            while let Some(n) = sub.next().await {
+            while let Ok(n) = sub.next().await {
                 let now = base.elapsed().as_nanos() as u64;
                 received += 1;
-                if n.result["phase"] == "latency" {
-                    let sent = n.result["t_ns"].as_u64().unwrap_or(now);
+                // The shared JSON text, read without parsing it (as the transport does).
+                let json = &*n.event;
+                if json.contains(r#""phase":"latency""#) {
+                    let sent = field_u64(json, "t_ns").unwrap_or(now);
                     latencies.push(now.saturating_sub(sent) as f64 / 1e6);
                 }
-                if n.result["last"] == true {
+                if json.contains(r#""last":true"#) {
                     break;
                 }
             }

@@ -339,6 +339,20 @@ impl ApiConnection for Session {
         }
         Ok(Box::new(self.core.hub.subscribe(p.topics, p.filter)))
     }
+
+    fn closing_slow(&self, stuck_secs: u64) {
+        self.core.hub.count_slow_client_closed();
+        let user = self
+            .lock()
+            .auth
+            .as_ref()
+            .map(|i| i.subject.clone())
+            .unwrap_or_default();
+        warn!(self.log, "closing a connection that does not read its events";
+            "stuck_secs" => stuck_secs, "peer" => self.peer_text());
+        warn!(self.core.audit, "slow client disconnected"; "event" => "slow_client_disconnected",
+            "conn" => self.id, "user" => user, "peer" => self.peer_text(), "stuck_secs" => stuck_secs);
+    }
 }
 
 /// The application as the transport sees it.

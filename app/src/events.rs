@@ -2,26 +2,29 @@
 //! notification streams out (`ports::api::EventStream`).
 //!
 //! - Topic-indexed: a publish touches only the subscribers of the event's topic.
-//! - An event becomes JSON once per publish; subscribers share it through an `Arc`.
+//! - An event becomes JSON text once per publish; subscribers share it through an `Arc<str>`
+//!   (the transport splices it into each subscriber's frame, adding `dropped` when needed).
+//! - Publishes are serialised, so every subscriber sees events in the same order.
 //! - Each subscriber has a bounded queue. When it is full the oldest event goes, and the
 //!   next event the subscriber reads carries `dropped` (how many it lost). Publishing never
-//!   waits: it takes each queue's lock for a push and wakes the reader.
+//!   waits: it takes each queue's lock for a push and wakes the reader's waker (the
+//!   connection's own task: there is no task per subscription).
 //! - A subscriber that has events waiting and reads none for `stuck_disconnect_secs` is
-//!   ended: its stream returns `None` and it leaves every topic.
+//!   ended: its stream returns `StreamEnd::Stuck` (the transport then closes the
+//!   connection) and it leaves every topic.
 //! - Dropping a `Subscription` unsubscribes it.
 
 use std::collections::VecDeque;
+use std::future::poll_fn;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::task::{Context, Poll, Waker};
 
-use async_trait::async_trait;
 use config::EventsConfig;
 use domain::events::{Event, EventFilter, Topic, TopicSet};
-use ports::api::{EventStream, Notification};
+use ports::api::{EventStream, Notification, StreamEnd};
 use ports::clock::Clock;
 use ports::events::EventPublisher;
-use serde_json::Value;
-use tokio::sync::Notify;
 
 /// Figures for metrics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -36,6 +39,8 @@ pub struct EventCounts {
     pub subscribers: u64,
     /// Subscriptions ended because they stayed stuck.
     pub stuck_disconnects: u64,
+    /// Client connections closed because one of their subscriptions stayed stuck.
+    pub slow_clients_closed: u64,
 }
 
 /// Fans events out to subscriptions. Cheap to clone (one shared hub).
@@ -46,6 +51,8 @@ pub struct EventHub {
 
 struct Hub {
     by_topic: [RwLock<Vec<Arc<Subscriber>>>; Topic::ALL.len()],
+    /// Held for the whole fan-out of one event: one order for every subscriber.
+    publishing: Mutex<()>,
     clock: Arc<dyn Clock>,
     capacity: usize,
     stuck_after_ms: u64,
@@ -56,13 +63,15 @@ struct Hub {
     dropped: AtomicU64,
     subscribers: AtomicU64,
     stuck_disconnects: AtomicU64,
+    slow_clients_closed: AtomicU64,
 }
 
 /// One publish, shared by every subscriber that gets it.
+#[derive(Clone)]
 struct Shared {
     method: &'static str,
-    /// `event.to_json(0)`: `dropped` is added per subscriber when it lost events.
-    result: Value,
+    /// The event as JSON text (without `dropped`).
+    json: Arc<str>,
 }
 
 struct Subscriber {
@@ -70,17 +79,18 @@ struct Subscriber {
     topics: TopicSet,
     filter: EventFilter,
     queue: Mutex<Queue>,
-    wake: Notify,
 }
 
 #[derive(Default)]
 struct Queue {
-    events: VecDeque<Arc<Shared>>,
+    events: VecDeque<Shared>,
     /// Events lost since the last one read.
     lost: u64,
     /// Since when events have waited with none read (monotonic ms); `None` when empty.
     waiting_since_ms: Option<u64>,
-    ended: bool,
+    ended: Option<StreamEnd>,
+    /// The reader waiting for the next event.
+    waker: Option<Waker>,
 }
 
 enum Pushed {
@@ -106,24 +116,23 @@ fn write<T>(l: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
 }
 
 impl Subscriber {
-    fn push(
-        &self,
-        event: &Arc<Shared>,
-        now_ms: u64,
-        capacity: usize,
-        stuck_after_ms: u64,
-    ) -> Pushed {
+    fn push(&self, event: &Shared, now_ms: u64, capacity: usize, stuck_after_ms: u64) -> Pushed {
         let mut q = lock(&self.queue);
-        if q.ended {
+        if q.ended.is_some() {
             return Pushed::Skipped;
         }
         if let Some(since) = q.waiting_since_ms {
             if now_ms.saturating_sub(since) >= stuck_after_ms {
                 let lost = q.events.len() as u64 + 1;
-                q.ended = true;
+                q.ended = Some(StreamEnd::Stuck {
+                    secs: stuck_after_ms / 1000,
+                });
                 q.events = VecDeque::new();
+                let waker = q.waker.take();
                 drop(q);
-                self.wake.notify_one();
+                if let Some(w) = waker {
+                    w.wake();
+                }
                 return Pushed::EndedStuck(lost);
             }
         }
@@ -137,9 +146,12 @@ impl Subscriber {
         if q.waiting_since_ms.is_none() {
             q.waiting_since_ms = Some(now_ms);
         }
-        q.events.push_back(Arc::clone(event));
+        q.events.push_back(event.clone());
+        let waker = q.waker.take();
         drop(q);
-        self.wake.notify_one();
+        if let Some(w) = waker {
+            w.wake();
+        }
         if evicted {
             Pushed::Evicted
         } else {
@@ -147,9 +159,14 @@ impl Subscriber {
         }
     }
 
-    fn end(&self) {
-        lock(&self.queue).ended = true;
-        self.wake.notify_one();
+    fn end(&self, why: StreamEnd) {
+        let mut q = lock(&self.queue);
+        q.ended.get_or_insert(why);
+        let waker = q.waker.take();
+        drop(q);
+        if let Some(w) = waker {
+            w.wake();
+        }
     }
 }
 
@@ -158,6 +175,7 @@ impl EventHub {
         EventHub {
             inner: Arc::new(Hub {
                 by_topic: std::array::from_fn(|_| RwLock::new(Vec::new())),
+                publishing: Mutex::new(()),
                 clock,
                 capacity: config.subscriber_buffer.max(1),
                 stuck_after_ms: config.stuck_disconnect_secs.saturating_mul(1000),
@@ -168,6 +186,7 @@ impl EventHub {
                 dropped: AtomicU64::new(0),
                 subscribers: AtomicU64::new(0),
                 stuck_disconnects: AtomicU64::new(0),
+                slow_clients_closed: AtomicU64::new(0),
             }),
         }
     }
@@ -180,7 +199,6 @@ impl EventHub {
             topics,
             filter,
             queue: Mutex::new(Queue::default()),
-            wake: Notify::new(),
         });
         self.inner.subscribers.fetch_add(1, Ordering::Relaxed);
         for topic in topics.iter() {
@@ -188,7 +206,7 @@ impl EventHub {
         }
         // Checked after joining so that a concurrent `close` cannot miss this one.
         if self.inner.closed.load(Ordering::Acquire) {
-            sub.end();
+            sub.end(StreamEnd::Closed);
         }
         Subscription {
             hub: Arc::clone(&self.inner),
@@ -201,9 +219,16 @@ impl EventHub {
         self.inner.closed.store(true, Ordering::Release);
         for list in &self.inner.by_topic {
             for sub in write(list).drain(..) {
-                sub.end();
+                sub.end(StreamEnd::Closed);
             }
         }
+    }
+
+    /// A client connection was closed because a subscription of it stayed stuck.
+    pub fn count_slow_client_closed(&self) {
+        self.inner
+            .slow_clients_closed
+            .fetch_add(1, Ordering::Relaxed);
     }
 
     pub fn counts(&self) -> EventCounts {
@@ -214,6 +239,7 @@ impl EventHub {
             dropped: h.dropped.load(Ordering::Relaxed),
             subscribers: h.subscribers.load(Ordering::Relaxed),
             stuck_disconnects: h.stuck_disconnects.load(Ordering::Relaxed),
+            slow_clients_closed: h.slow_clients_closed.load(Ordering::Relaxed),
         }
     }
 }
@@ -234,15 +260,16 @@ impl EventPublisher for EventHub {
         let hub = &*self.inner;
         hub.published.fetch_add(1, Ordering::Relaxed);
         let mut stuck: Vec<Arc<Subscriber>> = Vec::new();
+        let _order = lock(&hub.publishing);
         {
             let list = read(&hub.by_topic[event.topic.index()]);
             if list.is_empty() {
                 return;
             }
-            let shared = Arc::new(Shared {
+            let shared = Shared {
                 method: event.topic.notification_method(),
-                result: event.to_json(0),
-            });
+                json: event.to_json(0).to_string().into(),
+            };
             let now_ms = hub.clock.monotonic_ms();
             let mut dropped = 0;
             for sub in list.iter().filter(|s| s.filter.accepts(&event)) {
@@ -279,14 +306,29 @@ impl Subscription {
         self.sub.id
     }
 
-    /// The next waiting notification without waiting: `Ok(None)` when none waits,
-    /// `Err(Ended)` when the subscription has ended.
-    pub fn try_next(&mut self) -> Result<Option<Notification>, Ended> {
+    /// The next waiting notification without waiting: `Ok(None)` when none waits, `Err`
+    /// when the subscription has ended.
+    pub fn try_next(&mut self) -> Result<Option<Notification>, StreamEnd> {
+        self.take(None)
+    }
+
+    /// The next notification, waiting for it.
+    pub async fn next(&mut self) -> Result<Notification, StreamEnd> {
+        poll_fn(|cx| self.poll_next(cx)).await
+    }
+
+    /// Pops the next event; with `waker`, registers it when none waits.
+    fn take(&mut self, waker: Option<&Waker>) -> Result<Option<Notification>, StreamEnd> {
         let mut q = lock(&self.sub.queue);
-        if q.ended {
-            return Err(Ended);
+        if let Some(why) = q.ended {
+            return Err(why);
         }
         let Some(event) = q.events.pop_front() else {
+            if let Some(w) = waker {
+                if !q.waker.as_ref().is_some_and(|old| old.will_wake(w)) {
+                    q.waker = Some(w.clone());
+                }
+            }
             return Ok(None);
         };
         let lost = std::mem::take(&mut q.lost);
@@ -297,35 +339,36 @@ impl Subscription {
         };
         drop(q);
         self.hub.delivered.fetch_add(1, Ordering::Relaxed);
-        let mut result = event.result.clone();
-        if lost > 0 {
-            if let Value::Object(m) = &mut result {
-                m.insert("dropped".into(), Value::from(lost));
-            }
-        }
         Ok(Some(Notification {
             method: event.method,
-            result,
+            event: event.json,
+            dropped: lost,
         }))
     }
 }
 
-/// The subscription has ended (stuck too long, or the hub closed).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Ended;
-
-#[async_trait]
 impl EventStream for Subscription {
-    async fn next(&mut self) -> Option<Notification> {
-        loop {
-            // A wake-up between the check and the wait leaves a permit in `Notify`, so the
-            // wait below then returns at once: no event is missed.
-            match self.try_next() {
-                Ok(Some(n)) => return Some(n),
-                Ok(None) => self.sub.wake.notified().await,
-                Err(Ended) => return None,
-            }
+    fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Result<Notification, StreamEnd>> {
+        match self.take(Some(cx.waker())) {
+            Ok(Some(n)) => Poll::Ready(Ok(n)),
+            Ok(None) => Poll::Pending,
+            Err(why) => Poll::Ready(Err(why)),
         }
+    }
+
+    fn poll_end(&mut self, cx: &mut Context<'_>) -> Poll<StreamEnd> {
+        let mut q = lock(&self.sub.queue);
+        if let Some(why) = q.ended {
+            return Poll::Ready(why);
+        }
+        if !q
+            .waker
+            .as_ref()
+            .is_some_and(|old| old.will_wake(cx.waker()))
+        {
+            q.waker = Some(cx.waker().clone());
+        }
+        Poll::Pending
     }
 }
 
@@ -341,7 +384,7 @@ mod tests {
     use super::*;
     use domain::camera::CameraId;
     use domain::Timestamp;
-    use serde_json::json;
+    use serde_json::{json, Value};
 
     #[derive(Default)]
     struct FakeClock {
@@ -394,7 +437,7 @@ mod tests {
 
     fn drain(sub: &mut Subscription) -> Vec<Value> {
         std::iter::from_fn(|| sub.try_next().expect("subscription is live"))
-            .map(|n| n.result)
+            .map(|n| n.result())
             .collect()
     }
 
@@ -406,9 +449,10 @@ mod tests {
         hub.publish(plugged(1));
 
         let n = sub.next().await.expect("subscription is live");
+        assert_eq!(n.dropped, 0);
         assert_eq!(n.method, "camera_status_update");
         assert_eq!(
-            n.result,
+            n.result(),
             json!({"topic": "camera.connected", "timestamp": "1970-01-01T00:00:00.000Z",
                    "device": "camera1", "status": "CONNECTED", "name": "Test Cam",
                    "resolution": "1280x720", "fps": 30.0})
@@ -459,7 +503,9 @@ mod tests {
         let (hub, _) = hub_with(16, 60);
         let mut sub = hub.subscribe(topics(&[Topic::CameraConnected]), EventFilter::default());
         let reader =
-            tokio::spawn(async move { sub.next().await.map(|n| n.result["device"].clone()) });
+            tokio::spawn(
+                async move { sub.next().await.ok().map(|n| n.result()["device"].clone()) },
+            );
         tokio::task::yield_now().await;
 
         hub.publish(plugged(3));
@@ -505,7 +551,7 @@ mod tests {
                     .try_next()
                     .expect("live")
                     .expect("the event was queued at publish");
-                assert_eq!(n.result["seq"], i);
+                assert_eq!(n.result()["seq"], i);
             }
         }
         // The stalled one kept its newest 8 and lost 42.
@@ -529,7 +575,7 @@ mod tests {
         clock.advance_secs(60);
         hub.publish(plugged(0));
 
-        assert_eq!(stuck.next().await, None);
+        assert_eq!(stuck.next().await, Err(StreamEnd::Stuck { secs: 60 }));
         assert_eq!(hub.counts().stuck_disconnects, 1);
         // It left every topic, not only the one whose publish found it stuck.
         assert!(read(&hub.inner.by_topic[Topic::SystemHealth.index()]).is_empty());
@@ -543,10 +589,10 @@ mod tests {
         for _ in 0..10 {
             hub.publish(plugged(0));
             clock.advance_secs(50);
-            assert!(sub.next().await.is_some());
+            assert!(sub.next().await.is_ok());
         }
         hub.publish(plugged(0));
-        assert!(sub.next().await.is_some());
+        assert!(sub.next().await.is_ok());
         assert_eq!(hub.counts().stuck_disconnects, 0);
     }
 
@@ -558,7 +604,7 @@ mod tests {
         clock.advance_secs(3600);
         hub.publish(plugged(0));
 
-        assert!(sub.next().await.is_some());
+        assert!(sub.next().await.is_ok());
     }
 
     #[tokio::test]
@@ -585,8 +631,8 @@ mod tests {
         hub.close();
         let mut after = hub.subscribe(topics(&[Topic::CameraConnected]), EventFilter::default());
 
-        assert_eq!(before.next().await, None);
-        assert_eq!(after.next().await, None);
+        assert_eq!(before.next().await, Err(StreamEnd::Closed));
+        assert_eq!(after.next().await, Err(StreamEnd::Closed));
     }
 
     #[tokio::test]
@@ -617,9 +663,9 @@ mod tests {
 
         hub.publish(plugged(0));
 
-        let first = Arc::clone(&lock(&subs[0].sub.queue).events[0]);
+        let first = Arc::clone(&lock(&subs[0].sub.queue).events[0].json);
         for s in &subs[1..] {
-            assert!(Arc::ptr_eq(&first, &lock(&s.sub.queue).events[0]));
+            assert!(Arc::ptr_eq(&first, &lock(&s.sub.queue).events[0].json));
         }
     }
 
@@ -650,5 +696,52 @@ mod tests {
             let mine: Vec<u64> = got.iter().copied().filter(|s| s / 10_000 == t).collect();
             assert!(mine.windows(2).all(|w| w[0] < w[1]));
         }
+    }
+
+    #[test]
+    fn concurrent_publishers_reach_every_subscriber_in_the_same_order() {
+        let (hub, _) = hub_with(65_536, 60);
+        let mut subs: Vec<Subscription> = (0..8)
+            .map(|_| hub.subscribe(topics(&[Topic::CameraStatusChange]), EventFilter::default()))
+            .collect();
+        let threads: Vec<_> = (0..4u64)
+            .map(|t| {
+                let hub = hub.clone();
+                std::thread::spawn(move || {
+                    for i in 0..500 {
+                        hub.publish(seq(Topic::CameraStatusChange, t * 10_000 + i));
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().expect("publisher thread finished");
+        }
+
+        let orders: Vec<Vec<Value>> = subs
+            .iter_mut()
+            .map(|s| drain(s).into_iter().map(|v| v["seq"].clone()).collect())
+            .collect();
+        assert_eq!(orders[0].len(), 2000);
+        assert!(orders.iter().all(|o| *o == orders[0]));
+    }
+
+    #[test]
+    fn dropped_is_spliced_into_the_shared_json() {
+        let n = Notification {
+            method: "m",
+            event: Arc::from(r#"{"topic":"camera.connected"}"#),
+            dropped: 3,
+        };
+        assert_eq!(
+            n.result(),
+            json!({"topic": "camera.connected", "dropped": 3})
+        );
+        let empty = Notification {
+            method: "m",
+            event: Arc::from("{}"),
+            dropped: 2,
+        };
+        assert_eq!(empty.result(), json!({"dropped": 2}));
     }
 }

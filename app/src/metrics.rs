@@ -600,6 +600,12 @@ impl MetricsSnapshot {
             "Subscriptions ended because they stayed stuck.",
             &[(none, v(self.events.stuck_disconnects))],
         );
+        family(
+            "slow_clients_closed_total",
+            "counter",
+            "Connections closed because a subscription stayed stuck (the client did not read).",
+            &[(none, v(self.events.slow_clients_closed))],
+        );
         out
     }
 }

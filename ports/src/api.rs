@@ -5,6 +5,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use async_trait::async_trait;
 use domain::files::FileKind;
@@ -20,20 +21,65 @@ pub struct ConnectionInfo {
 }
 
 /// One notification for a subscriber.
+///
+/// The event is encoded to JSON once per publish and shared by every subscriber that gets it;
+/// only `dropped` is the subscriber's own.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Notification {
     /// JSON-RPC method of the notification (`camera_status_update`, ...).
     pub method: &'static str,
-    /// The `result` member (the event, with `dropped` when events were lost).
-    pub result: Value,
+    /// The event as a JSON object, without `dropped`.
+    pub event: Arc<str>,
+    /// Events this subscriber lost just before this one (0: none).
+    pub dropped: u64,
 }
 
-/// A live subscription's events, in order.
-#[async_trait]
+impl Notification {
+    /// Appends the `result` member: the event, with `dropped` when events were lost.
+    pub fn write_result(&self, out: &mut Vec<u8>) {
+        let event = self.event.as_bytes();
+        match (self.dropped, event.last()) {
+            (0, _) | (_, None) => out.extend_from_slice(event),
+            (n, Some(_)) => {
+                let body = &event[..event.len() - 1];
+                out.extend_from_slice(body);
+                // `{}` has no member before the one added here.
+                if body.len() > 1 {
+                    out.push(b',');
+                }
+                out.extend_from_slice(format!("\"dropped\":{n}}}").as_bytes());
+            }
+        }
+    }
+
+    /// The `result` member as a value.
+    pub fn result(&self) -> Value {
+        let mut out = Vec::with_capacity(self.event.len() + 16);
+        self.write_result(&mut out);
+        serde_json::from_slice(&out).unwrap_or(Value::Null)
+    }
+}
+
+/// Why a subscription's stream ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamEnd {
+    /// Events waited and none was read for this many seconds (the configured limit): the
+    /// subscriber is too slow, and its connection should be closed.
+    Stuck { secs: u64 },
+    /// The service is stopping.
+    Closed,
+}
+
+/// A live subscription's events, in order. Polled by the connection that owns it, so a
+/// publish wakes that connection directly (no task in between).
 pub trait EventStream: Send + 'static {
-    /// The next notification; `None` when the subscription ended (e.g. the server stops,
-    /// or the subscriber stayed stuck past the configured limit).
-    async fn next(&mut self) -> Option<Notification>;
+    /// The next notification, `Pending` (with `cx` woken on the next publish) when none waits,
+    /// or why the subscription ended.
+    fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Result<Notification, StreamEnd>>;
+
+    /// Whether the subscription has ended, without taking an event (for a reader that has no
+    /// room for one): `Pending` registers `cx` to be woken when it ends or an event comes.
+    fn poll_end(&mut self, cx: &mut Context<'_>) -> Poll<StreamEnd>;
 }
 
 /// One client connection's view of the service. Dropping the last handle closes the session.
@@ -48,6 +94,10 @@ pub trait ApiConnection: Send + Sync + 'static {
 
     /// `subscribe_events`: checks topics against the session's role and starts delivery.
     async fn subscribe(&self, params: Option<Value>) -> Result<Box<dyn EventStream>, ApiError>;
+
+    /// The transport closes this connection because a subscription stayed stuck past the
+    /// limit (the client does not read): for the log, the audit log and the metrics.
+    fn closing_slow(&self, stuck_secs: u64);
 }
 
 /// A file a client may download, already authorised and found.

@@ -1,13 +1,24 @@
 //! One WebSocket connection after the upgrade: a single task that reads frames, runs calls
-//! (concurrently, as they arrive) and writes answers and notifications.
+//! (concurrently, as they arrive), polls its event subscriptions and writes answers and
+//! notifications.
 //!
 //! Memory is the point here: an idle connection holds its socket, this task's state and the
 //! app's session — no read buffer (bytes are read only when the socket is readable, and the
-//! buffer is released once the messages in it are decoded), no write buffer (frames are written
-//! straight to the socket) and no queue until the first subscription.
+//! buffer is released once the messages in it are decoded), no write buffer (one exists only
+//! while frames wait for the socket) and no queue: a subscription is the hub's own bounded
+//! queue, polled by this task, so a publish wakes this task directly.
+//!
+//! Frames go to the socket in as few writes as possible: everything ready (answers, every
+//! waiting notification of every subscription) is appended to the write buffer, then written
+//! with one non-blocking write. While the socket does not take it, the buffer is bounded by
+//! [`WRITE_HIGH_WATER`]: past it the task stops reading requests and stops taking events
+//! (which then wait, and are dropped oldest first, in the hub). A subscription that stays
+//! stuck past the configured limit ends, and the connection is closed (code 1008).
 
+use std::future::poll_fn;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use futures_util::stream::FuturesUnordered;
 use futures_util::StreamExt;
@@ -16,13 +27,18 @@ use ports::api::ApiGateway;
 use serde_json::Value;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 
 use crate::rpc::{self, Handled, Link, Reply};
 use crate::ws::{self, Decoder, Event};
 
 /// Bytes asked of the socket per read (grown when a frame needs more).
 const READ_CHUNK: usize = 4096;
+/// Bytes waiting for the socket past which no more requests are read and no more events
+/// taken from the hub.
+const WRITE_HIGH_WATER: usize = 64 * 1024;
+/// How long closing frames may wait for a socket that does not take them.
+const CLOSE_WAIT: Duration = Duration::from_secs(2);
 
 pub(crate) struct Params {
     pub link: Arc<Link>,
@@ -32,19 +48,83 @@ pub(crate) struct Params {
     pub stop: watch::Receiver<bool>,
 }
 
-async fn recv(outbox: &mut Option<mpsc::Receiver<String>>) -> Option<String> {
-    match outbox {
-        Some(rx) => rx.recv().await,
-        None => std::future::pending().await,
+/// Frames waiting for the socket: `buf[written..]` is still to go. Frames are appended
+/// whole, and `buf` always starts at a frame boundary.
+#[derive(Default)]
+struct Outbox {
+    buf: Vec<u8>,
+    written: usize,
+}
+
+impl Outbox {
+    fn pending(&self) -> bool {
+        self.written < self.buf.len()
+    }
+
+    fn push(&mut self, op: u8, payload: &[u8]) {
+        ws::frame_into(&mut self.buf, op, payload);
+    }
+
+    /// Writes what the socket takes without waiting. `Err` when the socket failed.
+    fn flush(&mut self, io: &TcpStream) -> std::io::Result<()> {
+        while self.pending() {
+            match io.try_write(&self.buf[self.written..]) {
+                Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+                Ok(n) => self.written += n,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                Err(e) => return Err(e),
+            }
+        }
+        if !self.pending() {
+            // Nothing waits: hold no buffer.
+            *self = Outbox::default();
+        } else if self.written >= self.buf.len() / 2 {
+            // Drop the frames written so far (up to the one being written).
+            let mut at = 0;
+            loop {
+                let end = ws::frame_end(&self.buf, at);
+                if end > self.written {
+                    break;
+                }
+                at = end;
+            }
+            self.buf.drain(..at);
+            self.written -= at;
+        }
+        Ok(())
+    }
+
+    /// Keeps only the frame being written (the peer has part of it), so that a close
+    /// frame can follow it.
+    fn cut_after_current(&mut self) {
+        if !self.pending() {
+            return;
+        }
+        let mut at = 0;
+        loop {
+            let end = ws::frame_end(&self.buf, at);
+            if end > self.written {
+                // A frame the peer has none of is dropped whole.
+                let keep = if self.written > at { end } else { at };
+                self.buf.truncate(keep);
+                return;
+            }
+            at = end;
+        }
     }
 }
 
-async fn send(io: &mut TcpStream, op: u8, payload: &[u8]) -> bool {
-    io.write_all(&ws::frame(op, payload)).await.is_ok()
+/// How the connection ends.
+enum Ending {
+    /// The socket failed or the peer went away: nothing more is written.
+    Gone,
+    /// A close frame with this code (and reason) goes out first.
+    Close(u16, String),
 }
 
-/// Serves the connection until the peer closes it, breaks the protocol, or the server stops.
-/// `buf` holds bytes the peer sent right after the upgrade request, if any.
+/// Serves the connection until the peer closes it, breaks the protocol, is too slow to read
+/// its events, or the server stops. `buf` holds bytes the peer sent right after the upgrade
+/// request, if any.
 pub(crate) async fn run(mut io: TcpStream, mut buf: Vec<u8>, p: Params) {
     let Params {
         link,
@@ -55,117 +135,144 @@ pub(crate) async fn run(mut io: TcpStream, mut buf: Vec<u8>, p: Params) {
     } = p;
     let mut decoder = Decoder::new(max_message);
     let mut pending: FuturesUnordered<Reply> = FuturesUnordered::new();
-    let mut outbox: Option<mpsc::Receiver<String>> = None;
+    let mut out = Outbox::default();
     let mut stopping = *stop.borrow();
     // Bytes already in `buf` are decoded before the first read.
     let mut fresh_bytes = !buf.is_empty();
 
-    let close_code = loop {
+    let ending = loop {
         if stopping && pending.is_empty() {
-            break ws::CLOSE_GOING_AWAY;
+            break Ending::Close(ws::CLOSE_GOING_AWAY, String::new());
         }
         if !fresh_bytes {
+            let room = out.buf.len() < WRITE_HIGH_WATER;
+            let subscribed = link.subscribed();
             tokio::select! {
                 biased;
                 changed = stop.changed(), if !stopping => {
                     stopping = changed.is_err() || *stop.borrow();
-                    continue;
                 }
                 Some(answer) = pending.next(), if !pending.is_empty() => {
-                    if outbox.is_none() {
-                        outbox = link.take_outbox();
+                    if let Some(a) = answer {
+                        out.push(ws::OP_TEXT, a.text.as_bytes());
+                        // After the answer that names them: no notification overtakes it.
+                        link.start(a.subs);
                     }
-                    if let Some(text) = answer {
-                        if !send(&mut io, ws::OP_TEXT, text.as_bytes()).await {
-                            break 0;
-                        }
-                    }
-                    continue;
                 }
-                Some(note) = recv(&mut outbox) => {
-                    if !send(&mut io, ws::OP_TEXT, note.as_bytes()).await {
-                        break 0;
+                notes = poll_fn(|cx| link.poll_notes(cx, &mut out.buf, WRITE_HIGH_WATER)), if subscribed => {
+                    if let Err(secs) = notes {
+                        link.conn.closing_slow(secs);
+                        out.cut_after_current();
+                        break Ending::Close(
+                            ws::CLOSE_POLICY,
+                            format!("events not read for {secs} s: too slow, disconnected"),
+                        );
                     }
-                    continue;
                 }
-                ready = io.readable(), if !stopping => {
+                ready = io.writable(), if out.pending() => {
                     if ready.is_err() {
-                        break 0;
+                        break Ending::Gone;
+                    }
+                }
+                ready = io.readable(), if !stopping && room => {
+                    if ready.is_err() {
+                        break Ending::Gone;
                     }
                     let want = decoder.wants(&buf).max(READ_CHUNK);
                     buf.reserve(want);
                     match io.try_read_buf(&mut buf) {
-                        Ok(0) => break 0,
-                        Ok(_) => {}
-                        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
-                        Err(_) => break 0,
+                        Ok(0) => break Ending::Gone,
+                        Ok(_) => fresh_bytes = true,
+                        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                        Err(_) => break Ending::Gone,
                     }
                 }
             }
         }
-        fresh_bytes = false;
 
-        // Decode every complete event in `buf`.
-        let mut at = 0;
-        let mut closing = None;
-        while closing.is_none() {
-            let (used, event) = match decoder.decode(&buf[at..]) {
-                Ok(r) => r,
-                Err(ws::ProtocolError(code)) => {
-                    closing = Some(code);
-                    break;
-                }
-            };
-            at += used;
-            let Some(event) = event else {
-                if used == 0 {
-                    break;
-                }
-                continue;
-            };
-            match event {
-                Event::Message(bytes) => match rpc::handle(&link, &bytes) {
-                    Handled::Now(text) => {
-                        if !send(&mut io, ws::OP_TEXT, text.as_bytes()).await {
-                            closing = Some(0);
-                        }
-                    }
-                    Handled::Later(reply) => pending.push(reply),
-                },
-                Event::TooBig => {
-                    gateway.refused(
-                        Some(peer),
-                        "oversized_message",
-                        &format!("a WebSocket message over {max_message} bytes"),
-                    );
-                    let text =
-                        rpc::failure(&Value::Null, &reject_too_big_request(max_message as u32));
-                    if !send(&mut io, ws::OP_TEXT, text.as_bytes()).await {
-                        closing = Some(0);
-                    }
-                }
-                Event::Ping(payload) => {
-                    if !send(&mut io, ws::OP_PONG, &payload).await {
-                        closing = Some(0);
-                    }
-                }
-                Event::Pong => {}
-                Event::Close(code) => closing = Some(code.unwrap_or(ws::CLOSE_NORMAL)),
+        if fresh_bytes {
+            fresh_bytes = false;
+            if let Some(code) = decode(
+                &link,
+                &gateway,
+                peer,
+                max_message,
+                &mut decoder,
+                &mut buf,
+                &mut out,
+                &mut pending,
+            ) {
+                break Ending::Close(code, String::new());
             }
         }
-        if let Some(code) = closing {
-            break code;
-        }
-        buf.drain(..at);
-        if buf.is_empty() && buf.capacity() > 0 {
-            // Idle again: hold no buffer.
-            buf = Vec::new();
+        if out.flush(&io).is_err() {
+            break Ending::Gone;
         }
     };
 
     link.close();
-    if close_code != 0 {
-        let _ = io.write_all(&ws::close_frame(close_code)).await;
-        let _ = io.shutdown().await;
+    if let Ending::Close(code, reason) = ending {
+        let frame = ws::close_frame(code, &reason);
+        out.buf.extend_from_slice(&frame);
+        let rest = &out.buf[out.written..];
+        let _ = tokio::time::timeout(CLOSE_WAIT, async {
+            if io.write_all(rest).await.is_ok() {
+                let _ = io.shutdown().await;
+            }
+        })
+        .await;
     }
+}
+
+/// Decodes every complete event in `buf`: runs the messages, answers pings. `Some(code)`
+/// when the connection is to be closed with that code.
+#[allow(clippy::too_many_arguments)]
+fn decode(
+    link: &Arc<Link>,
+    gateway: &Arc<dyn ApiGateway>,
+    peer: SocketAddr,
+    max_message: usize,
+    decoder: &mut Decoder,
+    buf: &mut Vec<u8>,
+    out: &mut Outbox,
+    pending: &mut FuturesUnordered<Reply>,
+) -> Option<u16> {
+    let mut at = 0;
+    loop {
+        let (used, event) = match decoder.decode(&buf[at..]) {
+            Ok(r) => r,
+            Err(ws::ProtocolError(code)) => return Some(code),
+        };
+        at += used;
+        let Some(event) = event else {
+            if used == 0 {
+                break;
+            }
+            continue;
+        };
+        match event {
+            Event::Message(bytes) => match rpc::handle(link, &bytes) {
+                Handled::Now(text) => out.push(ws::OP_TEXT, text.as_bytes()),
+                Handled::Later(reply) => pending.push(reply),
+            },
+            Event::TooBig => {
+                gateway.refused(
+                    Some(peer),
+                    "oversized_message",
+                    &format!("a WebSocket message over {max_message} bytes"),
+                );
+                let text = rpc::failure(&Value::Null, &reject_too_big_request(max_message as u32));
+                out.push(ws::OP_TEXT, text.as_bytes());
+            }
+            Event::Ping(payload) => out.push(ws::OP_PONG, &payload),
+            Event::Pong => {}
+            Event::Close(code) => return Some(code.unwrap_or(ws::CLOSE_NORMAL)),
+        }
+    }
+    buf.drain(..at);
+    if buf.is_empty() && buf.capacity() > 0 {
+        // Idle again: hold no buffer.
+        *buf = Vec::new();
+    }
+    None
 }

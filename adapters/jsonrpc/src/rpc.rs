@@ -9,24 +9,32 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 
 use domain::{ApiError, ErrorKind};
 use jsonrpsee::types::error::{reject_too_big_batch_response, ErrorCode, ErrorObjectOwned};
-use ports::api::{ApiConnection, EventStream};
+use ports::api::{ApiConnection, EventStream, StreamEnd};
 use serde::Serialize;
 use serde_json::Value;
-use tokio::sync::mpsc;
-use tokio::task::AbortHandle;
+
+use crate::ws;
 
 pub const SUBSCRIBE: &str = "subscribe_events";
 pub const UNSUBSCRIBE: &str = "unsubscribe_events";
 /// API.md: batches of at most 10 entries.
 pub const MAX_BATCH: usize = 10;
-/// Answers and notifications queued for one connection before producers wait
-/// (jsonrpsee's default message buffer).
-const OUTBOX: usize = 1024;
 
-pub type Reply = Pin<Box<dyn Future<Output = Option<String>> + Send>>;
+pub type Reply = Pin<Box<dyn Future<Output = Option<Answer>> + Send>>;
+
+/// A subscription whose answer has not gone out yet.
+pub type NewSub = (u64, Box<dyn EventStream>);
+
+/// The answer to a message, and the subscriptions it created: they deliver only once the
+/// answer is queued, so no notification can overtake it.
+pub struct Answer {
+    pub text: String,
+    pub subs: Vec<NewSub>,
+}
 
 /// One connection as its calls see it.
 pub struct Link {
@@ -35,14 +43,13 @@ pub struct Link {
     subs: Mutex<Subs>,
 }
 
-/// Subscriptions, created on the first `subscribe_events` (most connections never subscribe,
-/// and an idle connection should hold no queue).
+/// Live subscriptions, polled by the connection's task itself: a publish wakes that task
+/// directly, and everything waiting for the connection goes out in one write.
 #[derive(Default)]
 struct Subs {
-    outbox: Option<mpsc::Sender<String>>,
-    /// The receiving end, until the connection task takes it.
-    fresh: Option<mpsc::Receiver<String>>,
-    active: Vec<(u64, AbortHandle)>,
+    active: Vec<NewSub>,
+    /// Where a notification's payload is assembled (kept while the connection subscribes).
+    scratch: Vec<u8>,
 }
 
 static NEXT_SUBSCRIPTION: AtomicU64 = AtomicU64::new(1);
@@ -60,31 +67,96 @@ impl Link {
         self.subs.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The notification queue, if the first subscription just created it.
-    pub fn take_outbox(&self) -> Option<mpsc::Receiver<String>> {
-        self.subs().fresh.take()
+    /// Starts delivery on subscriptions whose answer has just been queued.
+    pub fn start(&self, subs: Vec<NewSub>) {
+        if !subs.is_empty() {
+            self.subs().active.extend(subs);
+        }
     }
 
-    fn outbox(&self) -> mpsc::Sender<String> {
-        let mut s = self.subs();
-        match &s.outbox {
-            Some(tx) => tx.clone(),
-            None => {
-                let (tx, rx) = mpsc::channel(OUTBOX);
-                s.outbox = Some(tx.clone());
-                s.fresh = Some(rx);
-                tx
+    pub fn subscribed(&self) -> bool {
+        !self.subs().active.is_empty()
+    }
+
+    /// Appends a frame for every waiting notification of every subscription to `out`, one
+    /// subscription after the other, until none waits or `out` holds `limit` bytes (when it
+    /// already does, only looks for a subscription that ended).
+    /// `Ready(Ok(()))` when something was appended or `out` is full, `Pending` (every
+    /// subscription will wake the task) when nothing waits, `Ready(Err(secs))` when a
+    /// subscription stayed stuck for `secs`: the connection is to be closed.
+    pub fn poll_notes(
+        &self,
+        cx: &mut Context<'_>,
+        out: &mut Vec<u8>,
+        limit: usize,
+    ) -> Poll<Result<(), u64>> {
+        let mut guard = self.subs();
+        let Subs { active, scratch } = &mut *guard;
+        if out.len() >= limit {
+            // No room: only see whether a subscription ended (stuck, most likely).
+            for (_, stream) in active.iter_mut() {
+                if let Poll::Ready(StreamEnd::Stuck { secs }) = stream.poll_end(cx) {
+                    return Poll::Ready(Err(secs));
+                }
             }
+            return Poll::Pending;
+        }
+        let mut appended = false;
+        loop {
+            let mut progress = false;
+            let mut i = 0;
+            while i < active.len() {
+                if out.len() >= limit {
+                    return Poll::Ready(Ok(()));
+                }
+                let (sub, stream) = &mut active[i];
+                match stream.poll_next(cx) {
+                    Poll::Pending => {}
+                    Poll::Ready(Ok(n)) => {
+                        scratch.clear();
+                        scratch.extend_from_slice(br#"{"jsonrpc":"2.0","method":""#);
+                        scratch.extend_from_slice(n.method.as_bytes());
+                        scratch.extend_from_slice(br#"","params":{"subscription":"#);
+                        scratch.extend_from_slice(sub.to_string().as_bytes());
+                        scratch.extend_from_slice(br#","result":"#);
+                        n.write_result(scratch);
+                        scratch.extend_from_slice(b"}}");
+                        if scratch.len() <= self.max_response {
+                            ws::frame_into(out, ws::OP_TEXT, scratch);
+                            appended = true;
+                        }
+                        progress = true;
+                    }
+                    Poll::Ready(Err(StreamEnd::Stuck { secs })) => {
+                        return Poll::Ready(Err(secs));
+                    }
+                    Poll::Ready(Err(StreamEnd::Closed)) => {
+                        // The service is stopping: this subscription is over.
+                        active.swap_remove(i);
+                        continue;
+                    }
+                }
+                i += 1;
+            }
+            if !progress {
+                break;
+            }
+        }
+        if scratch.capacity() > 64 * 1024 {
+            *scratch = Vec::new();
+        }
+        if appended {
+            Poll::Ready(Ok(()))
+        } else {
+            Poll::Pending
         }
     }
 
     /// Ends every subscription (the connection is closing).
     pub fn close(&self) {
         let mut s = self.subs();
-        for (_, task) in s.active.drain(..) {
-            task.abort();
-        }
-        s.outbox = None;
+        s.active.clear();
+        s.scratch = Vec::new();
     }
 }
 
@@ -100,19 +172,6 @@ struct Failure<'a> {
     jsonrpc: &'static str,
     id: &'a Value,
     error: &'a ErrorObjectOwned,
-}
-
-#[derive(Serialize)]
-struct SubscriptionParams<'a> {
-    subscription: u64,
-    result: &'a Value,
-}
-
-#[derive(Serialize)]
-struct SubscriptionNotice<'a> {
-    jsonrpc: &'static str,
-    method: &'a str,
-    params: SubscriptionParams<'a>,
 }
 
 pub fn error_object(e: &ApiError) -> ErrorObjectOwned {
@@ -247,7 +306,9 @@ pub fn handle(link: &Arc<Link>, message: &[u8]) -> Handled {
             Entry::Call { id, method, params } => {
                 let link = Arc::clone(link);
                 Handled::Later(Box::pin(async move {
-                    call(&link, id, method, params, false).await
+                    let mut subs = Vec::new();
+                    let text = call(&link, id, method, params, &mut subs).await;
+                    Some(Answer { text, subs })
                 }))
             }
             Entry::Notification { method, params } => {
@@ -262,13 +323,16 @@ pub fn handle(link: &Arc<Link>, message: &[u8]) -> Handled {
 }
 
 /// Entries run one after the other, each authorised on its own; notifications are not answered.
-async fn batch(link: Arc<Link>, entries: Vec<Value>) -> Option<String> {
+async fn batch(link: Arc<Link>, entries: Vec<Value>) -> Option<Answer> {
     let max = link.max_response;
     let mut out = String::from("[");
+    let mut subs = Vec::new();
     for v in entries {
         let answer = match entry(v) {
             Entry::Invalid { id } => Some(invalid_request(&id)),
-            Entry::Call { id, method, params } => call(&link, id, method, params, true).await,
+            Entry::Call { id, method, params } => {
+                Some(call(&link, id, method, params, &mut subs).await)
+            }
             Entry::Notification { method, params } => {
                 notification(&link, &method, params).await;
                 None
@@ -280,7 +344,11 @@ async fn batch(link: Arc<Link>, entries: Vec<Value>) -> Option<String> {
             }
             out.push_str(&a);
             if out.len() + 1 > max {
-                return Some(failure(&Value::Null, &reject_too_big_batch_response(max)));
+                // The answer is lost, and so are the subscriptions it would have named.
+                return Some(Answer {
+                    text: failure(&Value::Null, &reject_too_big_batch_response(max)),
+                    subs: Vec::new(),
+                });
             }
         }
     }
@@ -289,7 +357,7 @@ async fn batch(link: Arc<Link>, entries: Vec<Value>) -> Option<String> {
         return None;
     }
     out.push(']');
-    Some(out)
+    Some(Answer { text: out, subs })
 }
 
 async fn notification(link: &Link, method: &str, params: Option<Value>) {
@@ -299,99 +367,47 @@ async fn notification(link: &Link, method: &str, params: Option<Value>) {
     }
 }
 
+/// One call; subscriptions it creates go to `fresh` (started once the answer is queued).
 async fn call(
     link: &Link,
     id: Value,
     method: String,
     params: Option<Value>,
-    in_batch: bool,
-) -> Option<String> {
+    fresh: &mut Vec<NewSub>,
+) -> String {
     match method.as_str() {
-        SUBSCRIBE => subscribe(link, id, params, in_batch).await,
-        UNSUBSCRIBE => Some(unsubscribe(link, &id, params)),
-        _ => Some(outcome(
+        SUBSCRIBE => subscribe(link, id, params, fresh).await,
+        UNSUBSCRIBE => unsubscribe(link, &id, params, fresh),
+        _ => outcome(
             &id,
             link.conn.call(&method, params).await,
             link.max_response,
-        )),
+        ),
     }
 }
 
-/// `subscribe_events`: the app checks the topics; the answer (the subscription id) goes out
-/// before the first notification.
+/// `subscribe_events`: the app checks the topics; the answer is the subscription id.
 async fn subscribe(
     link: &Link,
     id: Value,
     params: Option<Value>,
-    in_batch: bool,
-) -> Option<String> {
+    fresh: &mut Vec<NewSub>,
+) -> String {
     if let Err(e) = link.conn.admit(SUBSCRIBE) {
-        return Some(failure(&id, &error_object(&e)));
+        return failure(&id, &error_object(&e));
     }
     let stream = match link.conn.subscribe(params).await {
         Ok(s) => s,
-        Err(e) => return Some(failure(&id, &error_object(&e))),
+        Err(e) => return failure(&id, &error_object(&e)),
     };
     let sub = NEXT_SUBSCRIPTION.fetch_add(1, Ordering::Relaxed);
-    let answer = success(&id, sub, link.max_response);
-    let outbox = link.outbox();
-    // Registered before the answer goes out, so an immediate unsubscribe finds it; delivery
-    // starts only once the answer is queued, so no notification can overtake it.
-    let (go, start) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn({
-        let outbox = outbox.clone();
-        let max = link.max_response;
-        async move {
-            if start.await.is_ok() {
-                deliver(stream, sub, outbox, max).await;
-            }
-        }
-    });
-    {
-        let mut s = link.subs();
-        s.active.retain(|(_, t)| !t.is_finished());
-        s.active.push((sub, task.abort_handle()));
-    }
-    let answer = match in_batch {
-        true => Some(answer),
-        false => {
-            if outbox.send(answer).await.is_err() {
-                task.abort();
-                return None;
-            }
-            None
-        }
-    };
-    let _ = go.send(());
-    answer
+    fresh.push((sub, stream));
+    success(&id, sub, link.max_response)
 }
 
-async fn deliver(
-    mut stream: Box<dyn EventStream>,
-    sub: u64,
-    outbox: mpsc::Sender<String>,
-    max: usize,
-) {
-    while let Some(n) = stream.next().await {
-        let text = match serde_json::to_string(&SubscriptionNotice {
-            jsonrpc: "2.0",
-            method: n.method,
-            params: SubscriptionParams {
-                subscription: sub,
-                result: &n.result,
-            },
-        }) {
-            Ok(t) if t.len() <= max => t,
-            _ => continue,
-        };
-        if outbox.send(text).await.is_err() {
-            break;
-        }
-    }
-}
-
-/// `unsubscribe_events [id]`: `true` when the subscription was active on this connection.
-fn unsubscribe(link: &Link, id: &Value, params: Option<Value>) -> String {
+/// `unsubscribe_events [id]`: `true` when the subscription was active on this connection
+/// (or created earlier in the same batch).
+fn unsubscribe(link: &Link, id: &Value, params: Option<Value>, fresh: &mut Vec<NewSub>) -> String {
     if let Err(e) = link.conn.admit(UNSUBSCRIBE) {
         return failure(id, &error_object(&e));
     }
@@ -402,17 +418,22 @@ fn unsubscribe(link: &Link, id: &Value, params: Option<Value>) -> String {
         }
         _ => return failure(id, &ErrorCode::InvalidParams.into()),
     };
-    let found = sub.as_u64().and_then(|sub| {
+    let found = sub.as_u64().is_some_and(|sub| {
+        if let Some(at) = fresh.iter().position(|(k, _)| *k == sub) {
+            fresh.swap_remove(at);
+            return true;
+        }
         let mut s = link.subs();
-        let at = s
-            .active
-            .iter()
-            .position(|(k, t)| *k == sub && !t.is_finished())?;
-        let (_, task) = s.active.swap_remove(at);
-        task.abort();
-        Some(())
+        match s.active.iter().position(|(k, _)| *k == sub) {
+            // Dropping the stream leaves the hub.
+            Some(at) => {
+                s.active.swap_remove(at);
+                true
+            }
+            None => false,
+        }
     });
-    success(id, found.is_some(), link.max_response)
+    success(id, found, link.max_response)
 }
 
 #[cfg(test)]

@@ -17,6 +17,8 @@ pub const CLOSE_NORMAL: u16 = 1000;
 pub const CLOSE_GOING_AWAY: u16 = 1001;
 pub const CLOSE_PROTOCOL: u16 = 1002;
 pub const CLOSE_INVALID_DATA: u16 = 1007;
+/// Policy violation: used for a client that does not read its events.
+pub const CLOSE_POLICY: u16 = 1008;
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum Event {
@@ -207,6 +209,13 @@ fn unmask(data: &mut [u8], mask: [u8; 4], offset: usize) {
 /// One unmasked server frame: header and payload, ready to write.
 pub fn frame(op: u8, payload: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(payload.len() + 10);
+    frame_into(&mut out, op, payload);
+    out
+}
+
+/// Appends one unmasked server frame to `out`.
+pub fn frame_into(out: &mut Vec<u8>, op: u8, payload: &[u8]) {
+    out.reserve(payload.len() + 10);
     out.push(0x80 | op);
     match payload.len() {
         n if n < 126 => out.push(n as u8),
@@ -220,11 +229,35 @@ pub fn frame(op: u8, payload: &[u8]) -> Vec<u8> {
         }
     }
     out.extend_from_slice(payload);
-    out
 }
 
-pub fn close_frame(code: u16) -> Vec<u8> {
-    frame(OP_CLOSE, &code.to_be_bytes())
+/// Where the server frame that starts at `at` in `frames` (our own frames, back to back)
+/// ends.
+pub fn frame_end(frames: &[u8], at: usize) -> usize {
+    let (len, header) = match frames[at + 1] & 0x7F {
+        126 => (
+            u16::from_be_bytes([frames[at + 2], frames[at + 3]]) as usize,
+            4,
+        ),
+        127 => {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(&frames[at + 2..at + 10]);
+            (u64::from_be_bytes(b) as usize, 10)
+        }
+        n => (n as usize, 2),
+    };
+    at + header + len
+}
+
+/// A close frame with a reason (cut to the 123 bytes a control frame leaves for it).
+pub fn close_frame(code: u16, reason: &str) -> Vec<u8> {
+    let mut cut = reason.len().min(123);
+    while !reason.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let mut payload = code.to_be_bytes().to_vec();
+    payload.extend_from_slice(&reason.as_bytes()[..cut]);
+    frame(OP_CLOSE, &payload)
 }
 
 #[cfg(test)]
@@ -344,5 +377,22 @@ mod tests {
         assert_eq!(frame(OP_TEXT, b"hi"), vec![0x81, 2, b'h', b'i']);
         assert_eq!(&frame(OP_TEXT, &[0; 300])[..4], &[0x81, 126, 1, 44]);
         assert_eq!(&frame(OP_TEXT, &[0; 70_000])[..2], &[0x81, 127]);
+    }
+
+    #[test]
+    fn frame_ends_are_found_from_the_headers() {
+        let mut frames = frame(OP_TEXT, b"hi");
+        frames.extend(frame(OP_TEXT, &[0; 300]));
+        frames.extend(frame(OP_TEXT, &[0; 70_000]));
+        assert_eq!(frame_end(&frames, 0), 4);
+        assert_eq!(frame_end(&frames, 4), 4 + 304);
+        assert_eq!(frame_end(&frames, 308), frames.len());
+    }
+
+    #[test]
+    fn close_reasons_fit_a_control_frame() {
+        let f = close_frame(CLOSE_POLICY, &"é".repeat(100));
+        assert_eq!(&f[..4], &[0x88, 124, 0x03, 0xF0]);
+        assert!(std::str::from_utf8(&f[4..]).is_ok());
     }
 }
