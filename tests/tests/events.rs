@@ -1,7 +1,6 @@
 //! Live events, black-box: topic subscriptions with filters and roles, the notifications
 //! camera hot-plug and recordings produce, unsubscribe, and slow subscribers.
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use cs_tests::{TestService, WsClient};
@@ -308,16 +307,42 @@ impl Stalled {
     }
 }
 
-/// What one reading subscriber has received so far: `topic:device` per notification, and
-/// whether any of them said events were dropped.
-#[derive(Default)]
-struct Seen {
-    events: Vec<String>,
-    dropped: bool,
+/// Waits for `admin`'s notifications (it subscribed to the camera topics) until it has seen
+/// `topic` for every camera in `indexes`.
+async fn wait_for_all(admin: &mut WsClient, topic: &str, indexes: std::ops::Range<u16>) {
+    let mut missing: Vec<String> = indexes.map(|i| format!("camera{i}")).collect();
+    while !missing.is_empty() {
+        let (_, _, e) = next_event(admin).await;
+        if e["topic"] == topic {
+            missing.retain(|d| e["device"] != d.as_str());
+        }
+    }
 }
 
-/// Reads notifications into `seen` until `marker`'s.
-async fn read_until(mut ws: WsClient, seen: Arc<Mutex<Seen>>, marker: &'static str) {
+/// One round of camera churn: ten plugs, each seen by `admin` before the ten unplugs, each
+/// seen too (so no unplug can overtake its plug, whatever the discovery's timing).
+async fn churn_round(svc: &TestService, admin: &mut WsClient) {
+    for i in 0..10 {
+        svc.plug_sim(100 + i, "Churn");
+    }
+    wait_for_all(admin, "camera.connected", 100..110).await;
+    for i in 0..10 {
+        svc.unplug_sim(100 + i);
+    }
+    wait_for_all(admin, "camera.disconnected", 100..110).await;
+}
+
+/// Reads notifications until `marker`'s; says on `rounds` each time it has the ten
+/// disconnections of another round; returns every `topic:device` read and whether any
+/// notification said events were dropped.
+async fn read_until(
+    mut ws: WsClient,
+    rounds: tokio::sync::mpsc::UnboundedSender<()>,
+    marker: &'static str,
+) -> (Vec<String>, bool) {
+    let mut events = Vec::new();
+    let mut dropped = false;
+    let mut disconnections = 0;
     loop {
         let n = ws
             .notification(60.0)
@@ -329,22 +354,18 @@ async fn read_until(mut ws: WsClient, seen: Arc<Mutex<Seen>>, marker: &'static s
             e["topic"].as_str().unwrap_or(""),
             e["device"].as_str().unwrap_or("")
         );
-        let mut s = seen.lock().expect("test lock");
-        s.dropped |= e.get("dropped").is_some();
-        s.events.push(key.clone());
+        dropped |= e.get("dropped").is_some();
+        if e["topic"] == "camera.disconnected" {
+            disconnections += 1;
+            if disconnections % 10 == 0 {
+                let _ = rounds.send(());
+            }
+        }
+        events.push(key.clone());
         if key == marker {
-            return;
+            return (events, dropped);
         }
     }
-}
-
-fn count_of(seen: &Mutex<Seen>, key: &str) -> usize {
-    seen.lock()
-        .expect("test lock")
-        .events
-        .iter()
-        .filter(|k| *k == key)
-        .count()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -354,56 +375,40 @@ async fn a_client_that_never_reads_does_not_delay_the_others_and_learns_what_it_
     let topics = json!(["camera.connected", "camera.disconnected"]);
     let mut stalled = Stalled::connect(&svc, topics.clone()).await;
     let marker = "camera.connected:camera999";
+    let (round_tx, mut round_rx) = tokio::sync::mpsc::unbounded_channel();
     let mut readers = Vec::new();
     for _ in 0..100 {
         let mut ws = svc.ws_as(Role::Viewer).await;
         subscribe(&mut ws, json!({"topics": topics})).await;
-        let seen = Arc::new(Mutex::new(Seen::default()));
-        readers.push((
-            Arc::clone(&seen),
-            tokio::spawn(read_until(ws, seen, marker)),
-        ));
+        readers.push(tokio::spawn(read_until(ws, round_tx.clone(), marker)));
     }
     let mut admin = svc.ws_as(Role::Admin).await;
+    subscribe(&mut admin, json!({"topics": topics})).await;
 
-    // Rounds of ten plugs and ten unplugs. Each round ends only when all 100 readers have
-    // its last event, while the stalled client reads nothing; rounds go on until the
-    // transport's and the kernel's buffers for the stalled client are full and the hub
-    // drops its oldest events.
-    let round_end = "camera.disconnected:camera109";
+    // Rounds of churn. A round ends only once all 100 readers have read all of it, while
+    // the stalled client reads nothing; rounds go on until the transport's and the kernel's
+    // buffers for the stalled client are full and the hub drops its oldest events.
     let mut rounds = 0;
     while admin.ok("get_metrics", Value::Null).await["events"]["dropped"].as_u64() == Some(0) {
         assert!(rounds < 300, "no event was dropped after {rounds} rounds");
-        for i in 0..10 {
-            svc.plug_sim(100 + i, "Churn");
-        }
-        wait_connected(&svc, &mut admin, "camera109").await;
-        for i in 0..10 {
-            svc.unplug_sim(100 + i);
-        }
+        churn_round(&svc, &mut admin).await;
         rounds += 1;
-        for (seen, _) in &readers {
-            let mut waited = 0;
-            while count_of(seen, round_end) < rounds {
-                assert!(waited < 3000, "a reader is stuck in round {rounds}");
-                tokio::time::sleep(Duration::from_millis(10)).await;
-                waited += 1;
-            }
+        for _ in 0..100 {
+            round_rx
+                .recv()
+                .await
+                .expect("every reader reads every round, however stalled the other client");
         }
     }
     svc.plug_sim(999, "Marker");
 
     let mut sequences = Vec::new();
-    for (seen, task) in readers {
-        task.await.expect("reader task");
-        let seen = Arc::try_unwrap(seen)
-            .ok()
-            .expect("the reader is done")
-            .into_inner()
-            .expect("test lock");
-        assert!(!seen.dropped, "a reader that keeps up never loses events");
-        sequences.push(seen.events);
+    for task in readers {
+        let (events, dropped) = task.await.expect("reader task");
+        assert!(!dropped, "a reader that keeps up never loses events");
+        sequences.push(events);
     }
+    // The hub publishes one event at a time to all: one order for everyone.
     assert!(
         sequences.iter().all(|s| *s == sequences[0]),
         "every reader saw the same events in the same order"
@@ -413,6 +418,10 @@ async fn a_client_that_never_reads_does_not_delay_the_others_and_learns_what_it_
     // The stalled client, reading at last, is told how many it lost.
     let got = stalled.read_until("camera999").await;
     let lost: u64 = got.iter().filter_map(|e| e["dropped"].as_u64()).sum();
+    eprintln!(
+        "{rounds} rounds, {published} events, the stalled client read {} and lost {lost}",
+        got.len()
+    );
     assert!(lost > 0, "some notification carries `dropped`");
     assert_eq!(
         got.len() as u64 + lost,
@@ -421,4 +430,95 @@ async fn a_client_that_never_reads_does_not_delay_the_others_and_learns_what_it_
     );
     let m = admin.ok("get_metrics", Value::Null).await;
     assert_eq!(m["events"]["dropped"].as_u64(), Some(lost), "{m}");
+}
+
+/// A `/metrics` counter.
+async fn counter(svc: &TestService, name: &str) -> u64 {
+    let text = cs_tests::http::get(svc.addr, "/metrics", &[]).await.text();
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no {name} in /metrics:\n{text}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_stuck_past_the_limit_is_disconnected_and_a_reader_keeps_its_events() {
+    let svc = service_without_cameras("events: {subscriber_buffer: 64, stuck_disconnect_secs: 1}");
+    let topics = json!(["camera.connected", "camera.disconnected"]);
+    let mut stalled = Stalled::connect(&svc, topics.clone()).await;
+    let mut reader = svc.ws_as(Role::Viewer).await;
+    subscribe(&mut reader, json!({"topics": topics})).await;
+    let mut admin = svc.ws_as(Role::Admin).await;
+    subscribe(&mut admin, json!({"topics": topics})).await;
+
+    // Churn until the service closes the stalled connection. The limit is wall time (1 s
+    // with events waiting and none read), so rounds are paced; the reader reads each round.
+    let mut rounds = 0;
+    while counter(&svc, "camera_service_slow_clients_closed_total").await == 0 {
+        assert!(
+            rounds < 300,
+            "the stalled client is still connected after {rounds} rounds"
+        );
+        churn_round(&svc, &mut admin).await;
+        let mut disconnections = 0;
+        while disconnections < 10 {
+            let (_, _, e) = next_event(&mut reader).await;
+            assert!(e.get("dropped").is_none(), "the reader keeps up: {e}");
+            if e["topic"] == "camera.disconnected" {
+                disconnections += 1;
+            }
+        }
+        rounds += 1;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        counter(&svc, "camera_service_slow_clients_closed_total").await,
+        1,
+        "only the stalled connection was closed"
+    );
+    eprintln!("the stalled connection was closed after {rounds} rounds");
+
+    // The reader's subscription lives on.
+    svc.plug_sim(999, "Marker");
+    loop {
+        let (_, _, e) = next_event(&mut reader).await;
+        if e["device"] == "camera999" {
+            break;
+        }
+    }
+    assert!(reader.alive().await);
+
+    // The stalled client finds its connection closed once it reads what was sent before:
+    // with a close frame (policy violation, 1008) when the socket had room for one.
+    let ended = tokio::time::timeout(Duration::from_secs(60), async {
+        loop {
+            match stalled.ws.next().await {
+                Some(Ok(Message::Close(frame))) => return frame.map(|f| u16::from(f.code)),
+                Some(Ok(_)) => continue,
+                Some(Err(_)) | None => return None,
+            }
+        }
+    })
+    .await
+    .expect("the server closed the stalled connection");
+    eprintln!("the stalled client's close frame: {ended:?}");
+    if let Some(code) = ended {
+        assert_eq!(code, 1008, "a policy-violation close");
+    }
+    let audited = TestService::eventually(10.0, || async {
+        svc.audit()
+            .into_iter()
+            .find(|e| e["event"] == "slow_client_disconnected")
+    })
+    .await
+    .expect("the disconnection is in the audit log");
+    assert_eq!(audited["stuck_secs"], 1, "{audited}");
+    let logged = TestService::eventually(10.0, || async {
+        svc.logs()
+            .iter()
+            .any(|l| l.contains("closing a connection that does not read its events"))
+            .then_some(())
+    })
+    .await;
+    assert!(logged.is_some(), "the disconnection is logged");
 }
