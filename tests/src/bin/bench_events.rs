@@ -3,49 +3,70 @@
 //! prints how long notifications take to reach every subscriber and how many per second
 //! the service delivers.
 //!
-//! Two latencies are printed:
-//! - publish → receipt: the event's own `timestamp` (taken when the service publishes it)
-//!   to the moment a subscriber has parsed it, on the wall clock (1 ms resolution);
-//! - plug → receipt: from renaming the camera's descriptor file into the watched
-//!   directory to receipt, which adds inotify and discovery (the hot-plug path).
+//! The client is kept lean so that it measures the service, not itself: one thread (a
+//! current-thread runtime) and one task per connection that reads raw WebSocket frames and
+//! takes the receipt time as soon as the read returns; no JSON parsing on the hot path (the
+//! event's topic and device are found in the text), receipts pushed to one shared vector.
 //!
-//! Usage: bench-events [--subscribers N] [--trials K] [--burst B]
+//! Latencies:
+//! - plug -> read: from the rename of the camera's descriptor into the watched directory to
+//!   the return of the read that brought the notification, both on this process's monotonic
+//!   clock. It contains inotify, discovery and the hub publish, so it is an upper bound of
+//!   publish -> receipt.
+//! - plug -> in client socket: the same start (wall clock, read right after the monotonic
+//!   one) to the kernel's receive timestamp of the bytes (SO_TIMESTAMPNS): what the service
+//!   and the kernel took, without this client's own scheduling delays.
+//! - publish -> read (wall): read time on the wall clock minus the event's own `timestamp`
+//!   (taken by the service when the event is made, 1 ms resolution, truncated): high by up
+//!   to 1 ms.
+//! - first -> last read of an event, across all subscribers.
+//!
+//! Events are published one at a time, each after the previous one reached every subscriber
+//! and a pause (`--gap-ms`), after `--warmup` events that are not counted.
+//!
+//! Usage: bench-events [--subscribers N] [--trials K] [--warmup W] [--gap-ms G] [--burst B]
 
-use std::collections::HashMap;
+use std::cell::RefCell;
+use std::io::{Read, Write};
+use std::rc::Rc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use cs_tests::{TestService, WsClient};
+use cs_tests::TestService;
 use domain::Role;
-use serde_json::json;
-use tokio::sync::mpsc;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::Notify;
 
 struct Args {
     subscribers: usize,
     trials: usize,
+    warmup: usize,
+    gap_ms: u64,
     burst: u16,
 }
 
 fn args() -> Result<Args, String> {
     let mut a = Args {
         subscribers: 1000,
-        trials: 40,
+        trials: 60,
+        warmup: 6,
+        gap_ms: 50,
         burst: 100,
     };
+    let usage =
+        "usage: bench-events [--subscribers N] [--trials K] [--warmup W] [--gap-ms G] [--burst B]";
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let mut value = || it.next().ok_or_else(|| format!("{flag} needs a value"));
+        let bad = |e: std::num::ParseIntError| format!("{flag}: {e}");
         match flag.as_str() {
-            "--subscribers" => {
-                a.subscribers = value()?
-                    .parse()
-                    .map_err(|e| format!("--subscribers: {e}"))?
-            }
-            "--trials" => a.trials = value()?.parse().map_err(|e| format!("--trials: {e}"))?,
-            "--burst" => a.burst = value()?.parse().map_err(|e| format!("--burst: {e}"))?,
-            "-h" | "--help" => {
-                return Err("usage: bench-events [--subscribers N] [--trials K] [--burst B]".into())
-            }
-            other => return Err(format!("unknown argument {other}")),
+            "--subscribers" => a.subscribers = value()?.parse().map_err(bad)?,
+            "--trials" => a.trials = value()?.parse().map_err(bad)?,
+            "--warmup" => a.warmup = value()?.parse().map_err(bad)?,
+            "--gap-ms" => a.gap_ms = value()?.parse().map_err(bad)?,
+            "--burst" => a.burst = value()?.parse().map_err(bad)?,
+            "-h" | "--help" => return Err(usage.into()),
+            other => return Err(format!("unknown argument {other}\n{usage}")),
         }
     }
     // Beyond the service's per-subscriber buffer (events.subscriber_buffer, 256) a burst
@@ -56,38 +77,214 @@ fn args() -> Result<Args, String> {
     Ok(a)
 }
 
-/// One notification as a subscriber saw it.
-struct Receipt {
-    /// `camera.connected:camera5`
-    key: String,
-    at: Instant,
-    /// Wall-clock receipt minus the event's timestamp, milliseconds.
-    publish_to_receipt_ms: f64,
+/// `camera.connected` of camera N is key 2N, `camera.disconnected` 2N + 1.
+fn key(connected: bool, index: u16) -> u32 {
+    index as u32 * 2 + u32::from(!connected)
 }
 
-fn wall_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
-
-fn parse_rfc3339_ms(text: &str) -> Option<i64> {
-    domain::Timestamp::parse_rfc3339(text).map(|t| t.unix_millis())
-}
-
-/// CPU seconds (user + system) a process has used, from /proc (clock ticks of 10 ms).
-fn cpu_secs(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let after_name = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or("");
-    let fields: Vec<&str> = after_name.split_whitespace().collect();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|f| f.parse::<u64>().ok())
-            .unwrap_or(0)
+/// The key of a notification, from its text.
+fn key_of(text: &[u8]) -> Option<u32> {
+    let text = std::str::from_utf8(text).ok()?;
+    let connected = if text.contains(r#""topic":"camera.connected""#) {
+        true
+    } else if text.contains(r#""topic":"camera.disconnected""#) {
+        false
+    } else {
+        return None;
     };
-    (ticks(11) + ticks(12)) as f64 / 100.0
+    let at = text.find(r#""device":"camera"#)? + r#""device":"camera"#.len();
+    let digits: String = text[at..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    Some(key(connected, digits.parse().ok()?))
+}
+
+/// The event's `timestamp`, Unix milliseconds.
+fn timestamp_of(text: &[u8]) -> Option<i64> {
+    let text = std::str::from_utf8(text).ok()?;
+    let at = text.find(r#""timestamp":""#)? + r#""timestamp":""#.len();
+    let end = at + text[at..].find('"')?;
+    domain::Timestamp::parse_rfc3339(&text[at..end]).map(|t| t.unix_millis())
+}
+
+/// One notification read.
+struct Receipt {
+    key: u32,
+    /// When the read returned.
+    at: Instant,
+    /// When the kernel queued the bytes on the socket (wall clock, ms).
+    kernel_ms: f64,
+}
+
+/// What every connection task reports into.
+#[derive(Default)]
+struct Receipts {
+    got: Vec<Receipt>,
+    /// The text of one notification per key (for its timestamp).
+    sample: std::collections::HashMap<u32, Vec<u8>>,
+    /// Receipts of `want_key` so far, and how many make the event complete.
+    want_key: Option<u32>,
+    want_count: usize,
+    seen: usize,
+}
+
+/// The first complete server frame (unmasked) in `buf`: its opcode, payload and end.
+fn next_frame(buf: &[u8]) -> Option<(u8, &[u8], usize)> {
+    if buf.len() < 2 {
+        return None;
+    }
+    let (len, header) = match buf[1] & 0x7F {
+        126 if buf.len() >= 4 => (u16::from_be_bytes([buf[2], buf[3]]) as usize, 4),
+        127 if buf.len() >= 10 => {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(&buf[2..10]);
+            (u64::from_be_bytes(b) as usize, 10)
+        }
+        126 | 127 => return None,
+        n => (n as usize, 2),
+    };
+    let end = header + len;
+    (buf.len() >= end).then(|| (buf[0] & 0x0F, &buf[header..end], end))
+}
+
+/// Every complete frame in `buf`; returns the bytes used.
+fn frames(buf: &[u8], mut each: impl FnMut(u8, &[u8])) -> usize {
+    let mut at = 0;
+    while let Some((op, payload, end)) = next_frame(&buf[at..]) {
+        each(op, payload);
+        at += end;
+    }
+    at
+}
+
+/// One masked client text frame.
+fn client_frame(payload: &[u8]) -> Vec<u8> {
+    let mask = [0x37, 0xfa, 0x21, 0x3d];
+    let mut out = vec![0x81];
+    match payload.len() {
+        n if n < 126 => out.push(0x80 | n as u8),
+        n => {
+            out.push(0x80 | 126);
+            out.extend_from_slice(&(n as u16).to_be_bytes());
+        }
+    }
+    out.extend_from_slice(&mask);
+    out.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+    out
+}
+
+/// Opens a WebSocket with `token` and subscribes to `camera.*`; returns the socket and any
+/// bytes read past the subscription's answer.
+async fn subscriber(addr: std::net::SocketAddr, token: &str) -> (TcpStream, Vec<u8>) {
+    let mut io = TcpStream::connect(addr).await.expect("TCP connects");
+    io.set_nodelay(true).expect("TCP_NODELAY");
+    let upgrade = format!(
+        "GET /ws HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\
+         Authorization: Bearer {token}\r\n\r\n"
+    );
+    io.write_all(upgrade.as_bytes())
+        .await
+        .expect("upgrade sent");
+    let mut buf = Vec::new();
+    let head_end = loop {
+        let mut chunk = [0u8; 4096];
+        let n = io.read(&mut chunk).await.expect("upgrade answer");
+        assert!(n > 0, "the service closed during the upgrade");
+        buf.extend_from_slice(&chunk[..n]);
+        if let Some(at) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break at + 4;
+        }
+    };
+    assert!(
+        buf.starts_with(b"HTTP/1.1 101"),
+        "upgrade refused: {}",
+        String::from_utf8_lossy(&buf[..head_end])
+    );
+    buf.drain(..head_end);
+    let req =
+        br#"{"jsonrpc":"2.0","id":1,"method":"subscribe_events","params":{"topics":["camera.*"]}}"#;
+    io.write_all(&client_frame(req))
+        .await
+        .expect("subscribe sent");
+    loop {
+        // Only the answer can come first: no camera is plugged before every subscriber is in.
+        if let Some((_, answer, end)) = next_frame(&buf) {
+            let text = String::from_utf8_lossy(answer);
+            assert!(text.contains(r#""result":"#), "subscribe failed: {text}");
+            buf.drain(..end);
+            return (io, buf);
+        }
+        let mut chunk = [0u8; 4096];
+        let n = io.read(&mut chunk).await.expect("subscribe answer");
+        assert!(n > 0, "the service closed before answering subscribe");
+        buf.extend_from_slice(&chunk[..n]);
+    }
+}
+
+/// Reads notifications until the connection ends, reporting each with two times: when the
+/// kernel queued its bytes on this socket (SO_TIMESTAMPNS, wall clock), which the client's own
+/// scheduling cannot delay, and when the read returned (monotonic).
+async fn read_loop(
+    io: TcpStream,
+    mut buf: Vec<u8>,
+    receipts: Rc<RefCell<Receipts>>,
+    done: Rc<Notify>,
+) {
+    use nix::sys::socket::{recvmsg, setsockopt, sockopt, ControlMessageOwned, MsgFlags};
+    use std::os::fd::AsRawFd;
+    setsockopt(&io, sockopt::ReceiveTimestampns, &true).expect("SO_TIMESTAMPNS");
+    let mut chunk = vec![0u8; 16 * 1024];
+    let mut cmsg = nix::cmsg_space!(nix::sys::time::TimeSpec);
+    loop {
+        if io.readable().await.is_err() {
+            return;
+        }
+        let got = io.try_io(tokio::io::Interest::READABLE, || {
+            let mut iov = [std::io::IoSliceMut::new(&mut chunk)];
+            let msg = recvmsg::<()>(io.as_raw_fd(), &mut iov, Some(&mut cmsg), MsgFlags::empty())
+                .map_err(std::io::Error::from)?;
+            let mut kernel_ms = None;
+            if let Ok(cmsgs) = msg.cmsgs() {
+                for c in cmsgs {
+                    if let ControlMessageOwned::ScmTimestampns(ts) = c {
+                        kernel_ms = Some(ts.tv_sec() as f64 * 1000.0 + ts.tv_nsec() as f64 / 1e6);
+                    }
+                }
+            }
+            Ok((msg.bytes, kernel_ms))
+        });
+        let at = Instant::now();
+        let (n, kernel_ms) = match got {
+            Ok((0, _)) => return,
+            Ok(r) => r,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+            Err(_) => return,
+        };
+        buf.extend_from_slice(&chunk[..n]);
+        let mut r = receipts.borrow_mut();
+        let used = frames(&buf, |op, payload| {
+            if op != 0x1 {
+                return;
+            }
+            let Some(k) = key_of(payload) else { return };
+            r.got.push(Receipt {
+                key: k,
+                at,
+                kernel_ms: kernel_ms.unwrap_or(f64::NAN),
+            });
+            r.sample.entry(k).or_insert_with(|| payload.to_vec());
+            if r.want_key.is_none_or(|w| w == k) {
+                r.seen += 1;
+                if r.seen == r.want_count {
+                    done.notify_one();
+                }
+            }
+        });
+        drop(r);
+        buf.drain(..used);
+    }
 }
 
 fn percentile(sorted: &[f64], q: f64) -> f64 {
@@ -101,7 +298,7 @@ fn percentile(sorted: &[f64], q: f64) -> f64 {
 fn summary(name: &str, mut samples: Vec<f64>) {
     samples.sort_by(f64::total_cmp);
     println!(
-        "{name:<26} n={:<7} p50={:>7.2} ms  p99={:>7.2} ms  max={:>7.2} ms",
+        "{name:<30} n={:<7} p50={:>7.2} ms  p99={:>7.2} ms  max={:>7.2} ms",
         samples.len(),
         percentile(&samples, 0.50),
         percentile(&samples, 0.99),
@@ -109,33 +306,59 @@ fn summary(name: &str, mut samples: Vec<f64>) {
     );
 }
 
-/// Waits until every subscriber has reported each of `keys`; returns the receipts.
-async fn collect(
-    rx: &mut mpsc::UnboundedReceiver<Receipt>,
-    keys: &[String],
-    subscribers: usize,
-) -> Result<Vec<Receipt>, String> {
-    let mut wanted: HashMap<&str, usize> = keys.iter().map(|k| (k.as_str(), subscribers)).collect();
-    let mut got = Vec::with_capacity(keys.len() * subscribers);
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    while wanted.values().any(|&n| n > 0) {
-        let r = tokio::time::timeout_at(deadline, rx.recv())
-            .await
-            .map_err(|_| {
-                let missing: usize = wanted.values().sum();
-                format!("timed out with {missing} notifications missing")
-            })?
-            .ok_or("every subscriber stopped")?;
-        if let Some(n) = wanted.get_mut(r.key.as_str()) {
-            *n = n.saturating_sub(1);
-            got.push(r);
-        }
-    }
-    Ok(got)
+/// CPU seconds (user + system) a process has used, from /proc (clock ticks of 10 ms).
+fn cpu_secs(pid: &str) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let after_name = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or("");
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    (ticks(11) + ticks(12)) as f64 / 100.0
 }
 
-#[tokio::main]
-async fn main() {
+fn now_wall_ms() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64() * 1000.0)
+        .unwrap_or(0.0)
+}
+
+fn loadavg() -> String {
+    let mut s = String::new();
+    let _ = std::fs::File::open("/proc/loadavg").and_then(|mut f| f.read_to_string(&mut s));
+    s.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
+}
+
+/// Waits until `count` receipts of `key` (or of anything, with `None`) have come.
+async fn wait_for(receipts: &RefCell<Receipts>, done: &Notify, key: Option<u32>, count: usize) {
+    {
+        let mut r = receipts.borrow_mut();
+        r.want_key = key;
+        r.want_count = count;
+        r.seen = r
+            .got
+            .iter()
+            .filter(|g| key.is_none_or(|w| w == g.key))
+            .count();
+        if r.seen >= count {
+            return;
+        }
+    }
+    if tokio::time::timeout(Duration::from_secs(60), done.notified())
+        .await
+        .is_err()
+    {
+        let r = receipts.borrow();
+        eprintln!("timed out: {} of {count} notifications came", r.seen);
+        std::process::exit(1);
+    }
+}
+
+fn main() {
     let args = match args() {
         Ok(a) => a,
         Err(e) => {
@@ -143,131 +366,149 @@ async fn main() {
             std::process::exit(2);
         }
     };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let local = tokio::task::LocalSet::new();
+    local.block_on(&rt, run(args));
+}
+
+async fn run(args: Args) {
+    println!("load average at start: {}", loadavg());
     let svc = TestService::builder()
         .config("camera: {simulated: []}\nauth: {rate_per_second: 1000, rate_burst: 1000}")
         .start();
+    let pid = svc.pid().to_string();
     println!(
-        "service pid {} on {}; {} subscribers to camera.*",
-        svc.pid(),
-        svc.addr,
-        args.subscribers
+        "service pid {pid} on {}; {} subscribers to camera.*; client: one thread, one task per connection",
+        svc.addr, args.subscribers
     );
-
-    let (tx, mut rx) = mpsc::unbounded_channel::<Receipt>();
+    let receipts = Rc::new(RefCell::new(Receipts::default()));
+    let done = Rc::new(Notify::new());
     let token = svc.token(Role::Viewer, 3600);
     let setup = Instant::now();
     for _ in 0..args.subscribers {
-        let mut ws = WsClient::connect(&svc.ws_url(), Some(&token)).await;
-        ws.ok("subscribe_events", json!({"topics": ["camera.*"]}))
-            .await;
-        let tx = tx.clone();
-        tokio::spawn(async move {
-            while let Some(n) = ws.notification(3600.0).await {
-                let at = Instant::now();
-                let now_ms = wall_ms();
-                let e = &n["params"]["result"];
-                let key = format!(
-                    "{}:{}",
-                    e["topic"].as_str().unwrap_or(""),
-                    e["device"].as_str().unwrap_or("")
-                );
-                let published = e["timestamp"]
-                    .as_str()
-                    .and_then(parse_rfc3339_ms)
-                    .unwrap_or(now_ms);
-                let r = Receipt {
-                    key,
-                    at,
-                    publish_to_receipt_ms: (now_ms - published) as f64,
-                };
-                if tx.send(r).is_err() {
-                    return;
-                }
-            }
-        });
+        let (io, rest) = subscriber(svc.addr, &token).await;
+        tokio::task::spawn_local(read_loop(io, rest, Rc::clone(&receipts), Rc::clone(&done)));
     }
-    drop(tx);
     println!(
         "connected and subscribed in {:.2} s",
         setup.elapsed().as_secs_f64()
     );
 
-    // Latency: one event at a time, each fanned out to every subscriber.
-    let mut publish_to_receipt = Vec::new();
-    let mut plug_to_receipt = Vec::new();
-    for trial in 0..args.trials {
+    // The wall clock at one instant of the monotonic one, to place reads on it.
+    let (mono0, wall0_ms) = (Instant::now(), now_wall_ms());
+    let wall_ms = |t: Instant| wall0_ms + t.duration_since(mono0).as_secs_f64() * 1000.0;
+
+    // Latency: one event at a time, each fanned out to every subscriber, then a pause.
+    let n = args.subscribers;
+    let mut plug_to_read = Vec::new();
+    let mut plug_to_socket = Vec::new();
+    let mut publish_to_read = Vec::new();
+    let mut spread = Vec::new();
+    let cpu_svc = cpu_secs(&pid);
+    let cpu_me = cpu_secs("self");
+    let phase = Instant::now();
+    for trial in 0..args.warmup + args.trials {
+        tokio::time::sleep(Duration::from_millis(args.gap_ms)).await;
         let index = 10 + (trial / 2) as u16 % 90;
-        let (topic, t0) = if trial % 2 == 0 {
-            let t0 = Instant::now();
+        let connected = trial % 2 == 0;
+        let k = key(connected, index);
+        {
+            let mut r = receipts.borrow_mut();
+            r.got.clear();
+            r.sample.clear();
+        }
+        let t0 = Instant::now();
+        let t0_wall = now_wall_ms();
+        if connected {
             svc.plug_sim(index, "Bench");
-            ("camera.connected", t0)
         } else {
-            let t0 = Instant::now();
             svc.unplug_sim(index);
-            ("camera.disconnected", t0)
-        };
-        let key = format!("{topic}:camera{index}");
-        match collect(&mut rx, &[key], args.subscribers).await {
-            Ok(got) => {
-                for r in got {
-                    plug_to_receipt.push(r.at.duration_since(t0).as_secs_f64() * 1000.0);
-                    publish_to_receipt.push(r.publish_to_receipt_ms);
-                }
-            }
-            Err(e) => {
-                eprintln!("trial {trial}: {e}");
-                std::process::exit(1);
+        }
+        wait_for(&receipts, &done, Some(k), n).await;
+        if trial < args.warmup {
+            continue;
+        }
+        let r = receipts.borrow();
+        let stamp = r.sample.get(&k).and_then(|t| timestamp_of(t));
+        let mine: Vec<&Receipt> = r.got.iter().filter(|g| g.key == k).collect();
+        for g in &mine {
+            plug_to_read.push(g.at.duration_since(t0).as_secs_f64() * 1000.0);
+            plug_to_socket.push(g.kernel_ms - t0_wall);
+            if let Some(ts) = stamp {
+                publish_to_read.push(wall_ms(g.at) - ts as f64);
             }
         }
+        if let (Some(first), Some(last)) = (
+            mine.iter().map(|g| g.at).min(),
+            mine.iter().map(|g| g.at).max(),
+        ) {
+            spread.push(last.duration_since(first).as_secs_f64() * 1000.0);
+        }
     }
-    if args.trials % 2 == 1 {
-        svc.unplug_sim(10 + ((args.trials - 1) / 2) as u16 % 90);
+    let secs = phase.elapsed().as_secs_f64();
+    println!(
+        "{} events ({} warm-up not counted), one at a time with {} ms pauses: {:.1} events/s",
+        args.trials,
+        args.warmup,
+        args.gap_ms,
+        (args.warmup + args.trials) as f64 / secs
+    );
+    summary("plug -> read (upper bound)", plug_to_read);
+    summary("plug -> in client socket", plug_to_socket);
+    summary("publish -> read (wall, +<1)", publish_to_read);
+    summary("first -> last read of an event", spread);
+    println!(
+        "CPU per notification: service {:.1} us, this client {:.1} us",
+        (cpu_secs(&pid) - cpu_svc) * 1e6 / ((args.warmup + args.trials) * n) as f64,
+        (cpu_secs("self") - cpu_me) * 1e6 / ((args.warmup + args.trials) * n) as f64,
+    );
+    if (args.warmup + args.trials) % 2 == 1 {
+        let last = args.warmup + args.trials - 1;
+        svc.unplug_sim(10 + (last / 2) as u16 % 90);
+        wait_for(
+            &receipts,
+            &done,
+            Some(key(false, 10 + (last / 2) as u16 % 90)),
+            n,
+        )
+        .await;
     }
-    summary("publish -> receipt", publish_to_receipt);
-    summary("plug -> receipt (hot-plug)", plug_to_receipt);
 
-    // Throughput: a burst of plugs, every event to every subscriber.
-    let keys: Vec<String> = (0..args.burst)
-        .map(|i| format!("camera.connected:camera{}", 400 + i))
-        .collect();
-    // Drain stray receipts (the last unplug above) before timing.
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    while rx.try_recv().is_ok() {}
-    let cpu_before = cpu_secs(svc.pid());
+    // Throughput: a burst of plugs as fast as the files can be renamed, every event to every
+    // subscriber.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    receipts.borrow_mut().got.clear();
+    let cpu_before = cpu_secs(&pid);
     let t0 = Instant::now();
     for i in 0..args.burst {
         svc.plug_sim(400 + i, "Burst");
     }
-    match collect(&mut rx, &keys, args.subscribers).await {
-        Ok(got) => {
-            let last = got.iter().map(|r| r.at).max().unwrap_or(t0);
-            let secs = last.duration_since(t0).as_secs_f64();
-            let delivered = got.len() as f64;
-            let cpu = cpu_secs(svc.pid()) - cpu_before;
-            println!(
-                "service CPU during the burst: {:.3} s ({:.1} us per notification)",
-                cpu,
-                cpu * 1e6 / delivered
-            );
-            println!(
-                "burst of {} events to {} subscribers: {:.3} s, {:.0} events/s, {:.0} notifications/s",
-                args.burst,
-                args.subscribers,
-                secs,
-                args.burst as f64 / secs,
-                delivered / secs
-            );
-        }
-        Err(e) => {
-            eprintln!("burst: {e}");
-            std::process::exit(1);
-        }
-    }
-    let status = std::fs::read_to_string(format!("/proc/{}/status", svc.pid())).unwrap_or_default();
+    wait_for(&receipts, &done, None, args.burst as usize * n).await;
+    let r = receipts.borrow();
+    let last = r.got.iter().map(|g| g.at).max().unwrap_or(t0);
+    let secs = last.duration_since(t0).as_secs_f64();
+    let delivered = r.got.len() as f64;
+    let cpu = cpu_secs(&pid) - cpu_before;
+    println!(
+        "burst of {} events to {} subscribers: {:.3} s, {:.0} events/s, {:.0} notifications/s; service CPU {:.3} s ({:.1} us per notification)",
+        args.burst,
+        n,
+        secs,
+        args.burst as f64 / secs,
+        delivered / secs,
+        cpu,
+        cpu * 1e6 / delivered
+    );
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     if let Some(rss) = status.lines().find(|l| l.starts_with("VmRSS:")) {
         println!(
             "service {}",
             rss.split_whitespace().collect::<Vec<_>>().join(" ")
         );
     }
+    println!("load average at end: {}", loadavg());
+    let _ = std::io::stdout().flush();
 }
