@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
-# Media benchmark (direct mode, real ffmpeg, simulated cameras): snapshot latency p50/p95
-# over 20 (cold: one ffmpeg per snapshot; and while the camera records), and the time from
-# start_recording to the first byte of the file on disk. Figures are printed, not judged.
+# Media benchmark (real ffmpeg, simulated cameras). Figures are printed, not judged.
+# - direct mode: snapshot latency p50/p95 over 20 (cold: one ffmpeg per snapshot; and while
+#   the camera records), and start_recording to the first byte of the file on disk;
+# - media mode mediamtx: tier-2 snapshot (cold stream) and stream activation (start_streaming
+#   -> ready; a raw RTSP reader's DESCRIBE -> first packet / first keyframe) over --cold fresh
+#   starts, tier-1 snapshot (running stream) over 20.
+# The stream figures are taken against the FAKE MediaMTX's RTSP relay (tests/fakemtx, our
+# code) unless MEDIAMTX_BIN names a real MediaMTX binary, which is then used instead.
 # Budget (DESIGN.md): snapshot < 1.5 s from cold, < 150 ms when the stream is up.
-# With MEDIAMTX_BIN set (a MediaMTX binary): stream activation and tier 1/2 snapshots too.
 #
-# Usage: scripts/bench-media.sh [--snapshots N] [--recordings K]
+# Usage: scripts/bench-media.sh [--snapshots N] [--recordings K] [--cold C] [--streams-only]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
