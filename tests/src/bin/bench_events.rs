@@ -3,10 +3,11 @@
 //! prints how long notifications take to reach every subscriber and how many per second
 //! the service delivers.
 //!
-//! The client is kept lean so that it measures the service, not itself: one thread (a
-//! current-thread runtime) and one task per connection that reads raw WebSocket frames and
-//! takes the receipt time as soon as the read returns; no JSON parsing on the hot path (the
-//! event's topic and device are found in the text), receipts pushed to one shared vector.
+//! The client is kept lean so that it measures the service, not itself: connections are set
+//! up with async code, then one thread reads them all with a level-triggered epoll, one
+//! `recvmsg` per ready socket, taking the receipt time as soon as the read returns; no JSON
+//! parsing on the hot path (the event's topic, device and timestamp text are found in the
+//! frame), receipts handed over under one lock per epoll batch.
 //!
 //! Latencies:
 //! - plug -> read: from the rename of the camera's descriptor into the watched directory to
@@ -26,9 +27,8 @@
 //!
 //! Usage: bench-events [--subscribers N] [--trials K] [--warmup W] [--gap-ms G] [--burst B]
 
-use std::cell::RefCell;
 use std::io::{Read, Write};
-use std::rc::Rc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use cs_tests::TestService;
@@ -100,12 +100,23 @@ fn key_of(text: &[u8]) -> Option<u32> {
     Some(key(connected, digits.parse().ok()?))
 }
 
-/// The event's `timestamp`, Unix milliseconds.
-fn timestamp_of(text: &[u8]) -> Option<i64> {
-    let text = std::str::from_utf8(text).ok()?;
-    let at = text.find(r#""timestamp":""#)? + r#""timestamp":""#.len();
-    let end = at + text[at..].find('"')?;
-    domain::Timestamp::parse_rfc3339(&text[at..end]).map(|t| t.unix_millis())
+/// The event's `timestamp` text, copied (parsed later, once per event).
+fn stamp_of(text: &[u8]) -> [u8; 24] {
+    let mut out = [0u8; 24];
+    let tag = br#""timestamp":""#;
+    if let Some(at) = text.windows(tag.len()).position(|w| w == tag) {
+        let start = at + tag.len();
+        if let Some(src) = text.get(start..start + 24) {
+            out.copy_from_slice(src);
+        }
+    }
+    out
+}
+
+/// Unix milliseconds of a `timestamp` text.
+fn parse_stamp(stamp: &[u8; 24]) -> Option<i64> {
+    let text = std::str::from_utf8(stamp).ok()?;
+    domain::Timestamp::parse_rfc3339(text).map(|t| t.unix_millis())
 }
 
 /// One notification read.
@@ -115,14 +126,14 @@ struct Receipt {
     at: Instant,
     /// When the kernel queued the bytes on the socket (wall clock, ms).
     kernel_ms: f64,
+    /// The event's `timestamp` text (`2025-01-15T14:30:00.000Z`).
+    stamp: [u8; 24],
 }
 
 /// What every connection task reports into.
 #[derive(Default)]
 struct Receipts {
     got: Vec<Receipt>,
-    /// The text of one notification per key (for its timestamp).
-    sample: std::collections::HashMap<u32, Vec<u8>>,
     /// Receipts of `want_key` so far, and how many make the event complete.
     want_key: Option<u32>,
     want_count: usize,
@@ -223,67 +234,110 @@ async fn subscriber(addr: std::net::SocketAddr, token: &str) -> (TcpStream, Vec<
     }
 }
 
-/// Reads notifications until the connection ends, reporting each with two times: when the
-/// kernel queued its bytes on this socket (SO_TIMESTAMPNS, wall clock), which the client's own
-/// scheduling cannot delay, and when the read returned (monotonic).
-async fn read_loop(
-    io: TcpStream,
-    mut buf: Vec<u8>,
-    receipts: Rc<RefCell<Receipts>>,
-    done: Rc<Notify>,
-) {
+/// Receipts, and the signal that the awaited count came.
+#[derive(Default)]
+struct Shared {
+    receipts: Mutex<Receipts>,
+    done: Notify,
+}
+
+impl Shared {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Receipts> {
+        self.receipts.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Reads every connection's notifications on this thread until all are closed: one
+/// level-triggered epoll, one `recvmsg` per ready socket (no read that only finds the socket
+/// empty). Each notification is reported with two times: when the read returned
+/// (monotonic), and when the kernel queued its bytes on the socket (SO_TIMESTAMPNS, wall
+/// clock), which this client's own scheduling cannot delay.
+fn read_all(conns: Vec<(std::net::TcpStream, Vec<u8>)>, shared: Arc<Shared>) {
+    use nix::sys::epoll::{Epoll, EpollCreateFlags, EpollEvent, EpollFlags, EpollTimeout};
     use nix::sys::socket::{recvmsg, setsockopt, sockopt, ControlMessageOwned, MsgFlags};
     use std::os::fd::AsRawFd;
-    setsockopt(&io, sockopt::ReceiveTimestampns, &true).expect("SO_TIMESTAMPNS");
+
+    let epoll = Epoll::new(EpollCreateFlags::empty()).expect("epoll");
+    for (i, (io, _)) in conns.iter().enumerate() {
+        setsockopt(io, sockopt::ReceiveTimestampns, &true).expect("SO_TIMESTAMPNS");
+        epoll
+            .add(io, EpollEvent::new(EpollFlags::EPOLLIN, i as u64))
+            .expect("epoll add");
+    }
+    let (socks, mut bufs): (Vec<std::net::TcpStream>, Vec<Vec<u8>>) = conns.into_iter().unzip();
+    let mut open = socks.len();
+    let mut events = vec![EpollEvent::empty(); 1024];
     let mut chunk = vec![0u8; 16 * 1024];
     let mut cmsg = nix::cmsg_space!(nix::sys::time::TimeSpec);
-    loop {
-        if io.readable().await.is_err() {
-            return;
-        }
-        let got = io.try_io(tokio::io::Interest::READABLE, || {
-            let mut iov = [std::io::IoSliceMut::new(&mut chunk)];
-            let msg = recvmsg::<()>(io.as_raw_fd(), &mut iov, Some(&mut cmsg), MsgFlags::empty())
-                .map_err(std::io::Error::from)?;
-            let mut kernel_ms = None;
-            if let Ok(cmsgs) = msg.cmsgs() {
-                for c in cmsgs {
-                    if let ControlMessageOwned::ScmTimestampns(ts) = c {
-                        kernel_ms = Some(ts.tv_sec() as f64 * 1000.0 + ts.tv_nsec() as f64 / 1e6);
-                    }
-                }
-            }
-            Ok((msg.bytes, kernel_ms))
-        });
-        let at = Instant::now();
-        let (n, kernel_ms) = match got {
-            Ok((0, _)) => return,
-            Ok(r) => r,
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
-            Err(_) => return,
+    let mut batch: Vec<Receipt> = Vec::new();
+    while open > 0 {
+        let ready = match epoll.wait(&mut events, EpollTimeout::NONE) {
+            Ok(n) => n,
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(e) => panic!("epoll_wait: {e}"),
         };
-        buf.extend_from_slice(&chunk[..n]);
-        let mut r = receipts.borrow_mut();
-        let used = frames(&buf, |op, payload| {
-            if op != 0x1 {
-                return;
+        for ev in &events[..ready] {
+            let i = ev.data() as usize;
+            let io = &socks[i];
+            let mut iov = [std::io::IoSliceMut::new(&mut chunk)];
+            let msg = recvmsg::<()>(
+                io.as_raw_fd(),
+                &mut iov,
+                Some(&mut cmsg),
+                MsgFlags::MSG_DONTWAIT,
+            );
+            let at = Instant::now();
+            let (n, kernel_ms) = match msg {
+                Ok(msg) => {
+                    let mut kernel_ms = f64::NAN;
+                    if let Ok(cmsgs) = msg.cmsgs() {
+                        for c in cmsgs {
+                            if let ControlMessageOwned::ScmTimestampns(ts) = c {
+                                kernel_ms = ts.tv_sec() as f64 * 1000.0 + ts.tv_nsec() as f64 / 1e6;
+                            }
+                        }
+                    }
+                    (msg.bytes, kernel_ms)
+                }
+                Err(nix::errno::Errno::EAGAIN) => continue,
+                Err(_) => (0, f64::NAN),
+            };
+            if n == 0 {
+                let _ = epoll.delete(io);
+                open -= 1;
+                continue;
             }
-            let Some(k) = key_of(payload) else { return };
-            r.got.push(Receipt {
-                key: k,
-                at,
-                kernel_ms: kernel_ms.unwrap_or(f64::NAN),
+            let buf = &mut bufs[i];
+            buf.extend_from_slice(&chunk[..n]);
+            let used = frames(buf, |op, payload| {
+                if op != 0x1 {
+                    return;
+                }
+                if let Some(key) = key_of(payload) {
+                    let stamp = stamp_of(payload);
+                    batch.push(Receipt {
+                        key,
+                        at,
+                        kernel_ms,
+                        stamp,
+                    });
+                }
             });
-            r.sample.entry(k).or_insert_with(|| payload.to_vec());
-            if r.want_key.is_none_or(|w| w == k) {
+            buf.drain(..used);
+        }
+        if batch.is_empty() {
+            continue;
+        }
+        let mut r = shared.lock();
+        for g in batch.drain(..) {
+            if r.want_key.is_none_or(|w| w == g.key) {
                 r.seen += 1;
                 if r.seen == r.want_count {
-                    done.notify_one();
+                    shared.done.notify_one();
                 }
             }
-        });
-        drop(r);
-        buf.drain(..used);
+            r.got.push(g);
+        }
     }
 }
 
@@ -334,9 +388,9 @@ fn loadavg() -> String {
 }
 
 /// Waits until `count` receipts of `key` (or of anything, with `None`) have come.
-async fn wait_for(receipts: &RefCell<Receipts>, done: &Notify, key: Option<u32>, count: usize) {
+async fn wait_for(shared: &Shared, key: Option<u32>, count: usize) {
     {
-        let mut r = receipts.borrow_mut();
+        let mut r = shared.lock();
         r.want_key = key;
         r.want_count = count;
         r.seen = r
@@ -348,12 +402,14 @@ async fn wait_for(receipts: &RefCell<Receipts>, done: &Notify, key: Option<u32>,
             return;
         }
     }
-    if tokio::time::timeout(Duration::from_secs(60), done.notified())
+    if tokio::time::timeout(Duration::from_secs(60), shared.done.notified())
         .await
         .is_err()
     {
-        let r = receipts.borrow();
-        eprintln!("timed out: {} of {count} notifications came", r.seen);
+        eprintln!(
+            "timed out: {} of {count} notifications came",
+            shared.lock().seen
+        );
         std::process::exit(1);
     }
 }
@@ -370,8 +426,7 @@ fn main() {
         .enable_all()
         .build()
         .expect("a runtime");
-    let local = tokio::task::LocalSet::new();
-    local.block_on(&rt, run(args));
+    rt.block_on(run(args));
 }
 
 async fn run(args: Args) {
@@ -381,17 +436,21 @@ async fn run(args: Args) {
         .start();
     let pid = svc.pid().to_string();
     println!(
-        "service pid {pid} on {}; {} subscribers to camera.*; client: one thread, one task per connection",
+        "service pid {pid} on {}; {} subscribers to camera.*; client: one epoll thread reads them all",
         svc.addr, args.subscribers
     );
-    let receipts = Rc::new(RefCell::new(Receipts::default()));
-    let done = Rc::new(Notify::new());
+    let shared = Arc::new(Shared::default());
     let token = svc.token(Role::Viewer, 3600);
     let setup = Instant::now();
+    let mut conns = Vec::with_capacity(args.subscribers);
     for _ in 0..args.subscribers {
         let (io, rest) = subscriber(svc.addr, &token).await;
-        tokio::task::spawn_local(read_loop(io, rest, Rc::clone(&receipts), Rc::clone(&done)));
+        conns.push((io.into_std().expect("a std socket"), rest));
     }
+    let reader = std::thread::spawn({
+        let shared = Arc::clone(&shared);
+        move || read_all(conns, shared)
+    });
     println!(
         "connected and subscribed in {:.2} s",
         setup.elapsed().as_secs_f64()
@@ -415,11 +474,7 @@ async fn run(args: Args) {
         let index = 10 + (trial / 2) as u16 % 90;
         let connected = trial % 2 == 0;
         let k = key(connected, index);
-        {
-            let mut r = receipts.borrow_mut();
-            r.got.clear();
-            r.sample.clear();
-        }
+        shared.lock().got.clear();
         let t0 = Instant::now();
         let t0_wall = now_wall_ms();
         if connected {
@@ -427,13 +482,13 @@ async fn run(args: Args) {
         } else {
             svc.unplug_sim(index);
         }
-        wait_for(&receipts, &done, Some(k), n).await;
+        wait_for(&shared, Some(k), n).await;
         if trial < args.warmup {
             continue;
         }
-        let r = receipts.borrow();
-        let stamp = r.sample.get(&k).and_then(|t| timestamp_of(t));
+        let r = shared.lock();
         let mine: Vec<&Receipt> = r.got.iter().filter(|g| g.key == k).collect();
+        let stamp = mine.first().and_then(|g| parse_stamp(&g.stamp));
         for g in &mine {
             plug_to_read.push(g.at.duration_since(t0).as_secs_f64() * 1000.0);
             plug_to_socket.push(g.kernel_ms - t0_wall);
@@ -468,26 +523,20 @@ async fn run(args: Args) {
     if (args.warmup + args.trials) % 2 == 1 {
         let last = args.warmup + args.trials - 1;
         svc.unplug_sim(10 + (last / 2) as u16 % 90);
-        wait_for(
-            &receipts,
-            &done,
-            Some(key(false, 10 + (last / 2) as u16 % 90)),
-            n,
-        )
-        .await;
+        wait_for(&shared, Some(key(false, 10 + (last / 2) as u16 % 90)), n).await;
     }
 
     // Throughput: a burst of plugs as fast as the files can be renamed, every event to every
     // subscriber.
     tokio::time::sleep(Duration::from_millis(200)).await;
-    receipts.borrow_mut().got.clear();
+    shared.lock().got.clear();
     let cpu_before = cpu_secs(&pid);
     let t0 = Instant::now();
     for i in 0..args.burst {
         svc.plug_sim(400 + i, "Burst");
     }
-    wait_for(&receipts, &done, None, args.burst as usize * n).await;
-    let r = receipts.borrow();
+    wait_for(&shared, None, args.burst as usize * n).await;
+    let r = shared.lock();
     let last = r.got.iter().map(|g| g.at).max().unwrap_or(t0);
     let secs = last.duration_since(t0).as_secs_f64();
     let delivered = r.got.len() as f64;
@@ -509,6 +558,9 @@ async fn run(args: Args) {
             rss.split_whitespace().collect::<Vec<_>>().join(" ")
         );
     }
+    drop(r);
     println!("load average at end: {}", loadavg());
     let _ = std::io::stdout().flush();
+    drop(svc);
+    let _ = reader.join();
 }
