@@ -4,7 +4,10 @@
 # events/s, printed; then the hub alone (in-process, no transport) for comparison.
 # Budget (DESIGN.md): publish -> receipt p99 < 20 ms at 1,000 subscribers.
 #
-# Usage: scripts/bench-events.sh [--subscribers N] [--trials K] [--burst B]
+# The client reads all subscribers from one epoll thread and prints, besides the latencies,
+# the load average and both sides' CPU per notification: run it on a box as quiet as you can.
+#
+# Usage: scripts/bench-events.sh [--subscribers N] [--trials K] [--warmup W] [--gap-ms G] [--burst B]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
