@@ -374,6 +374,16 @@ fn cpu_secs(pid: &str) -> f64 {
     (ticks(11) + ticks(12)) as f64 / 100.0
 }
 
+/// Microseconds some runnable task has waited for a CPU since boot (/proc/pressure/cpu).
+fn cpu_pressure_us() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/pressure/cpu").ok()?;
+    let some = text.lines().find(|l| l.starts_with("some "))?;
+    some.split_whitespace()
+        .find_map(|f| f.strip_prefix("total="))?
+        .parse()
+        .ok()
+}
+
 fn now_wall_ms() -> f64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -466,8 +476,11 @@ async fn run(args: Args) {
     let mut plug_to_socket = Vec::new();
     let mut publish_to_read = Vec::new();
     let mut spread = Vec::new();
+    // (trial, connected?, camera, plug -> last read ms, plug -> last in socket ms)
+    let mut per_event: Vec<(usize, bool, u16, f64, f64)> = Vec::new();
     let cpu_svc = cpu_secs(&pid);
     let cpu_me = cpu_secs("self");
+    let pressure = cpu_pressure_us();
     let phase = Instant::now();
     for trial in 0..args.warmup + args.trials {
         tokio::time::sleep(Duration::from_millis(args.gap_ms)).await;
@@ -501,9 +514,24 @@ async fn run(args: Args) {
             mine.iter().map(|g| g.at).max(),
         ) {
             spread.push(last.duration_since(first).as_secs_f64() * 1000.0);
+            let in_socket = mine
+                .iter()
+                .map(|g| g.kernel_ms - t0_wall)
+                .fold(f64::NAN, f64::max);
+            per_event.push((
+                trial,
+                connected,
+                index,
+                last.duration_since(t0).as_secs_f64() * 1000.0,
+                in_socket,
+            ));
         }
     }
     let secs = phase.elapsed().as_secs_f64();
+    let waited = match (pressure, cpu_pressure_us()) {
+        (Some(a), Some(b)) => format!("{:.0} %", (b - a) as f64 / 1e6 / secs * 100.0),
+        _ => "n/a".into(),
+    };
     println!(
         "{} events ({} warm-up not counted), one at a time with {} ms pauses: {:.1} events/s",
         args.trials,
@@ -515,6 +543,19 @@ async fn run(args: Args) {
     summary("plug -> in client socket", plug_to_socket);
     summary("publish -> read (wall, +<1)", publish_to_read);
     summary("first -> last read of an event", spread);
+    per_event.sort_by(|a, b| b.3.total_cmp(&a.3));
+    let slowest: Vec<String> = per_event
+        .iter()
+        .take(3)
+        .map(|(trial, connected, cam, read, socket)| {
+            let what = if *connected { "plug" } else { "unplug" };
+            format!("#{trial} {what} camera{cam}: last read {read:.1} ms, last in socket {socket:.1} ms")
+        })
+        .collect();
+    println!("slowest events: {}", slowest.join("; "));
+    println!(
+        "share of the time some task on this machine waited for a CPU (PSI) during the phase: {waited}"
+    );
     println!(
         "CPU per notification: service {:.1} us, this client {:.1} us",
         (cpu_secs(&pid) - cpu_svc) * 1e6 / ((args.warmup + args.trials) * n) as f64,
