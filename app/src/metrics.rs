@@ -126,6 +126,8 @@ struct Inner {
     connections_active: AtomicU64,
     connections_authenticated: AtomicU64,
     connections_accepted: AtomicU64,
+    /// The most connections open at once since `take_connections_peak`.
+    connections_peak: AtomicU64,
     cameras_total: AtomicU64,
     cameras_connected: AtomicU64,
     recordings_active: AtomicU64,
@@ -160,6 +162,7 @@ impl Metrics {
                 connections_active: AtomicU64::new(0),
                 connections_authenticated: AtomicU64::new(0),
                 connections_accepted: AtomicU64::new(0),
+                connections_peak: AtomicU64::new(0),
                 cameras_total: AtomicU64::new(0),
                 cameras_connected: AtomicU64::new(0),
                 recordings_active: AtomicU64::new(0),
@@ -196,13 +199,26 @@ impl Metrics {
         self.inner
             .connections_accepted
             .fetch_add(1, Ordering::Relaxed);
-        self.inner
+        let active = self
+            .inner
             .connections_active
-            .fetch_add(1, Ordering::Relaxed);
+            .fetch_add(1, Ordering::Relaxed)
+            + 1;
+        self.inner
+            .connections_peak
+            .fetch_max(active, Ordering::Relaxed);
         ConnectionTally {
             inner: Arc::clone(&self.inner),
             authenticated: AtomicBool::new(false),
         }
+    }
+
+    /// (most clients connected at once since the previous call, clients connected now):
+    /// a burst that came and went between two calls still shows in the first figure.
+    pub fn take_connections_peak(&self) -> (u64, u64) {
+        let active = self.inner.connections_active.load(Ordering::Relaxed);
+        let peak = self.inner.connections_peak.swap(active, Ordering::Relaxed);
+        (peak.max(active), active)
     }
 
     pub fn set_cameras(&self, total: u64, connected: u64) {
@@ -674,6 +690,20 @@ mod tests {
         let i = LATENCY_BUCKETS_US.partition_point(|&u| u < us);
         let lower = if i == 0 { 0 } else { LATENCY_BUCKETS_US[i - 1] };
         (lower as f64 / 1000.0, LATENCY_BUCKETS_US[i] as f64 / 1000.0)
+    }
+
+    #[test]
+    fn the_connection_peak_covers_a_burst_between_two_looks() {
+        let (metrics, _, _) = setup(None);
+        let first: Vec<_> = (0..3).map(|_| metrics.connection_opened()).collect();
+        let burst: Vec<_> = (0..5).map(|_| metrics.connection_opened()).collect();
+        drop(burst);
+        // The burst came and went; the peak remembers it once.
+        assert_eq!(metrics.take_connections_peak(), (8, 3));
+        assert_eq!(metrics.take_connections_peak(), (3, 3));
+        drop(first);
+        assert_eq!(metrics.take_connections_peak(), (3, 0));
+        assert_eq!(metrics.take_connections_peak(), (0, 0));
     }
 
     #[test]

@@ -147,7 +147,10 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         audit: logs.audit.clone(),
     }));
 
-    let mut tasks = Vec::new();
+    let mut tasks = vec![tokio::spawn(trim_heap_after_bursts(
+        core.metrics.clone(),
+        log.new(o!("component" => "heap")),
+    ))];
     if let Some(streams) = &streams {
         cameras.observe(streams.clone());
         tasks.push(tokio::spawn(Arc::clone(streams).run()));
@@ -241,6 +244,35 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         tasks,
         logs,
     })
+}
+
+/// How often the live connections are compared with their peak (two atomic operations).
+const HEAP_CHECK_EVERY: Duration = Duration::from_secs(1);
+/// A burst worth trimming after: this many connections gone (~1,000 clients leave 1–9 MiB
+/// of free heap behind).
+const HEAP_TRIM_MIN_DROP: u64 = 500;
+
+/// glibc keeps the heap a burst of connections freed (DESIGN.md: < 50 MB once clients have
+/// gone); once most of a burst has left, hand it back to the kernel. The trim walks the free
+/// chunks with the arena locks held, so it runs on a blocking thread, not a worker.
+async fn trim_heap_after_bursts(metrics: Metrics, log: slog::Logger) {
+    let mut trigger = cs_sys::TrimAfterBursts::new(HEAP_TRIM_MIN_DROP);
+    let mut tick = tokio::time::interval(HEAP_CHECK_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    loop {
+        tick.tick().await;
+        let (peak, live) = metrics.take_connections_peak();
+        if !trigger.observe(peak, live) {
+            continue;
+        }
+        let started = std::time::Instant::now();
+        let released = tokio::task::spawn_blocking(cs_sys::release_free_heap)
+            .await
+            .unwrap_or(false);
+        slog::debug!(log, "heap trimmed after a burst of connections";
+            "live" => live, "released" => released,
+            "took_ms" => started.elapsed().as_secs_f64() * 1000.0);
+    }
 }
 
 /// Direct media: ffmpeg captures, ffprobe facts, the file collections and the state store.
