@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # WebSocket benchmark: starts a release camera-service (two simulated cameras), opens N
 # authenticated connections, drives ping and get_camera_list, prints connections held,
-# throughput, latency percentiles, server RSS and CPU, then connection churn.
+# throughput, latency percentiles, server RSS and CPU, then connection churn; last, RSS with
+# ten simulated cameras and ACTIVE clients making calls.
 #   CONNECTIONS (10000)  ACTIVE (1000)  BENCH_SECONDS (10)  CYCLES (10)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -85,3 +86,30 @@ if [ "$CYCLES" -gt 0 ]; then
     "$bench" --url "$url" --token "$token" --pid "$pid" --connections "$CONNECTIONS" --active 1 \
         --rate 10 --seconds 1 --method ping --cycles "$CYCLES"
 fi
+kill "$pid"; wait "$pid" 2>/dev/null || true
+
+# Ten simulated cameras (from the config) and ACTIVE authenticated clients making calls.
+{
+    sed '/^media:/d' "$state/config.yaml"
+    echo "media: {mode: direct}"
+    echo "camera:"
+    echo "  simulated:"
+    for i in 0 1 2 3 4 5 6 7 8 9; do echo "    - {index: $i, name: Bench Camera $i}"; done
+} > "$state/ten.yaml"
+"$bin" --config "$state/ten.yaml" serve > "$state/log" 2>&1 &
+pid=$!
+until curl -sf "http://127.0.0.1:$PORT/health/live" >/dev/null 2>&1; do kill -0 "$pid" || { cat "$state/log"; exit 1; }; sleep 0.005; done
+until "$bin" --config "$state/ten.yaml" call get_camera_list 2>/dev/null | grep -q '"total": *10'; do
+    kill -0 "$pid" || { cat "$state/log"; exit 1; }
+    sleep 0.05
+done
+sleep 2
+echo "idle RSS, ten simulated cameras: $(( $(rss_kib "$pid") / 1024 )).$(( $(rss_kib "$pid") % 1024 * 10 / 1024 )) MiB"
+echo "== ten cameras, $ACTIVE clients: get_camera_list, then get_camera_capabilities, 2000 req/s =="
+"$bench" --url "$url" --token "$token" --pid "$pid" --connections "$ACTIVE" --active "$ACTIVE" \
+    --rate 2000 --seconds "$SECONDS_EACH" --method get_camera_list | tee "$state/ten.out"
+"$bench" --url "$url" --token "$token" --pid "$pid" --connections "$ACTIVE" --active "$ACTIVE" \
+    --rate 2000 --seconds "$SECONDS_EACH" --method get_camera_capabilities \
+    --params '{"device": "camera7"}' | tee -a "$state/ten.out"
+max_rss="$(grep -o 'RSS [0-9.]* MiB with [0-9]* connections' "$state/ten.out" | awk '{print $2}' | sort -n | tail -1)"
+echo "RSS with ten cameras and $ACTIVE clients (budget 60 MB): $max_rss MiB"

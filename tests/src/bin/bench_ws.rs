@@ -3,7 +3,9 @@
 //! percentiles, and the server's RSS and CPU (read from /proc/<pid>).
 //!
 //! Usage: bench-ws --url ws://127.0.0.1:8002/ws --token T --pid P [--connections N]
-//!        [--active M] [--rate R] [--seconds S] [--method ping] [--cycles K]
+//!        [--active M] [--rate R] [--seconds S] [--method ping] [--params JSON] [--cycles K]
+//!
+//! RSS is VmRSS; "anon" is RssAnon, the heap and stacks without the mapped executable.
 
 use std::time::{Duration, Instant};
 
@@ -25,6 +27,8 @@ struct Args {
     rate: f64,
     seconds: f64,
     method: String,
+    /// The `params` member of every call (JSON), if any.
+    params: Option<String>,
     cycles: usize,
 }
 
@@ -38,6 +42,7 @@ fn args() -> Result<Args, String> {
         rate: 2000.0,
         seconds: 10.0,
         method: "ping".into(),
+        params: None,
         cycles: 0,
     };
     let mut it = std::env::args().skip(1);
@@ -56,6 +61,11 @@ fn args() -> Result<Args, String> {
             "--rate" => a.rate = num(&v)?,
             "--seconds" => a.seconds = num(&v)?,
             "--method" => a.method = v,
+            "--params" => {
+                serde_json::from_str::<serde_json::Value>(&v)
+                    .map_err(|e| format!("--params: not JSON: {e}"))?;
+                a.params = Some(v)
+            }
             "--cycles" => a.cycles = num(&v)? as usize,
             _ => return Err(format!("unknown option {k}")),
         }
@@ -66,15 +76,21 @@ fn args() -> Result<Args, String> {
     Ok(a)
 }
 
-/// (rss bytes, cpu ticks) of a process.
-fn proc_figures(pid: u32) -> (u64, u64) {
+/// A `/proc/<pid>/status` figure in bytes (`VmRSS`, `RssAnon`).
+fn status_bytes(pid: u32, key: &str) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let rss_kb: u64 = status
+    let kb: u64 = status
         .lines()
-        .find(|l| l.starts_with("VmRSS:"))
+        .find(|l| l.split(':').next() == Some(key))
         .and_then(|l| l.split_whitespace().nth(1))
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
+    kb * 1024
+}
+
+/// (rss bytes, cpu ticks) of a process.
+fn proc_figures(pid: u32) -> (u64, u64) {
+    let rss = status_bytes(pid, "VmRSS");
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     let after = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
     let fields: Vec<&str> = after.split_whitespace().collect();
@@ -86,7 +102,7 @@ fn proc_figures(pid: u32) -> (u64, u64) {
             .get(12)
             .and_then(|v| v.parse::<u64>().ok())
             .unwrap_or(0);
-    (rss_kb * 1024, ticks)
+    (rss, ticks)
 }
 
 fn mib(b: u64) -> f64 {
@@ -141,13 +157,23 @@ fn percentile(sorted: &[u64], q: f64) -> f64 {
 
 /// Drives `rate` calls per second in total over `conns` for `seconds`; returns latencies (µs)
 /// and the number of failed calls.
-async fn drive(conns: Vec<Ws>, method: &str, rate: f64, seconds: f64) -> (Vec<u64>, u64, Vec<Ws>) {
+async fn drive(
+    conns: Vec<Ws>,
+    method: &str,
+    params: Option<&str>,
+    rate: f64,
+    seconds: f64,
+) -> (Vec<u64>, u64, Vec<Ws>) {
+    let params = params
+        .map(|p| format!(r#","params":{p}"#))
+        .unwrap_or_default();
     let m = conns.len().max(1);
     let per_conn_interval = Duration::from_secs_f64(m as f64 / rate);
     let deadline = Instant::now() + Duration::from_secs_f64(seconds);
     let mut tasks = Vec::with_capacity(m);
     for (i, mut ws) in conns.into_iter().enumerate() {
         let method = method.to_owned();
+        let params = params.clone();
         // Spread the connections' schedules evenly over one interval.
         let offset = per_conn_interval.mul_f64(i as f64 / m as f64);
         tasks.push(tokio::spawn(async move {
@@ -159,7 +185,7 @@ async fn drive(conns: Vec<Ws>, method: &str, rate: f64, seconds: f64) -> (Vec<u6
                 tokio::time::sleep_until(next).await;
                 next += per_conn_interval;
                 id += 1;
-                let req = format!(r#"{{"jsonrpc":"2.0","id":{id},"method":"{method}"}}"#);
+                let req = format!(r#"{{"jsonrpc":"2.0","id":{id},"method":"{method}"{params}}}"#);
                 let t = Instant::now();
                 if ws.send(Message::text(req)).await.is_err() {
                     errors += 1;
@@ -212,9 +238,10 @@ async fn run(a: Args) {
     let (rss1, _) = proc_figures(a.pid);
     let held = conns.len();
     println!(
-        "connections: {held} held, {failed} failed, opened in {:.2} s; server RSS {:.1} MiB (+{:.2} KiB per connection)",
+        "connections: {held} held, {failed} failed, opened in {:.2} s; server RSS {:.1} MiB (anon {:.1}; +{:.2} KiB per connection)",
         took.as_secs_f64(),
         mib(rss1),
+        mib(status_bytes(a.pid, "RssAnon")),
         (rss1.saturating_sub(rss0)) as f64 / 1024.0 / held.max(1) as f64
     );
 
@@ -223,7 +250,8 @@ async fn run(a: Args) {
     let n_active = active.len();
     let (_, cpu0) = proc_figures(a.pid);
     let t = Instant::now();
-    let (mut lat, errors, active) = drive(active, &a.method, a.rate, a.seconds).await;
+    let (mut lat, errors, active) =
+        drive(active, &a.method, a.params.as_deref(), a.rate, a.seconds).await;
     let wall = t.elapsed().as_secs_f64();
     let (rss2, cpu1) = proc_figures(a.pid);
     lat.sort_unstable();
@@ -243,16 +271,21 @@ async fn run(a: Args) {
         percentile(&lat, 1.0)
     );
     println!(
-        "server: CPU {:.1}% of one core, {:.1} µs CPU per request; RSS {:.1} MiB",
+        "server: CPU {:.1}% of one core, {:.1} µs CPU per request; RSS {:.1} MiB with {} connections held",
         cpu_s / wall * 100.0,
         cpu_s * 1e6 / done.max(1.0),
-        mib(rss2)
+        mib(rss2),
+        conns.len() + active.len()
     );
     conns.extend(active);
     close_all(conns).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     let (rss3, _) = proc_figures(a.pid);
-    println!("after all closed: server RSS {:.1} MiB", mib(rss3));
+    println!(
+        "after all closed: server RSS {:.1} MiB (anon {:.1})",
+        mib(rss3),
+        mib(status_bytes(a.pid, "RssAnon"))
+    );
 
     if a.cycles > 0 {
         let mut first = 0;
@@ -260,15 +293,18 @@ async fn run(a: Args) {
             let (conns, failed, _) = open_all(&a, a.connections).await;
             let held = conns.len();
             close_all(conns).await;
-            tokio::time::sleep(Duration::from_secs(1)).await;
+            // As long as after the first close: the service trims its heap (checked every
+            // second) once a burst of clients has gone.
+            tokio::time::sleep(Duration::from_secs(2)).await;
             let (rss, _) = proc_figures(a.pid);
             if c == 1 {
                 first = rss;
             }
             println!(
-                "churn cycle {c}: {held} connected ({failed} failed) and closed; server RSS {:.1} MiB ({:+.1}% vs cycle 1)",
+                "churn cycle {c}: {held} connected ({failed} failed) and closed; server RSS {:.1} MiB ({:+.1}% vs cycle 1; anon {:.1})",
                 mib(rss),
-                (rss as f64 - first as f64) / first.max(1) as f64 * 100.0
+                (rss as f64 - first as f64) / first.max(1) as f64 * 100.0,
+                mib(status_bytes(a.pid, "RssAnon"))
             );
         }
     }
