@@ -229,7 +229,12 @@ async fn upgrade(
         let Ok(parts) = upgraded.downcast::<TokioIo<TcpStream>>() else {
             return;
         };
-        conn::run(parts.io.into_inner(), parts.read_buf.to_vec(), params).await;
+        // Copy the bytes read past the handshake and let go of hyper's read buffer now: a
+        // `Bytes` view into it would keep its whole 8 KiB alive for the connection's life.
+        let hyper::upgrade::Parts { io, read_buf, .. } = parts;
+        let early = read_buf.to_vec();
+        drop(read_buf);
+        conn::run(io.into_inner(), early, params).await;
     });
     response.map(|()| HttpBody::empty())
 }
