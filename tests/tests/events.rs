@@ -522,3 +522,92 @@ async fn a_client_stuck_past_the_limit_is_disconnected_and_a_reader_keeps_its_ev
     .await;
     assert!(logged.is_some(), "the disconnection is logged");
 }
+
+/// Every notification's `topic:device` until `marker`'s.
+async fn events_until(ws: &mut WsClient, marker: &str) -> Vec<String> {
+    let mut got = Vec::new();
+    loop {
+        let (_, _, e) = next_event(ws).await;
+        let key = format!(
+            "{}:{}",
+            e["topic"].as_str().unwrap_or(""),
+            e["device"].as_str().unwrap_or("")
+        );
+        got.push(key.clone());
+        if key == marker {
+            return got;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_pipelining_calls_while_events_stream_gets_every_answer_and_event_in_order() {
+    let svc = service_without_cameras("{}");
+    let topics = json!(["camera.connected", "camera.disconnected"]);
+    let mut busy = svc.ws_as(Role::Viewer).await;
+    subscribe(&mut busy, json!({"topics": topics})).await;
+    let mut reader = svc.ws_as(Role::Viewer).await;
+    subscribe(&mut reader, json!({"topics": topics})).await;
+    let marker = "camera.connected:camera999";
+
+    // Cameras come and go while `busy` sends calls without waiting for their answers, so
+    // answers and notifications go out to the same socket at the same time.
+    let churn = async {
+        for i in 0..20 {
+            svc.plug_sim(200 + i, "Churn");
+            tokio::time::sleep(Duration::from_millis(3)).await;
+            svc.unplug_sim(200 + i);
+            tokio::time::sleep(Duration::from_millis(3)).await;
+        }
+    };
+    let calls = 150u64;
+    let send = async {
+        for id in 0..calls {
+            let method = if id % 3 == 0 {
+                "get_camera_list"
+            } else {
+                "ping"
+            };
+            busy.send_text(json!({"jsonrpc": "2.0", "id": id, "method": method}).to_string())
+                .await;
+            if id % 10 == 9 {
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+        }
+    };
+    tokio::join!(churn, send);
+    svc.plug_sim(999, "Marker");
+
+    // Every frame decodes (tungstenite checks the framing), every answer comes once, and the
+    // notifications are the reader's, in the same order.
+    let mut answered = vec![0u32; calls as usize];
+    let mut events = Vec::new();
+    while answered.contains(&0) || events.last().map(String::as_str) != Some(marker) {
+        let v = busy
+            .recv_timeout(20.0)
+            .await
+            .unwrap_or_else(|| panic!("an intact message within 20 s; answered {answered:?}"));
+        if let Some(id) = v.get("id") {
+            let id = id.as_u64().expect("our numeric id") as usize;
+            assert!(v.get("result").is_some() || v.get("error").is_some(), "{v}");
+            answered[id] += 1;
+        } else {
+            let e = &v["params"]["result"];
+            events.push(format!(
+                "{}:{}",
+                e["topic"].as_str().unwrap_or(""),
+                e["device"].as_str().unwrap_or("")
+            ));
+        }
+    }
+    assert!(
+        answered.iter().all(|&n| n == 1),
+        "each answer once: {answered:?}"
+    );
+    assert_eq!(events, events_until(&mut reader, marker).await);
+    assert_eq!(
+        events.len(),
+        41,
+        "20 plugs, 20 unplugs and the marker: {events:?}"
+    );
+}
