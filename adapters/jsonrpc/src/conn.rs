@@ -137,6 +137,11 @@ pub(crate) async fn run(mut io: TcpStream, mut buf: Vec<u8>, p: Params) {
     let mut pending: FuturesUnordered<Reply> = FuturesUnordered::new();
     let mut out = Outbox::default();
     let mut stopping = *stop.borrow();
+    // One wait for the whole connection, not a new one per wake-up: re-arming it takes the
+    // stop channel's lock, which every connection shares.
+    let mut stop_signal = std::pin::pin!(async move {
+        let _ = stop.wait_for(|stopped| *stopped).await;
+    });
     // Bytes already in `buf` are decoded before the first read.
     let mut fresh_bytes = !buf.is_empty();
 
@@ -149,8 +154,8 @@ pub(crate) async fn run(mut io: TcpStream, mut buf: Vec<u8>, p: Params) {
             let subscribed = link.subscribed();
             tokio::select! {
                 biased;
-                changed = stop.changed(), if !stopping => {
-                    stopping = changed.is_err() || *stop.borrow();
+                () = &mut stop_signal, if !stopping => {
+                    stopping = true;
                 }
                 Some(answer) = pending.next(), if !pending.is_empty() => {
                     if let Some(a) = answer {
@@ -169,7 +174,9 @@ pub(crate) async fn run(mut io: TcpStream, mut buf: Vec<u8>, p: Params) {
                         );
                     }
                 }
-                ready = io.writable(), if out.pending() => {
+                // `poll_write_ready` keeps one waker in the socket's writer slot; `writable()`
+                // would join and leave its waiter list on every wake-up.
+                ready = poll_fn(|cx| io.poll_write_ready(cx)), if out.pending() => {
                     if ready.is_err() {
                         break Ending::Gone;
                     }
