@@ -3,6 +3,7 @@
 //! and plain HTTP to it.
 
 pub mod http;
+pub mod mediamtx;
 pub mod service;
 pub mod ws;
 

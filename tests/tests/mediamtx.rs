@@ -7,6 +7,7 @@
 
 use std::time::Duration;
 
+use cs_tests::mediamtx::{free_port, real_mediamtx_bin, RealMediamtx};
 use cs_tests::{ServiceBuilder, TestService, WsClient};
 use domain::Role;
 use fakemtx::{FakeMediamtx, Outage};
@@ -25,10 +26,7 @@ async fn fake() -> FakeMediamtx {
 
 /// A port nothing listens on.
 fn closed_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
+    free_port()
 }
 
 fn with_mediamtx(builder: ServiceBuilder, fake: &FakeMediamtx, mode: &str) -> ServiceBuilder {
@@ -605,52 +603,7 @@ async fn a_snapshot_falls_back_to_direct_capture_when_the_stream_gives_no_pictur
 
 /// The MediaMTX binary to test against, or a printed notice and `None`.
 fn real_mediamtx() -> Option<std::path::PathBuf> {
-    match std::env::var_os("MEDIAMTX_BIN") {
-        Some(p) => Some(p.into()),
-        None => {
-            eprintln!("skipped: set MEDIAMTX_BIN to a MediaMTX v1.15 binary to run the real-MediaMTX tests");
-            None
-        }
-    }
-}
-
-/// A MediaMTX with its API and RTSP on free ports, killed when dropped.
-struct RealMediamtx {
-    child: std::process::Child,
-    api: u16,
-    rtsp: u16,
-    _dir: tempfile::TempDir,
-}
-
-impl RealMediamtx {
-    fn start(bin: &std::path::Path) -> RealMediamtx {
-        let dir = tempfile::tempdir().expect("a temp dir");
-        let (api, rtsp) = (closed_port(), closed_port());
-        let conf = format!(
-            "api: yes\napiAddress: 127.0.0.1:{api}\nrtspAddress: 127.0.0.1:{rtsp}\nrtspTransports: [tcp]\nrtmp: no\nhls: no\nwebrtc: no\nsrt: no\npaths:\n  all_others:\n"
-        );
-        let path = dir.path().join("mediamtx.yml");
-        std::fs::write(&path, conf).expect("config written");
-        let child = std::process::Command::new(bin)
-            .arg(&path)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("MediaMTX starts");
-        RealMediamtx {
-            child,
-            api,
-            rtsp,
-            _dir: dir,
-        }
-    }
-}
-
-impl Drop for RealMediamtx {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+    real_mediamtx_bin("the real-MediaMTX tests")
 }
 
 /// The service in media mode `mediamtx` against a real MediaMTX.
@@ -696,19 +649,10 @@ async fn real_mediamtx_restarted_gets_its_paths_back() {
         .start();
     let mut ws = svc.ws_as(Role::Viewer).await;
     media_server_becomes(&mut ws, "HEALTHY").await;
-    let _ = mtx.child.kill();
-    let _ = mtx.child.wait();
+    mtx.kill();
     media_server_becomes(&mut ws, "DEGRADED").await;
     // Same ports again, empty of paths.
-    let dir = tempfile::tempdir().expect("a temp dir");
-    let conf = format!("api: yes\napiAddress: 127.0.0.1:{api}\nrtspAddress: 127.0.0.1:{rtsp}\nrtmp: no\nhls: no\nwebrtc: no\nsrt: no\n");
-    std::fs::write(dir.path().join("mediamtx.yml"), conf).expect("config written");
-    mtx.child = std::process::Command::new(&bin)
-        .arg(dir.path().join("mediamtx.yml"))
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("MediaMTX starts again");
+    mtx.restart(&bin);
     media_server_becomes(&mut ws, "HEALTHY").await;
     let info = ws.ok("get_stream_url", json!({"device": "camera0"})).await;
     assert_eq!(info["stream_name"], "camera0");

@@ -9,6 +9,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use cs_tests::mediamtx::{real_mediamtx_bin, RealMediamtx};
 use cs_tests::{TestService, WsClient};
 use domain::Role;
 use fakemtx::FakeMediamtx;
@@ -340,13 +341,10 @@ async fn mediamtx_a_recording_reads_the_stream_and_outlives_a_viewer() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_mediamtx_a_recording_reads_the_stream_and_outlives_a_viewer() {
-    let Some(bin) = std::env::var_os("MEDIAMTX_BIN") else {
-        eprintln!(
-            "skipped: set MEDIAMTX_BIN to a MediaMTX v1.15 binary to record from a real MediaMTX"
-        );
+    let Some(bin) = real_mediamtx_bin("the recording from a real MediaMTX") else {
         return;
     };
-    let mtx = RealMediamtx::start(bin.as_ref());
+    let mtx = RealMediamtx::start(&bin);
     let svc = TestService::builder()
         .config(&format!(
             "media: {{mode: mediamtx}}\nmediamtx: {{api_url: 'http://127.0.0.1:{}', reconcile_secs: 1, rtsp_port: {}}}\n",
@@ -355,54 +353,6 @@ async fn real_mediamtx_a_recording_reads_the_stream_and_outlives_a_viewer() {
         .start();
     record_from_the_stream(&svc, mtx.rtsp, None).await;
     drop(svc);
-}
-
-/// A free port on 127.0.0.1 (bound, then let go).
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
-/// A real MediaMTX (`MEDIAMTX_BIN`) with its API and RTSP (TCP only) on free ports, killed
-/// when dropped.
-struct RealMediamtx {
-    child: std::process::Child,
-    api: u16,
-    rtsp: u16,
-    _dir: tempfile::TempDir,
-}
-
-impl RealMediamtx {
-    fn start(bin: &Path) -> RealMediamtx {
-        let dir = tempfile::tempdir().expect("a temp dir");
-        let (api, rtsp) = (free_port(), free_port());
-        let conf = format!(
-            "api: yes\napiAddress: 127.0.0.1:{api}\nrtspAddress: 127.0.0.1:{rtsp}\nrtspTransports: [tcp]\nrtmp: no\nhls: no\nwebrtc: no\nsrt: no\npaths:\n  all_others:\n"
-        );
-        let path = dir.path().join("mediamtx.yml");
-        std::fs::write(&path, conf).expect("config written");
-        let child = std::process::Command::new(bin)
-            .arg(&path)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("MediaMTX starts");
-        RealMediamtx {
-            child,
-            api,
-            rtsp,
-            _dir: dir,
-        }
-    }
-}
-
-impl Drop for RealMediamtx {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

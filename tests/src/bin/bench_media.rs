@@ -15,6 +15,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use cs_tests::mediamtx::RealMediamtx;
 use cs_tests::{TestService, WsClient};
 use domain::Role;
 use fakemtx::FakeMediamtx;
@@ -183,25 +184,12 @@ async fn direct_figures(a: &Args) {
     report("start_recording -> answer", to_answer);
 }
 
-/// A free TCP port on the loopback (bound, then released).
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
 /// The media server the stream figures are taken against.
 enum Plane {
     /// The fake MediaMTX and its RTSP relay (tests/fakemtx).
     Fake(FakeMediamtx),
     /// A real MediaMTX (`MEDIAMTX_BIN`), killed when dropped.
-    Real {
-        child: std::process::Child,
-        api: u16,
-        rtsp: u16,
-        _dir: tempfile::TempDir,
-    },
+    Real(RealMediamtx),
 }
 
 impl Plane {
@@ -212,50 +200,21 @@ impl Plane {
                     .await
                     .expect("the fake MediaMTX starts"),
             ),
-            Some(bin) => {
-                let dir = tempfile::tempdir().expect("a temp dir");
-                let (api, rtsp) = (free_port(), free_port());
-                let conf = format!(
-                    "api: yes\napiAddress: 127.0.0.1:{api}\nrtspAddress: 127.0.0.1:{rtsp}\nrtspTransports: [tcp]\nrtmp: no\nhls: no\nwebrtc: no\nsrt: no\npaths:\n  all_others:\n"
-                );
-                std::fs::write(dir.path().join("mediamtx.yml"), conf)
-                    .expect("MediaMTX config written");
-                let child = std::process::Command::new(bin)
-                    .arg(dir.path().join("mediamtx.yml"))
-                    .stdout(std::process::Stdio::null())
-                    .stderr(std::process::Stdio::null())
-                    .spawn()
-                    .expect("MediaMTX starts");
-                Plane::Real {
-                    child,
-                    api,
-                    rtsp,
-                    _dir: dir,
-                }
-            }
+            Some(bin) => Plane::Real(RealMediamtx::start(bin.as_ref())),
         }
     }
 
     fn api_url(&self) -> String {
         match self {
             Plane::Fake(f) => f.api_url(),
-            Plane::Real { api, .. } => format!("http://127.0.0.1:{api}"),
+            Plane::Real(m) => m.api_url(),
         }
     }
 
     fn rtsp_port(&self) -> u16 {
         match self {
             Plane::Fake(f) => f.rtsp_port(),
-            Plane::Real { rtsp, .. } => *rtsp,
-        }
-    }
-}
-
-impl Drop for Plane {
-    fn drop(&mut self) {
-        if let Plane::Real { child, .. } = self {
-            let _ = child.kill();
-            let _ = child.wait();
+            Plane::Real(m) => m.rtsp,
         }
     }
 }
