@@ -4,8 +4,10 @@
 
 pub mod http;
 pub mod mediamtx;
+pub mod probe;
 pub mod service;
 pub mod ws;
 
+pub use probe::ffprobe;
 pub use service::{ServiceBuilder, TestService};
 pub use ws::WsClient;

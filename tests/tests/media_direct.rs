@@ -4,32 +4,9 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use cs_tests::{TestService, WsClient};
+use cs_tests::{ffprobe, TestService, WsClient};
 use domain::Role;
 use serde_json::{json, Value};
-
-/// ffprobe's own description of a file (format and streams).
-fn ffprobe(path: &Path) -> Value {
-    let out = std::process::Command::new("ffprobe")
-        .args([
-            "-v",
-            "error",
-            "-print_format",
-            "json",
-            "-show_format",
-            "-show_streams",
-        ])
-        .arg(path)
-        .output()
-        .expect("ffprobe runs");
-    assert!(
-        out.status.success(),
-        "ffprobe cannot read {}: {}",
-        path.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("ffprobe prints JSON")
-}
 
 fn probed_duration(path: &Path) -> f64 {
     ffprobe(path)["format"]["duration"]

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use cs_tests::mediamtx::{real_mediamtx_bin, RealMediamtx};
-use cs_tests::{TestService, WsClient};
+use cs_tests::{ffprobe, TestService, WsClient};
 use domain::Role;
 use fakemtx::FakeMediamtx;
 use serde_json::{json, Value};
@@ -66,28 +66,6 @@ async fn serving(ws: &mut WsClient, fake: &FakeMediamtx, path: &str) {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-}
-
-fn ffprobe(path: &Path) -> Value {
-    let out = std::process::Command::new("ffprobe")
-        .args([
-            "-v",
-            "error",
-            "-print_format",
-            "json",
-            "-show_format",
-            "-show_streams",
-        ])
-        .arg(path)
-        .output()
-        .expect("ffprobe runs");
-    assert!(
-        out.status.success(),
-        "ffprobe cannot read {}: {}",
-        path.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("ffprobe prints JSON")
 }
 
 /// The file plays: H.264 at `size`, lasting more than nothing.

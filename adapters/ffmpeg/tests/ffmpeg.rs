@@ -14,7 +14,9 @@ use ports::capture::{
     Capture, CaptureError, MediaInspector, Recorder, RecordingEnd, RecordingRequest,
     RecordingSource, StillRequest,
 };
-use serde_json::Value;
+
+mod common;
+use common::ffprobe;
 
 fn res(w: u32, h: u32) -> Resolution {
     Resolution::new(w, h).unwrap()
@@ -28,29 +30,6 @@ fn pattern() -> CaptureSource {
 
 fn capture() -> FfmpegCapture {
     FfmpegCapture::new(Settings::default())
-}
-
-/// ffprobe's own answer, independent of the adapter under test.
-fn ffprobe(path: &Path) -> Value {
-    let out = std::process::Command::new("ffprobe")
-        .args([
-            "-v",
-            "error",
-            "-print_format",
-            "json",
-            "-show_format",
-            "-show_streams",
-        ])
-        .arg(path)
-        .output()
-        .expect("ffprobe runs");
-    assert!(
-        out.status.success(),
-        "ffprobe failed on {}: {}",
-        path.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
 }
 
 fn duration_of(path: &Path) -> f64 {

@@ -10,7 +10,9 @@ use cs_ffmpeg::{FfmpegCapture, Settings};
 use domain::api::{Quality, RecordingDuration};
 use domain::files::{RecordingFormat, SnapshotFormat};
 use ports::capture::{Capture, Recorder, RecordingEnd, RecordingRequest, RecordingSource};
-use serde_json::Value;
+
+mod common;
+use common::ffprobe;
 
 /// Another ffmpeg making a live H.264 stream (constrained baseline, 768x432, 30 fps, 1 s
 /// GOP, as MediaMTX's publisher does) into a FIFO; killed on drop.
@@ -74,28 +76,6 @@ impl Drop for LiveSource {
     fn drop(&mut self) {
         self.end();
     }
-}
-
-fn ffprobe(path: &Path) -> Value {
-    let out = Command::new("ffprobe")
-        .args([
-            "-v",
-            "error",
-            "-print_format",
-            "json",
-            "-show_format",
-            "-show_streams",
-        ])
-        .arg(path)
-        .output()
-        .expect("ffprobe runs");
-    assert!(
-        out.status.success(),
-        "ffprobe failed on {}: {}",
-        path.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
 }
 
 /// The file is H.264 as the source made it (not re-encoded: still constrained baseline,
