@@ -208,15 +208,9 @@ impl FfmpegRecorder {
                         // The planned end of a stream recording: finish the file as a stop would.
                         finish_at = None;
                         stopping.store(true, Ordering::SeqCst);
-                        if let Some(pid) = child.id() {
-                            let _ = kill(Pid::from_raw(pid as i32), Signal::SIGINT);
-                        }
-                        match tokio::time::timeout(grace, child.wait()).await {
-                            Ok(s) => break s,
-                            Err(_) => {
-                                killed = true;
-                                let _ = child.start_kill();
-                            }
+                        match finish_file(&mut child, grace).await {
+                            Some(s) => break s,
+                            None => killed = true,
                         }
                     }
                     c = control_rx.recv(), if control_open => match c {
@@ -231,15 +225,9 @@ impl FfmpegRecorder {
                             // Every handle is gone: finish the file as a stop would.
                             control_open = false;
                             stopping.store(true, Ordering::SeqCst);
-                            if let Some(pid) = child.id() {
-                                let _ = kill(Pid::from_raw(pid as i32), Signal::SIGINT);
-                            }
-                            match tokio::time::timeout(grace, child.wait()).await {
-                                Ok(s) => break s,
-                                Err(_) => {
-                                    killed = true;
-                                    let _ = child.start_kill();
-                                }
+                            match finish_file(&mut child, grace).await {
+                                Some(s) => break s,
+                                None => killed = true,
                             }
                         }
                     },
@@ -384,6 +372,24 @@ impl FfmpegRecorder {
             .ok()
             .flatten()
             .or_else(|| self.preview.borrow().clone())
+    }
+}
+
+/// Asks ffmpeg to finish the file (SIGINT: it writes what it holds and closes the
+/// container) and waits up to `grace`; past that it is killed and `None` is returned.
+async fn finish_file(
+    child: &mut tokio::process::Child,
+    grace: Duration,
+) -> Option<std::io::Result<std::process::ExitStatus>> {
+    if let Some(pid) = child.id() {
+        let _ = kill(Pid::from_raw(pid as i32), Signal::SIGINT);
+    }
+    match tokio::time::timeout(grace, child.wait()).await {
+        Ok(s) => Some(s),
+        Err(_) => {
+            let _ = child.start_kill();
+            None
+        }
     }
 }
 
