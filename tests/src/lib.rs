@@ -5,6 +5,7 @@
 pub mod http;
 pub mod mediamtx;
 pub mod probe;
+pub mod procs;
 pub mod service;
 pub mod ws;
 

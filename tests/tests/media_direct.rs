@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use cs_tests::procs::processes;
 use cs_tests::{ffprobe, TestService, WsClient};
 use domain::Role;
 use serde_json::{json, Value};
@@ -321,46 +322,21 @@ async fn killing_the_service_mid_recording_leaves_a_playable_file() {
 
 /// Live processes whose command line names `path`.
 fn writers_of(path: &Path) -> Vec<i32> {
-    let needle = path.to_string_lossy().into_owned();
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
-            continue;
-        };
-        let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
-            continue;
-        };
-        let state = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        let zombie = state
-            .rsplit_once(") ")
-            .is_some_and(|(_, rest)| rest.starts_with('Z'));
-        if !zombie && String::from_utf8_lossy(&cmdline).contains(&needle) {
-            out.push(pid);
-        }
-    }
-    out
+    let needle = path.to_string_lossy();
+    processes()
+        .into_iter()
+        .filter(|p| !p.zombie && p.cmdline.contains(needle.as_ref()))
+        .map(|p| p.pid)
+        .collect()
 }
 
 /// The ffmpeg processes whose parent is `pid`.
 fn ffmpeg_children(pid: u32) -> Vec<i32> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(child) = entry.file_name().to_string_lossy().parse::<i32>() else {
-            continue;
-        };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{child}/stat")) else {
-            continue;
-        };
-        // pid (comm) state ppid ...
-        let Some((comm_end, rest)) = stat.rsplit_once(") ") else {
-            continue;
-        };
-        let ppid = rest.split(' ').nth(1).and_then(|p| p.parse::<u32>().ok());
-        if ppid == Some(pid) && comm_end.ends_with("(ffmpeg") {
-            out.push(child);
-        }
-    }
-    out
+    processes()
+        .into_iter()
+        .filter(|p| i64::from(p.ppid) == i64::from(pid) && p.comm == "ffmpeg")
+        .map(|p| p.pid)
+        .collect()
 }
 
 #[tokio::test]

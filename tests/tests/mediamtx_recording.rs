@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use cs_tests::mediamtx::{real_mediamtx_bin, RealMediamtx};
+use cs_tests::procs::processes;
 use cs_tests::{ffprobe, TestService, WsClient};
 use domain::Role;
 use fakemtx::FakeMediamtx;
@@ -147,25 +148,11 @@ async fn file_grows(path: &Path) {
 
 /// Live ffmpeg processes (not their shells) whose command line contains `needle`.
 fn ffmpegs_with(needle: &str) -> Vec<i32> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
-            continue;
-        };
-        let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
-            continue;
-        };
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        let zombie = stat
-            .rsplit_once(") ")
-            .is_some_and(|(_, rest)| rest.starts_with('Z'));
-        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
-        let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
-        if !zombie && comm.trim() == "ffmpeg" && cmdline.contains(needle) {
-            out.push(pid);
-        }
-    }
-    out
+    processes()
+        .into_iter()
+        .filter(|p| !p.zombie && p.comm == "ffmpeg" && p.cmdline.contains(needle))
+        .map(|p| p.pid)
+        .collect()
 }
 
 /// Unplugs camera `index` mid-recording and checks what the client is told and what is left.
