@@ -43,6 +43,9 @@ impl Default for ServerOptions {
     }
 }
 
+/// How long [`ServerHandle::stop`] waits for connections to finish closing.
+pub const CLOSE_GRACE: Duration = Duration::from_secs(5);
+
 /// A running server. Dropping it does not stop it; call [`ServerHandle::stop`].
 pub struct ServerHandle {
     addr: SocketAddr,
@@ -55,11 +58,16 @@ impl ServerHandle {
         self.addr
     }
 
-    /// Stops accepting, closes connections gracefully (calls in flight are answered first),
-    /// waits for the accept loop.
+    /// Stops accepting, closes connections gracefully (calls in flight are answered first,
+    /// WebSocket clients get a going-away close frame) and waits, at most [`CLOSE_GRACE`],
+    /// until every connection has ended, so that a process exiting after this has written
+    /// what it owed its clients.
     pub async fn stop(self) {
         self.stop.send_replace(true);
         let _ = self.accept_loop.await;
+        // Every connection task holds a receiver of the stop channel: the channel is closed
+        // once the last of them has ended.
+        let _ = tokio::time::timeout(CLOSE_GRACE, self.stop.closed()).await;
     }
 
     /// Resolves when the server has been stopped.
