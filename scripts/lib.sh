@@ -21,3 +21,17 @@ ensure_packages() {
         exit 1
     fi
 }
+
+# The real MediaMTX, when one is found: $MEDIAMTX_BIN, else ../shared/mediamtx/bin/mediamtx
+# (beside the project), else `mediamtx` on PATH. Prints its absolute path, or nothing.
+find_mediamtx() {
+    local root candidate
+    root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+    for candidate in "${MEDIAMTX_BIN:-}" "$root/../shared/mediamtx/bin/mediamtx" "$(command -v mediamtx 2>/dev/null || true)"; do
+        if [ -n "$candidate" ] && [ -x "$candidate" ]; then
+            (cd "$(dirname "$candidate")" && echo "$PWD/$(basename "$candidate")")
+            return 0
+        fi
+    done
+    return 0
+}
