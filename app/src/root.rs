@@ -300,6 +300,7 @@ async fn media_plane(
         // A recording from the stream may first wait for MediaMTX to start the publisher.
         stream_start_timeout: cs_ffmpeg::Settings::default().start_timeout
             + domain::stream::PUBLISHER_START_TIMEOUT,
+        stall_after: Some(Duration::from_secs(config.recording.stall_secs)),
         ..Default::default()
     };
     let storage = &config.storage;

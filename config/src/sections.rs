@@ -500,11 +500,23 @@ impl RetentionConfig {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RecordingConfig {
     /// Split recordings into files of this many seconds; absent: one file.
     pub segment_seconds: Option<u64>,
+    /// A recording whose ffmpeg reports no progress and whose file has not grown for this
+    /// many seconds is stalled: finished, and reported as `recording.error`.
+    pub stall_secs: u64,
+}
+
+impl Default for RecordingConfig {
+    fn default() -> Self {
+        RecordingConfig {
+            segment_seconds: None,
+            stall_secs: 10,
+        }
+    }
 }
 
 impl RecordingConfig {
@@ -517,7 +529,13 @@ impl RecordingConfig {
                 "must be 10..=86400",
             )?;
         }
-        Ok(())
+        // Fragments and clusters are written at least every GOP (at most 2 s).
+        check(
+            (3..=3600).contains(&self.stall_secs),
+            "recording.stall_secs",
+            self.stall_secs,
+            "must be 3..=3600",
+        )
     }
 }
 
@@ -556,6 +574,14 @@ impl MediamtxConfig {
             &self.api_url,
             "must be an http:// or https:// URL",
         )?;
+        // Port 0 would mean "any port" to a listener, and MediaMTX's URLs must name a port.
+        for (key, port) in [
+            ("mediamtx.rtsp_port", self.rtsp_port),
+            ("mediamtx.webrtc_port", self.webrtc_port),
+            ("mediamtx.hls_port", self.hls_port),
+        ] {
+            check(port != 0, key, port, "must be 1..=65535")?;
+        }
         check(
             (1..=3600).contains(&self.reconcile_secs),
             "mediamtx.reconcile_secs",

@@ -205,3 +205,29 @@ fn a_video_level_may_be_written_as_a_number() {
     assert_eq!(c.media.video.level, "3.0");
     assert_eq!(c.media.video.bitrate_kbps, 1000);
 }
+
+#[test]
+fn port_zero_for_mediamtx_and_a_stall_time_out_of_range_are_refused_naming_the_key() {
+    for (yaml, key, value) in [
+        ("mediamtx:\n  rtsp_port: 0\n", "mediamtx.rtsp_port", "0"),
+        ("mediamtx:\n  webrtc_port: 0\n", "mediamtx.webrtc_port", "0"),
+        ("mediamtx:\n  hls_port: 0\n", "mediamtx.hls_port", "0"),
+        ("recording:\n  stall_secs: 2\n", "recording.stall_secs", "2"),
+        (
+            "recording:\n  stall_secs: 3601\n",
+            "recording.stall_secs",
+            "3601",
+        ),
+    ] {
+        let err = Config::from_yaml_with_env(yaml, "t", env(&[]))
+            .expect_err(yaml)
+            .to_string();
+        assert!(
+            err.contains(key) && err.contains(value),
+            "{yaml:?} gave {err}"
+        );
+    }
+    let c = Config::from_yaml_with_env("recording:\n  stall_secs: 3\n", "t", env(&[])).unwrap();
+    assert_eq!(c.recording.stall_secs, 3);
+    assert_eq!(Config::default().recording.stall_secs, 10);
+}

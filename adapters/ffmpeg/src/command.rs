@@ -25,6 +25,9 @@ const MKV_CLUSTER_MS: &str = "1000";
 /// How much of a stream ffmpeg reads before starting a recording of it (microseconds).
 const STREAM_PROBE_MICROS: &str = "1000000";
 
+/// The bitstream filter that makes a copied stream's first packet time 0.
+const STREAM_TIMESTAMPS_FROM_ZERO: &str = "setts=pts=PTS-STARTPTS:dts=DTS-STARTDTS";
+
 /// A lavfi source name: letters, digits and `_` only, so it cannot smuggle a filter graph.
 pub fn valid_pattern(pattern: &str) -> bool {
     !pattern.is_empty()
@@ -330,10 +333,13 @@ fn is_rtsp(url: &str) -> bool {
 /// A recording of a stream that is already H.264 in the profile (the camera's MediaMTX
 /// path): read over RTSP-over-TCP (no UDP ports, no lost packets on a busy box), the video
 /// copied as it comes (no decode, no encode), into the same crash-safe containers as a
-/// recording from the camera. No `-t`: the recorder ends a planned recording itself, so an
-/// end it did not ask for is always the stream going away. No preview (snapshots come from
-/// the stream's own readers); instead one CRC line per packet on stdout, so that the
-/// service's death breaks the pipe and ffmpeg finishes the file, as with a preview.
+/// recording from the camera. No `-t`: on a copy it counts from the first packet read, which
+/// is mid-GOP and dropped (the file starts at the next keyframe), and an end ffmpeg chose
+/// could not be told from the stream going away. The recorder ends a planned recording
+/// itself when the packet list says the file holds the planned time. No preview (snapshots
+/// come from the stream's own readers); instead one CRC line per packet on stdout: the
+/// recording's progress, and the service's death breaks the pipe so ffmpeg finishes the
+/// file, as with a preview.
 pub fn stream_recording(
     url: &str,
     format: RecordingFormat,
@@ -350,9 +356,16 @@ pub fn stream_recording(
     args.kv("-analyzeduration", STREAM_PROBE_MICROS);
     args.kv("-i", url);
     args.kv("-map", "0:v:0").push(&["-an", "-c:v", "copy"]);
+    // The copy starts at the first keyframe, which comes up to a GOP after the first packet
+    // read (mid-GOP, dropped), and keeps the stream's clock: the file would start at that
+    // offset, and Matroska counts it in its duration. Start the file at 0.
+    args.kv("-bsf:v", STREAM_TIMESTAMPS_FROM_ZERO);
     container(&mut args, format, target);
+    // The packet list is also the recording's progress (see `progress`): flushed per
+    // packet, so the recorder sees each packet as the file gets it.
     args.kv("-map", "0:v:0")
         .kv("-c:v", "copy")
+        .kv("-flush_packets", "1")
         .kv("-f", "framecrc")
         .arg("pipe:1");
     args.0
@@ -576,7 +589,7 @@ mod tests {
             RecordingTarget::File(&path),
         ));
         assert!(
-            t.contains("-rtsp_transport tcp -analyzeduration 1000000 -i rtsp://127.0.0.1:8554/camera0 -map 0:v:0 -an -c:v copy"),
+            t.contains("-rtsp_transport tcp -analyzeduration 1000000 -i rtsp://127.0.0.1:8554/camera0 -map 0:v:0 -an -c:v copy -bsf:v setts=pts=PTS-STARTPTS:dts=DTS-STARTDTS -flush_packets 1 -f mp4"),
             "{t}"
         );
         assert!(
@@ -586,7 +599,7 @@ mod tests {
             "{t}"
         );
         assert!(
-            t.ends_with("-map 0:v:0 -c:v copy -f framecrc pipe:1"),
+            t.ends_with("-map 0:v:0 -c:v copy -flush_packets 1 -f framecrc pipe:1"),
             "{t}"
         );
         for absent in ["libx264", "-vf", "-t ", "mjpeg", "-re"] {

@@ -9,6 +9,7 @@
 pub mod command;
 mod probe;
 pub mod process;
+pub mod progress;
 mod recorder;
 
 use std::path::{Path, PathBuf};
@@ -34,8 +35,12 @@ pub struct Settings {
     /// The same for a recording from a stream, which may first wait for the media server to
     /// start the stream's publisher.
     pub stream_start_timeout: Duration,
-    /// After asking a recording to stop, how long to wait before killing it.
+    /// After asking a recording to stop, how long to wait before killing it (a stopped
+    /// recording answers within this bound, plus reading the file).
     pub stop_grace: Duration,
+    /// A recording under way whose ffmpeg reports no progress and whose files have not grown
+    /// for this long is stalled: it is finished and ends as a failure. `None`: never.
+    pub stall_after: Option<Duration>,
     /// ffprobe is killed after this long.
     pub probe_timeout: Duration,
 }
@@ -50,7 +55,11 @@ impl Default for Settings {
             // MediaMTX holds a reader up to 10 s for an on-demand publisher, then ffmpeg
             // reads the stream's first packets.
             stream_start_timeout: Duration::from_secs(20),
-            stop_grace: Duration::from_secs(10),
+            // A healthy ffmpeg finishes a file well within a second of `q`.
+            stop_grace: Duration::from_secs(5),
+            // Five times the longest GOP the profile allows: fragments and clusters are
+            // written at least every GOP.
+            stall_after: Some(Duration::from_secs(10)),
             probe_timeout: Duration::from_secs(10),
         }
     }

@@ -22,9 +22,12 @@ use ports::capture::{
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{ChildStdin, ChildStdout};
 use tokio::sync::{mpsc, watch, Mutex};
+use tokio::task::JoinHandle;
+use tokio::time::{Instant, MissedTickBehavior};
 
 use crate::command::{self, RecordingTarget};
 use crate::process::{self, StderrTail};
+use crate::progress::{FramecrcReader, Progress};
 use crate::Settings;
 
 const DEPENDENCY: &str = "ffmpeg";
@@ -32,6 +35,11 @@ const DEPENDENCY: &str = "ffmpeg";
 const MAX_PREVIEW_BYTES: usize = 16 * 1024 * 1024;
 /// How long a snapshot waits for the first preview frame of a recording that just started.
 const FIRST_PREVIEW_WAIT: Duration = Duration::from_secs(3);
+/// The longest time between two looks for a stall.
+const STALL_TICK: Duration = Duration::from_millis(500);
+/// A planned recording from a stream whose packet list never says it holds its time (a
+/// stream without timestamps) is finished this long after its planned end by the clock.
+const PLANNED_FALLBACK: Duration = Duration::from_secs(2);
 
 /// Where a recording's files are.
 #[derive(Debug, Clone)]
@@ -73,6 +81,15 @@ impl Files {
         }
     }
 
+    /// The bytes written so far, in every file.
+    fn total_size(&self) -> u64 {
+        self.existing()
+            .iter()
+            .filter_map(|p| std::fs::metadata(p).ok())
+            .map(|m| m.len())
+            .sum()
+    }
+
     fn existing(&self) -> Vec<PathBuf> {
         match self {
             Files::One(p) => vec![p.clone()],
@@ -86,8 +103,11 @@ impl Files {
 
 enum Control {
     Kill,
-    /// Finish the file this long from now (a planned recording from a stream).
-    StopAfter(Duration),
+    /// The first bytes are on disk: watch for stalls from now on, and finish the file once
+    /// it holds `planned` (a planned recording from a stream).
+    Started {
+        planned: Option<Duration>,
+    },
 }
 
 /// How the process ended, with what it said.
@@ -174,17 +194,16 @@ impl FfmpegRecorder {
             None => (StderrTail::default(), None),
         };
         let (preview_tx, preview_rx) = watch::channel(None);
-        if let Some(mut out) = child.stdout.take() {
+        let (progress_tx, progress_rx) = watch::channel(Progress::default());
+        if let Some(out) = child.stdout.take() {
             if from_stream {
-                tokio::spawn(async move {
-                    let _ = tokio::io::copy(&mut out, &mut tokio::io::sink()).await;
-                });
+                tokio::spawn(read_packets(out, progress_tx));
             } else {
-                tokio::spawn(read_previews(out, preview_tx));
+                tokio::spawn(read_previews(out, preview_tx, progress_tx));
             }
         }
 
-        let (control_tx, mut control_rx) = mpsc::channel::<Control>(4);
+        let (control_tx, control_rx) = mpsc::channel::<Control>(4);
         let (exit_tx, exit_rx) = watch::channel(None::<Exit>);
         let stop_requested = Arc::new(AtomicBool::new(false));
         let from_device = matches!(
@@ -194,95 +213,21 @@ impl FfmpegRecorder {
                 ..
             }
         );
-        let stopping = stop_requested.clone();
-        let grace = settings.stop_grace;
+        let supervisor = Supervisor {
+            child,
+            files: files.clone(),
+            control: control_rx,
+            progress: progress_rx,
+            stopping: stop_requested.clone(),
+            grace: settings.stop_grace,
+            stall_after: settings.stall_after,
+            from_stream,
+            from_device,
+            tail,
+            tail_task,
+        };
         tokio::spawn(async move {
-            let mut killed = false;
-            let mut control_open = true;
-            let mut finish_at: Option<tokio::time::Instant> = None;
-            let status = loop {
-                let due = finish_at.unwrap_or_else(tokio::time::Instant::now);
-                tokio::select! {
-                    s = child.wait() => break s,
-                    _ = tokio::time::sleep_until(due), if finish_at.is_some() => {
-                        // The planned end of a stream recording: finish the file as a stop would.
-                        finish_at = None;
-                        stopping.store(true, Ordering::SeqCst);
-                        match finish_file(&mut child, grace).await {
-                            Some(s) => break s,
-                            None => killed = true,
-                        }
-                    }
-                    c = control_rx.recv(), if control_open => match c {
-                        Some(Control::Kill) => {
-                            killed = true;
-                            let _ = child.start_kill();
-                        }
-                        Some(Control::StopAfter(d)) => {
-                            finish_at = Some(tokio::time::Instant::now() + d);
-                        }
-                        None => {
-                            // Every handle is gone: finish the file as a stop would.
-                            control_open = false;
-                            stopping.store(true, Ordering::SeqCst);
-                            match finish_file(&mut child, grace).await {
-                                Some(s) => break s,
-                                None => killed = true,
-                            }
-                        }
-                    },
-                }
-            };
-            if let Some(t) = tail_task {
-                let _ = t.await;
-            }
-            let exit = match status {
-                Err(e) => Exit {
-                    end: RecordingEnd::Failed {
-                        reason: format!("lost track of ffmpeg: {e}"),
-                    },
-                    error: None,
-                },
-                Ok(_) if killed => Exit {
-                    end: RecordingEnd::Killed,
-                    error: None,
-                },
-                Ok(status) => {
-                    let asked = stopping.load(Ordering::SeqCst);
-                    // After `q` ffmpeg exits 0; after SIGINT it exits 255, having finished the file.
-                    let finished_as_asked =
-                        asked && (status.success() || status.code() == Some(255));
-                    if finished_as_asked || (status.success() && !from_stream) {
-                        Exit {
-                            end: RecordingEnd::Finished,
-                            error: None,
-                        }
-                    } else if status.success() {
-                        // A stream recording ends only when asked: the stream went away
-                        // (publisher gone, path removed, media server restarted).
-                        let tail = tail.text();
-                        let said = tail.trim();
-                        Exit {
-                            end: RecordingEnd::Failed {
-                                reason: if said.is_empty() {
-                                    "the stream ended".to_owned()
-                                } else {
-                                    format!("the stream ended: {said}")
-                                },
-                            },
-                            error: None,
-                        }
-                    } else {
-                        let error = process::failure(DEPENDENCY, status, &tail.text(), from_device);
-                        Exit {
-                            end: RecordingEnd::Failed {
-                                reason: format!("ffmpeg {}", error_text(&error)),
-                            },
-                            error: Some(error),
-                        }
-                    }
-                }
-            };
+            let exit = supervisor.run().await;
             let _ = exit_tx.send(Some(exit));
         });
 
@@ -300,13 +245,15 @@ impl FfmpegRecorder {
         recorder
             .wait_for_first_bytes(&req.path, start_timeout)
             .await?;
-        if let (true, Some(d)) = (from_stream, req.planned) {
-            // Counted from the first bytes, like `-t` counts the recorded time.
-            let _ = recorder
-                .control
-                .send(Control::StopAfter(Duration::from_secs_f64(d.secs())))
-                .await;
-        }
+        let planned = req.planned.map(|d| Duration::from_secs_f64(d.secs()));
+        let _ = recorder
+            .control
+            .send(Control::Started {
+                // A recording from the camera ends itself (`-t`); one from a stream is ended
+                // by its supervisor when the file holds the planned time.
+                planned: if from_stream { planned } else { None },
+            })
+            .await;
         Ok(recorder)
     }
 
@@ -375,14 +322,185 @@ impl FfmpegRecorder {
     }
 }
 
+/// Watches one ffmpeg to its end: control messages, the planned end of a recording from a
+/// stream, stalls; then says how it ended.
+struct Supervisor {
+    child: tokio::process::Child,
+    files: Files,
+    control: mpsc::Receiver<Control>,
+    progress: watch::Receiver<Progress>,
+    stopping: Arc<AtomicBool>,
+    grace: Duration,
+    stall_after: Option<Duration>,
+    from_stream: bool,
+    from_device: bool,
+    tail: StderrTail,
+    tail_task: Option<JoinHandle<()>>,
+}
+
+/// What the supervisor's loop does next.
+enum Step {
+    Wait,
+    /// Finish the file (a planned end, a stall, every handle gone).
+    Finish,
+}
+
+impl Supervisor {
+    async fn run(mut self) -> Exit {
+        let mut killed = false;
+        let mut stalled: Option<String> = None;
+        let mut control_open = true;
+        let mut progress_open = true;
+        // Set by `Control::Started`: stalls count from then on.
+        let mut watching = false;
+        let mut planned: Option<Duration> = None;
+        let mut fallback_at: Option<Instant> = None;
+        let mut last_progress = Instant::now();
+        let mut last_size = 0u64;
+        let mut tick = tokio::time::interval(self.stall_after.map_or(STALL_TICK, |d| {
+            (d / 4).clamp(Duration::from_millis(10), STALL_TICK)
+        }));
+        tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let status = loop {
+            let due = fallback_at.unwrap_or_else(Instant::now);
+            let step = tokio::select! {
+                s = self.child.wait() => break s,
+                _ = tokio::time::sleep_until(due), if fallback_at.is_some() => {
+                    fallback_at = None;
+                    planned = None;
+                    Step::Finish
+                }
+                changed = self.progress.changed(), if progress_open => match changed {
+                    Ok(()) => {
+                        last_progress = Instant::now();
+                        let held = self.progress.borrow_and_update().held;
+                        if planned.is_some_and(|p| held.is_some_and(|h| h >= p)) {
+                            // The planned end: the file holds the planned time.
+                            planned = None;
+                            fallback_at = None;
+                            Step::Finish
+                        } else {
+                            Step::Wait
+                        }
+                    }
+                    Err(_) => {
+                        progress_open = false;
+                        Step::Wait
+                    }
+                },
+                _ = tick.tick(), if watching => {
+                    let size = self.files.total_size();
+                    let after = self.stall_after.filter(|a| last_progress.elapsed() >= *a);
+                    if size != last_size {
+                        last_size = size;
+                        last_progress = Instant::now();
+                        Step::Wait
+                    } else if let (Some(after), false) = (after, self.stopping.load(Ordering::SeqCst)) {
+                        stalled = Some(format!(
+                            "stalled: no new video for {} s{}",
+                            after.as_secs_f64(),
+                            if self.from_stream { " (the stream sends nothing)" } else { "" }
+                        ));
+                        watching = false;
+                        Step::Finish
+                    } else {
+                        Step::Wait
+                    }
+                }
+                c = self.control.recv(), if control_open => match c {
+                    Some(Control::Kill) => {
+                        killed = true;
+                        let _ = self.child.start_kill();
+                        Step::Wait
+                    }
+                    Some(Control::Started { planned: p }) => {
+                        watching = self.stall_after.is_some();
+                        last_progress = Instant::now();
+                        last_size = self.files.total_size();
+                        let held = self.progress.borrow().held;
+                        if p.is_some_and(|p| held.is_some_and(|h| h >= p)) {
+                            Step::Finish
+                        } else {
+                            planned = p;
+                            fallback_at = p.map(|d| Instant::now() + d + PLANNED_FALLBACK);
+                            Step::Wait
+                        }
+                    }
+                    None => {
+                        // Every handle is gone: finish the file as a stop would.
+                        control_open = false;
+                        Step::Finish
+                    }
+                },
+            };
+            if let Step::Finish = step {
+                if !self.stopping.swap(true, Ordering::SeqCst) {
+                    match finish_file(&mut self.child, self.grace).await {
+                        Some(s) => break s,
+                        None => killed = true,
+                    }
+                }
+            }
+        };
+        if let Some(t) = self.tail_task.take() {
+            let _ = t.await;
+        }
+        let failed = |reason: String| Exit {
+            end: RecordingEnd::Failed { reason },
+            error: None,
+        };
+        match status {
+            _ if stalled.is_some() => failed(stalled.unwrap_or_default()),
+            Err(e) => failed(format!("lost track of ffmpeg: {e}")),
+            Ok(_) if killed => Exit {
+                end: RecordingEnd::Killed,
+                error: None,
+            },
+            Ok(status) => {
+                let asked = self.stopping.load(Ordering::SeqCst);
+                // After `q` ffmpeg exits 0; after SIGINT it exits 255, having finished the file.
+                let finished_as_asked = asked && (status.success() || status.code() == Some(255));
+                if finished_as_asked || (status.success() && !self.from_stream) {
+                    Exit {
+                        end: RecordingEnd::Finished,
+                        error: None,
+                    }
+                } else if status.success() {
+                    // A stream recording ends only when asked: the stream went away
+                    // (publisher gone, path removed, media server restarted).
+                    let tail = self.tail.text();
+                    let said = tail.trim();
+                    failed(if said.is_empty() {
+                        "the stream ended".to_owned()
+                    } else {
+                        format!("the stream ended: {said}")
+                    })
+                } else {
+                    let error =
+                        process::failure(DEPENDENCY, status, &self.tail.text(), self.from_device);
+                    Exit {
+                        end: RecordingEnd::Failed {
+                            reason: format!("ffmpeg {}", error_text(&error)),
+                        },
+                        error: Some(error),
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// Asks ffmpeg to finish the file (SIGINT: it writes what it holds and closes the
-/// container) and waits up to `grace`; past that it is killed and `None` is returned.
+/// container; SIGCONT in case it was stopped, so that it can) and waits up to `grace`; past
+/// that it is killed and `None` is returned.
 async fn finish_file(
     child: &mut tokio::process::Child,
     grace: Duration,
 ) -> Option<std::io::Result<std::process::ExitStatus>> {
     if let Some(pid) = child.id() {
-        let _ = kill(Pid::from_raw(pid as i32), Signal::SIGINT);
+        let pid = Pid::from_raw(pid as i32);
+        let _ = kill(pid, Signal::SIGINT);
+        let _ = kill(pid, Signal::SIGCONT);
     }
     match tokio::time::timeout(grace, child.wait()).await {
         Ok(s) => Some(s),
@@ -455,9 +573,14 @@ impl Recorder for FfmpegRecorder {
                 None => false,
             }
         };
-        if !asked && self.ended_now().is_none() {
+        if self.ended_now().is_none() {
             if let Some(pid) = self.pid {
-                let _ = kill(Pid::from_raw(pid as i32), Signal::SIGINT);
+                let pid = Pid::from_raw(pid as i32);
+                if !asked {
+                    let _ = kill(pid, Signal::SIGINT);
+                }
+                // A stopped ffmpeg (SIGSTOP, a debugger) reads neither: let it run to finish.
+                let _ = kill(pid, Signal::SIGCONT);
             }
         }
         match tokio::time::timeout(self.settings.stop_grace, self.ended()).await {
@@ -483,7 +606,11 @@ impl Recorder for FfmpegRecorder {
 
 /// Reads ffmpeg's `mpjpeg` output (`--ffmpeg`, `Content-type`, `Content-length: N`, a blank
 /// line, N bytes) and keeps the latest frame.
-async fn read_previews(out: ChildStdout, latest: watch::Sender<Option<Arc<Vec<u8>>>>) {
+async fn read_previews(
+    out: ChildStdout,
+    latest: watch::Sender<Option<Arc<Vec<u8>>>>,
+    progress: watch::Sender<Progress>,
+) {
     let mut reader = BufReader::new(out);
     let mut line = Vec::new();
     'parts: loop {
@@ -516,7 +643,26 @@ async fn read_previews(out: ChildStdout, latest: watch::Sender<Option<Arc<Vec<u8
             break;
         }
         latest.send_replace(Some(Arc::new(frame)));
+        progress.send_modify(|p| p.units += 1);
     }
     // Keep draining so ffmpeg never blocks on a full pipe, even after a parse problem.
     let _ = tokio::io::copy(&mut reader, &mut tokio::io::sink()).await;
+}
+
+/// Reads a stream recording's packet list (`framecrc`) as its progress.
+async fn read_packets(out: ChildStdout, progress: watch::Sender<Progress>) {
+    let mut reader = BufReader::new(out);
+    let mut packets = FramecrcReader::default();
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        match reader.read_until(b'\n', &mut line).await {
+            Ok(0) | Err(_) => break,
+            Ok(_) => {
+                if packets.line(&String::from_utf8_lossy(&line)) {
+                    progress.send_replace(packets.progress());
+                }
+            }
+        }
+    }
 }

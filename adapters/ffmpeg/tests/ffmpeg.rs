@@ -513,3 +513,114 @@ async fn a_recording_that_fails_to_start_says_why() {
         "{err:?}"
     );
 }
+
+fn signal(pid: u32, s: nix::sys::signal::Signal) {
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), s).unwrap();
+}
+
+/// Waits until the recording's file holds video beyond its header.
+async fn some_video(rec: &dyn Recorder) {
+    let file = rec.files()[0].clone();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0) < 20_000 {
+        assert!(Instant::now() < deadline, "no video in {}", file.display());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_recording_whose_ffmpeg_is_stopped_is_declared_stalled_and_finished() {
+    let dir = tempfile::tempdir().unwrap();
+    let stall = Duration::from_secs(2);
+    let cap = FfmpegCapture::new(Settings {
+        stall_after: Some(stall),
+        ..Settings::default()
+    });
+    let req = request(dir.path(), "camera0_st.mkv", RecordingFormat::Mkv, None);
+    let path = req.path.clone();
+    let rec = cap.start(req).await.unwrap();
+    some_video(rec.as_ref()).await;
+    let pid = rec.pid().expect("ffmpeg is running");
+    signal(pid, nix::sys::signal::Signal::SIGSTOP);
+    let stopped_at = Instant::now();
+    let end = tokio::time::timeout(Duration::from_secs(30), rec.ended())
+        .await
+        .expect("a stalled recording ends");
+    let took = stopped_at.elapsed();
+    match end {
+        RecordingEnd::Failed { reason } => assert!(reason.contains("stalled"), "{reason}"),
+        other => panic!("a stalled recording is a failure, got {other:?}"),
+    }
+    assert!(
+        took >= stall,
+        "declared stalled after {took:?}, before the stall time {stall:?}"
+    );
+    // SIGCONT let it finish the file: it plays, with a duration in its header.
+    assert!(duration_of(&path) > 0.5, "{}", ffprobe(&path));
+    assert!(
+        !Path::new(&format!("/proc/{pid}")).exists()
+            || std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .map(|s| s.contains(") Z "))
+                .unwrap_or(true),
+        "ffmpeg {pid} is gone"
+    );
+}
+
+#[tokio::test]
+async fn stopping_a_recording_whose_ffmpeg_is_stopped_answers_within_the_grace() {
+    let dir = tempfile::tempdir().unwrap();
+    let grace = Duration::from_secs(3);
+    let cap = FfmpegCapture::new(Settings {
+        stop_grace: grace,
+        ..Settings::default()
+    });
+    let req = request(dir.path(), "camera0_sg.mp4", RecordingFormat::Mp4, None);
+    let path = req.path.clone();
+    let rec = cap.start(req).await.unwrap();
+    some_video(rec.as_ref()).await;
+    signal(
+        rec.pid().expect("ffmpeg is running"),
+        nix::sys::signal::Signal::SIGSTOP,
+    );
+    let asked = Instant::now();
+    let end = rec.stop().await;
+    let took = asked.elapsed();
+    assert!(took <= grace + Duration::from_secs(1), "stop took {took:?}");
+    assert!(
+        matches!(end, RecordingEnd::Finished | RecordingEnd::Killed),
+        "{end:?}"
+    );
+    assert!(duration_of(&path) > 0.0, "{}", ffprobe(&path));
+}
+
+#[tokio::test]
+async fn a_recording_that_writes_nothing_after_its_start_is_stalled_even_if_stop_is_ignored() {
+    let dir = tempfile::tempdir().unwrap();
+    // Writes its header, then nothing, and ignores `q` and SIGINT: killed after the grace.
+    let ffmpeg = fake_ffmpeg(
+        dir.path(),
+        "for a in \"$@\"; do case \"$a\" in *.mp4) printf data > \"$a\";; esac; done\ntrap '' INT TERM\nexec sleep 60",
+    );
+    let cap = FfmpegCapture::new(Settings {
+        ffmpeg,
+        stop_grace: Duration::from_millis(500),
+        stall_after: Some(Duration::from_secs(1)),
+        ..Settings::default()
+    });
+    let rec = cap
+        .record(request(
+            dir.path(),
+            "camera0_w.mp4",
+            RecordingFormat::Mp4,
+            None,
+        ))
+        .await
+        .unwrap();
+    let end = tokio::time::timeout(Duration::from_secs(20), rec.ended())
+        .await
+        .expect("the stall ends it");
+    match end {
+        RecordingEnd::Failed { reason } => assert!(reason.contains("stalled"), "{reason}"),
+        other => panic!("expected a stall, got {other:?}"),
+    }
+}

@@ -243,3 +243,66 @@ async fn segments_of_a_stream_recording_are_playable() {
     }
     drop(source);
 }
+
+/// The source freezes (SIGSTOP, as a hung media server): nothing comes, the stream stays
+/// open. The recording is declared stalled, ffmpeg finishes the file, which plays.
+#[tokio::test]
+async fn a_stream_that_freezes_stalls_the_recording_and_the_file_plays() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = LiveSource::start(dir.path());
+    let stall = std::time::Duration::from_secs(2);
+    let rec = FfmpegCapture::new(Settings {
+        stall_after: Some(stall),
+        ..Settings::default()
+    })
+    .record(request(
+        dir.path(),
+        source.url(),
+        "camera0_f.mp4",
+        RecordingFormat::Mp4,
+    ))
+    .await
+    .unwrap();
+    some_video(rec.as_ref()).await;
+    let pid = nix::unistd::Pid::from_raw(source.child.id() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGSTOP).unwrap();
+    let end = tokio::time::timeout(std::time::Duration::from_secs(30), rec.ended()).await;
+    let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGCONT);
+    match end.expect("a frozen stream ends the recording") {
+        RecordingEnd::Failed { reason } => {
+            assert!(reason.contains("stalled"), "{reason}")
+        }
+        other => panic!("a frozen stream must fail the recording, got {other:?}"),
+    }
+    assert_copied_from_source(&dir.path().join("camera0_f.mp4"));
+    drop(source);
+}
+
+/// A planned recording from a stream holds the planned time, from its first keyframe on, in
+/// both containers: the stream is joined mid-GOP and ffmpeg reads ahead before writing, so a
+/// clock started at the first bytes made files up to a GOP and more too long.
+#[tokio::test]
+async fn a_planned_stream_recording_holds_the_planned_time() {
+    for (name, format) in [
+        ("camera0_d.mp4", RecordingFormat::Mp4),
+        ("camera0_d.mkv", RecordingFormat::Mkv),
+    ] {
+        // A FIFO serves one reader: one source each.
+        let dir = tempfile::tempdir().unwrap();
+        let source = LiveSource::start(dir.path());
+        let mut req = request(dir.path(), source.url(), name, format);
+        req.planned = RecordingDuration::new(2.0);
+        let rec = FfmpegCapture::new(Settings::default())
+            .record(req)
+            .await
+            .unwrap();
+        assert_eq!(rec.ended().await, RecordingEnd::Finished);
+        let j = ffprobe(&dir.path().join(name));
+        let d: f64 = j["format"]["duration"]
+            .as_str()
+            .and_then(|d| d.parse().ok())
+            .unwrap_or(0.0);
+        assert!((d - 2.0).abs() <= 0.1, "{name} plays {d} s: {j}");
+        drop(source);
+    }
+}

@@ -329,16 +329,18 @@ impl Media {
         match &outcome {
             Outcome::Finished(f) => {
                 self.parts.metrics.recording_stopped();
+                // The file's own duration, as stop_recording reports it.
+                let duration = self.files_duration(&files).await.unwrap_or(f.duration());
                 self.parts.events.publish(
                     Event::new(Topic::RecordingStop, now, Some(device))
                         .with("filename", f.plan.file.as_str())
                         .with("status", "STOPPED")
-                        .with("duration", f.duration())
+                        .with("duration", duration)
                         .with("file_size", size)
                         .with("stop_reason", f.cause.as_str()),
                 );
                 info!(self.parts.log, "recording stopped"; "camera" => device.to_string(), "file" => f.plan.file.as_str(),
-                    "duration" => f.duration(), "cause" => f.cause.as_str());
+                    "duration" => duration, "cause" => f.cause.as_str());
             }
             Outcome::Failed(f) => {
                 self.parts.metrics.recording_failed(true);
@@ -348,6 +350,18 @@ impl Media {
             }
         }
         Some((outcome, files))
+    }
+
+    /// How long the files play together (ffprobe), when every one of them can be read.
+    async fn files_duration(&self, files: &[PathBuf]) -> Option<f64> {
+        if files.is_empty() {
+            return None;
+        }
+        let mut total = 0.0;
+        for path in files {
+            total += self.parts.inspector.inspect(path).await.ok()?.duration?;
+        }
+        Some(total)
     }
 
     fn publish_failure(&self, device: CameraId, f: &FailedRecording, size: u64) {
@@ -393,25 +407,12 @@ impl Media {
             .with("device", device.to_string())
             .with("filename", f.plan.file.as_str())),
             Outcome::Finished(f) => {
-                let mut size = 0u64;
-                let mut probed = 0.0f64;
-                let mut all_probed = !files.is_empty();
-                for path in &files {
-                    size += std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
-                    match self
-                        .parts
-                        .inspector
-                        .inspect(path)
-                        .await
-                        .ok()
-                        .and_then(|i| i.duration)
-                    {
-                        Some(d) => probed += d,
-                        None => all_probed = false,
-                    }
-                }
+                let size: u64 = files
+                    .iter()
+                    .map(|p| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0))
+                    .sum();
                 // The file's own duration when it can be read; the wall clock otherwise.
-                let duration = if all_probed { probed } else { f.duration() };
+                let duration = self.files_duration(&files).await.unwrap_or(f.duration());
                 Ok(json!({
                     "device": device,
                     "filename": f.plan.file,
