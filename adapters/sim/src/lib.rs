@@ -3,9 +3,10 @@
 //!
 //! Cameras come from the config list and from descriptor files (`*.yaml`, one
 //! [`config::SimulatedCamera`] each) in a watched directory: writing a file plugs a camera,
-//! removing it unplugs it — hot-plug for demos and tests.
+//! removing it unplugs it — hot-plug for demos and tests. A descriptor naming a camera the
+//! config list already has is refused (logged): it never replaces a configured camera.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -101,11 +102,18 @@ impl SimulatedDiscovery {
 /// Which descriptor file plugged which camera.
 struct Plugged {
     by_file: HashMap<String, CameraId>,
+    /// The cameras of the config list: no descriptor may stand in for one.
+    configured: HashSet<CameraId>,
 }
 
 impl Plugged {
     fn load(&mut self, dir: &Path, name: &str, sink: &dyn DiscoverySink, log: &Logger) {
         match read_descriptor(&dir.join(name)).map(|c| (describe(&c), c)) {
+            Ok((Some(found), _)) if self.configured.contains(&found.id) => {
+                warn!(log, "ignoring simulated camera descriptor: its index is a configured camera (camera.simulated)";
+                    "file" => name, "camera" => found.id.to_string());
+                self.remove(name, sink);
+            }
             Ok((Some(found), _)) => {
                 if let Some(old) = self.by_file.insert(name.to_owned(), found.id) {
                     if old != found.id {
@@ -170,6 +178,11 @@ impl CameraDiscovery for SimulatedDiscovery {
         info!(self.log, "watching for simulated camera descriptors"; "dir" => dir.display().to_string());
         let mut plugged = Plugged {
             by_file: HashMap::new(),
+            configured: self
+                .fixed
+                .iter()
+                .filter_map(|c| CameraId::new(c.index))
+                .collect(),
         };
         // The watch is in place before the scan, so nothing written meanwhile is missed.
         if let Ok(entries) = std::fs::read_dir(&dir) {
@@ -288,6 +301,12 @@ mod tests {
             seen[4], "+camera8 Simulated Camera",
             "the bad file is skipped: {seen:?}"
         );
+        // camera0 is configured: a descriptor with index 0 never replaces it.
+        std::fs::write(dir.path().join("d.yaml"), "index: 0\nname: Impostor\n").unwrap();
+        std::fs::write(dir.path().join("e.yaml"), "index: 9\nname: After\n").unwrap();
+        let seen = wait_for(&rec, 6).await;
+        assert_eq!(seen.len(), 6, "{seen:?}");
+        assert_eq!(seen[5], "+camera9 After", "index 0 refused: {seen:?}");
         task.abort();
     }
 }
