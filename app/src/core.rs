@@ -410,6 +410,8 @@ impl ApiGateway for Gateway {
     }
 
     async fn health(&self) -> Value {
+        // Storage figures are measured now, not at the last periodic check.
+        self.core.files.check_storage().await;
         self.core.status_report()
     }
 

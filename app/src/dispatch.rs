@@ -46,7 +46,11 @@ impl Core {
                     .map_err(|e| ApiError::internal(e.to_string()))
             }
             Call::GetServerInfo => Ok(self.server_info()),
-            Call::GetStatus => Ok(self.status_report()),
+            Call::GetStatus => {
+                // Storage figures are measured now, not at the last periodic check.
+                self.files.check_storage().await;
+                Ok(self.status_report())
+            }
             Call::GetMetrics => {
                 self.refresh_gauges();
                 Ok(self.metrics.to_json())
