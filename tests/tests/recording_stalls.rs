@@ -78,13 +78,15 @@ async fn a_frozen_source_stalls_the_recording(
 ) {
     let mut ws = svc.ws_as(Role::Admin).await;
     let deadline = Instant::now() + Duration::from_secs_f64(WAIT_SECS);
-    while source == "stream" {
-        let info = ws.ok("get_server_info", json!({})).await;
-        if info["media_mode"] == "mediamtx" {
-            break;
+    if source == "stream" {
+        loop {
+            let info = ws.ok("get_server_info", json!({})).await;
+            if info["media_mode"] == "mediamtx" {
+                break;
+            }
+            assert!(Instant::now() < deadline, "MediaMTX never served: {info}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        assert!(Instant::now() < deadline, "MediaMTX never served: {info}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
     }
     ws.ok("subscribe_events", json!({"topics": ["recording.*"]}))
         .await;
