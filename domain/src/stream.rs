@@ -510,7 +510,8 @@ pub struct StreamEndpoints {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct StreamUrls {
     pub rtsp: String,
-    /// The WHEP player page.
+    /// The WebRTC player page (MediaMTX serves it at `/<path>/`; without the slash it
+    /// answers a redirect).
     pub webrtc: String,
     /// The HLS playlist.
     pub hls: String,
@@ -528,7 +529,7 @@ impl StreamEndpoints {
         let name = path_name(camera);
         StreamUrls {
             rtsp: format!("rtsp://{host}:{}/{name}", self.rtsp_port),
-            webrtc: format!("http://{host}:{}/{name}", self.webrtc_port),
+            webrtc: format!("http://{host}:{}/{name}/", self.webrtc_port),
             hls: format!("http://{host}:{}/{name}/index.m3u8", self.hls_port),
             whep: format!("http://{host}:{}/{name}/whep", self.webrtc_port),
         }
@@ -743,7 +744,7 @@ mod tests {
         };
         let urls = ends.urls(cam(0));
         assert_eq!(urls.rtsp, "rtsp://cam.example:8554/camera0");
-        assert_eq!(urls.webrtc, "http://cam.example:8889/camera0");
+        assert_eq!(urls.webrtc, "http://cam.example:8889/camera0/");
         assert_eq!(urls.hls, "http://cam.example:8888/camera0/index.m3u8");
         assert_eq!(urls.whep, "http://cam.example:8889/camera0/whep");
         let v6 = StreamEndpoints {

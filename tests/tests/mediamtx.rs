@@ -199,7 +199,8 @@ async fn stream_urls_are_built_from_the_public_host() {
         port("rtsp").starts_with("rtsp://camera.test:") && port("rtsp").ends_with("/camera1"),
         "{info}"
     );
-    assert_eq!(port("webrtc"), "http://camera.test:8889/camera1");
+    assert_eq!(port("webrtc"), "http://camera.test:8889/camera1/");
+    assert_eq!(port("whep"), "http://camera.test:8889/camera1/whep");
     assert_eq!(port("hls"), "http://camera.test:8888/camera1/index.m3u8");
 
     let cams = ws.ok("get_camera_list", json!({})).await;
@@ -795,7 +796,7 @@ async fn real_mediamtx_the_webrtc_url_answers_a_whep_offer_with_an_sdp_answer() 
     let info = ws.ok("start_streaming", json!({"device": "camera0"})).await;
     let page = info["urls"]["webrtc"].as_str().expect("a WebRTC URL");
     let whep = info["urls"]["whep"].as_str().expect("a WHEP URL");
-    assert_eq!(whep, format!("{page}/whep"), "{info}");
+    assert_eq!(whep, format!("{page}whep"), "{info}");
 
     // The page is MediaMTX's WebRTC reader.
     let (addr, path) = split_http_url(page);
