@@ -7,7 +7,9 @@
 //! itself (planned duration), fails (the stream or the device went away), must stop
 //! because free space fell below the floor, or because its camera disappeared (the
 //! registry tells `Media` as a `CameraObserver`): the file is finished and the failure
-//! reported as `recording.error`. Snapshots while a recording holds the device come from
+//! reported as `recording.error` — except a recording from the stream in media mode `auto`,
+//! which goes on from the device in a new file of the same recording when its stream ends
+//! (`recording.source_changed`). Snapshots while a recording holds the device come from
 //! the recording's own frames; while it reads the stream, from the stream.
 
 use std::collections::HashMap;
