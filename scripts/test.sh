@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite: unit, property and black-box tests (real binary, real ffmpeg,
-# FUSE fake cameras, fake MediaMTX). Installs what it needs on a fresh Debian machine.
+# FUSE fake cameras, fake and real MediaMTX). Installs what it needs on a fresh Debian machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
@@ -9,10 +9,41 @@ ensure_packages
 # CI here has FUSE: its fake-camera tests must run there, not skip.
 if [ "${CI:-}" = "true" ]; then export CS_REQUIRE_FUSE=1; fi
 
+# The real MediaMTX (scripts/lib.sh's find_mediamtx): its tests run whenever one is found; in
+# CI a missing one fails the run, as a missing FUSE does. Each real-MediaMTX test writes
+# "ran NAME" or "skipped NAME" to CS_MEDIAMTX_REPORT, counted after the run.
+MEDIAMTX_BIN="$(find_mediamtx)"
+if [ -n "$MEDIAMTX_BIN" ]; then
+    export MEDIAMTX_BIN
+    echo "real MediaMTX: $MEDIAMTX_BIN ($("$MEDIAMTX_BIN" --version 2>/dev/null || echo "version unknown"))" >&2
+    export CS_REQUIRE_MEDIAMTX=1
+else
+    unset MEDIAMTX_BIN
+    if [ "${CI:-}" = "true" ]; then
+        echo "CI: a real MediaMTX is required (MEDIAMTX_BIN, ../shared/mediamtx/bin/mediamtx or mediamtx on PATH)" >&2
+        exit 1
+    fi
+    echo "no MediaMTX binary found: the real-MediaMTX tests will be reported as skipped" >&2
+fi
+CS_MEDIAMTX_REPORT="$(mktemp)"
+export CS_MEDIAMTX_REPORT
+trap 'rm -f "$CS_MEDIAMTX_REPORT"' EXIT
+
+report_mediamtx() {
+    local ran skipped
+    ran=$(grep '^ran ' "$CS_MEDIAMTX_REPORT" | sort -u | wc -l)
+    skipped=$(grep '^skipped ' "$CS_MEDIAMTX_REPORT" | sort -u | wc -l)
+    echo "real-MediaMTX tests: $ran ran, $skipped skipped" >&2
+    grep '^skipped ' "$CS_MEDIAMTX_REPORT" | sed 's/^/  /' >&2 || true
+}
+
 # Build once, test many.
 cargo build --workspace --all-targets
+status=0
 if command -v cargo-nextest >/dev/null 2>&1 || cargo nextest --version >/dev/null 2>&1; then
-    cargo nextest run --workspace --no-fail-fast
+    cargo nextest run --workspace --no-fail-fast || status=$?
 else
-    cargo test --workspace --no-fail-fast
+    cargo test --workspace --no-fail-fast || status=$?
 fi
+report_mediamtx
+exit "$status"

@@ -159,6 +159,12 @@ impl Streams {
         self.lock().available == Some(true)
     }
 
+    /// Media mode `auto`: a recording whose stream ends goes on from the device (in
+    /// `mediamtx` mode it fails, as the operator asked for MediaMTX only).
+    pub fn falls_back_to_device(&self) -> bool {
+        !self.parts.forced
+    }
+
     /// `get_server_info.media_mode`: the plane serving now.
     pub fn media_mode(&self) -> &'static str {
         if self.is_serving() {

@@ -16,10 +16,13 @@ pub enum Topic {
     RecordingError,
     SnapshotTaken,
     SystemHealth,
+    /// A recording goes on from another source (its stream ended: it continues from the
+    /// device in a new file of the same recording).
+    RecordingSourceChanged,
 }
 
 impl Topic {
-    pub const ALL: [Topic; 8] = [
+    pub const ALL: [Topic; 9] = [
         Topic::CameraConnected,
         Topic::CameraDisconnected,
         Topic::CameraStatusChange,
@@ -28,6 +31,7 @@ impl Topic {
         Topic::RecordingError,
         Topic::SnapshotTaken,
         Topic::SystemHealth,
+        Topic::RecordingSourceChanged,
     ];
 
     pub fn name(self) -> &'static str {
@@ -40,6 +44,7 @@ impl Topic {
             Topic::RecordingError => "recording.error",
             Topic::SnapshotTaken => "snapshot.taken",
             Topic::SystemHealth => "system.health",
+            Topic::RecordingSourceChanged => "recording.source_changed",
         }
     }
 
@@ -49,9 +54,10 @@ impl Topic {
             Topic::CameraConnected | Topic::CameraDisconnected | Topic::CameraStatusChange => {
                 "camera_status_update"
             }
-            Topic::RecordingStart | Topic::RecordingStop | Topic::RecordingError => {
-                "recording_status_update"
-            }
+            Topic::RecordingStart
+            | Topic::RecordingStop
+            | Topic::RecordingError
+            | Topic::RecordingSourceChanged => "recording_status_update",
             Topic::SnapshotTaken => "snapshot_update",
             Topic::SystemHealth => "system_status_update",
         }
@@ -63,6 +69,7 @@ impl Topic {
             Topic::RecordingStart
             | Topic::RecordingStop
             | Topic::RecordingError
+            | Topic::RecordingSourceChanged
             | Topic::SnapshotTaken => Role::Operator,
             _ => Role::Viewer,
         }
@@ -204,10 +211,11 @@ mod tests {
             vec![
                 Topic::RecordingStart,
                 Topic::RecordingStop,
-                Topic::RecordingError
+                Topic::RecordingError,
+                Topic::RecordingSourceChanged
             ]
         );
-        assert_eq!(Topic::parse_pattern("*").unwrap().len(), 8);
+        assert_eq!(Topic::parse_pattern("*").unwrap().len(), Topic::ALL.len());
         assert!(Topic::parse_pattern("nope.*").is_none());
         assert!(Topic::parse_pattern("camera.exploded").is_none());
     }
@@ -235,14 +243,14 @@ mod tests {
 
     proptest! {
         #[test]
-        fn topic_names_round_trip(i in 0usize..8) {
+        fn topic_names_round_trip(i in 0usize..Topic::ALL.len()) {
             let t = Topic::ALL[i];
             prop_assert_eq!(Topic::parse(t.name()), Some(t));
             prop_assert_eq!(t.index(), i);
         }
 
         #[test]
-        fn topic_set_holds_what_was_inserted(mask in 0u16..256) {
+        fn topic_set_holds_what_was_inserted(mask in 0u16..(1 << Topic::ALL.len())) {
             let picked: Vec<Topic> = Topic::ALL.into_iter().filter(|t| mask & (1 << t.index()) != 0).collect();
             let set: TopicSet = picked.iter().copied().collect();
             prop_assert_eq!(set.iter().collect::<Vec<_>>(), picked);

@@ -314,6 +314,21 @@ impl RecordingSession {
         }
     }
 
+    /// The recording goes on from `origin` (its stream ended; the device takes over). Only a
+    /// recording under way and not asked to stop may change its source.
+    pub fn source_changed(
+        &mut self,
+        origin: RecordingOrigin,
+    ) -> Result<&RecordingPlan, RecordingError> {
+        if !matches!(self.state, RecordingState::Recording { .. }) {
+            return Err(self.unexpected("source_changed"));
+        }
+        if let RecordingState::Recording { plan, .. } = &mut self.state {
+            plan.origin = origin;
+        }
+        self.active().ok_or(RecordingError::NotRecording)
+    }
+
     /// The process ended normally (after a stop, or by itself).
     pub fn ended(&mut self, at: Timestamp) -> Result<FinishedRecording, RecordingError> {
         match std::mem::replace(&mut self.state, RecordingState::Idle) {
@@ -420,6 +435,28 @@ mod tests {
         let done = s.ended(t(5300)).unwrap();
         assert_eq!((done.cause, done.duration()), (StopCause::Requested, 5.0));
         assert_eq!(s.state(), &RecordingState::Idle);
+    }
+
+    #[test]
+    fn a_recording_changes_source_only_while_it_records() {
+        let mut s = RecordingSession::new();
+        let mut p = plan(1, None);
+        p.origin = RecordingOrigin::Stream;
+        s.start(p, t(0)).unwrap();
+        assert!(
+            s.source_changed(RecordingOrigin::Device).is_err(),
+            "starting"
+        );
+        s.started(t(1)).unwrap();
+        let now = s.source_changed(RecordingOrigin::Device).unwrap();
+        assert_eq!(now.origin, RecordingOrigin::Device);
+        assert_eq!(s.started_at(), Some(t(1)), "the recording keeps its start");
+        s.request_stop().unwrap();
+        assert!(
+            s.source_changed(RecordingOrigin::Stream).is_err(),
+            "stopping"
+        );
+        assert_eq!(s.ended(t(9)).unwrap().plan.origin, RecordingOrigin::Device);
     }
 
     #[test]

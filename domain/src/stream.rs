@@ -510,10 +510,13 @@ pub struct StreamEndpoints {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct StreamUrls {
     pub rtsp: String,
-    /// The WHEP player page.
+    /// The WebRTC player page (MediaMTX serves it at `/<path>/`; without the slash it
+    /// answers a redirect).
     pub webrtc: String,
     /// The HLS playlist.
     pub hls: String,
+    /// The WHEP endpoint (RFC 9725): a WebRTC client POSTs its SDP offer here.
+    pub whep: String,
 }
 
 impl StreamEndpoints {
@@ -526,8 +529,9 @@ impl StreamEndpoints {
         let name = path_name(camera);
         StreamUrls {
             rtsp: format!("rtsp://{host}:{}/{name}", self.rtsp_port),
-            webrtc: format!("http://{host}:{}/{name}", self.webrtc_port),
+            webrtc: format!("http://{host}:{}/{name}/", self.webrtc_port),
             hls: format!("http://{host}:{}/{name}/index.m3u8", self.hls_port),
+            whep: format!("http://{host}:{}/{name}/whep", self.webrtc_port),
         }
     }
 }
@@ -740,8 +744,9 @@ mod tests {
         };
         let urls = ends.urls(cam(0));
         assert_eq!(urls.rtsp, "rtsp://cam.example:8554/camera0");
-        assert_eq!(urls.webrtc, "http://cam.example:8889/camera0");
+        assert_eq!(urls.webrtc, "http://cam.example:8889/camera0/");
         assert_eq!(urls.hls, "http://cam.example:8888/camera0/index.m3u8");
+        assert_eq!(urls.whep, "http://cam.example:8889/camera0/whep");
         let v6 = StreamEndpoints {
             public_host: "fd00::1".into(),
             ..ends

@@ -101,3 +101,17 @@ fn dechunk(mut data: &[u8]) -> Vec<u8> {
     }
     out
 }
+
+/// Sends `POST path` with `body` (`content_type`); answers as [`request`] does.
+pub async fn post(addr: SocketAddr, path: &str, content_type: &str, body: &[u8]) -> HttpResponse {
+    let mut s = TcpStream::connect(addr).await.expect("HTTP connect");
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    s.write_all(head.as_bytes()).await.expect("HTTP write");
+    s.write_all(body).await.expect("HTTP write");
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).await.expect("HTTP read");
+    parse(&raw, false)
+}

@@ -1,13 +1,16 @@
-//! Media modes `auto` and `mediamtx`, black-box: the real service binary against the fake
-//! MediaMTX (which refuses any request off MediaMTX's OpenAPI spec, models path state and
-//! relays RTSP, running the service's `runOnDemand` publishers for real), simulated cameras
-//! and the real ffmpeg. The stream scenarios (ready on first read, tier-1 and tier-2
-//! snapshots) also run against a real MediaMTX when `MEDIAMTX_BIN` names one (skipped with a
-//! notice otherwise), through the same scenario functions.
+//! Media modes `auto` and `mediamtx`, black-box: the real service binary, simulated cameras
+//! and the real ffmpeg, against MediaMTX. Every stream scenario (`on_both!`) runs twice:
+//! `<scenario>::fake` against the fake MediaMTX (which refuses any request off MediaMTX's
+//! OpenAPI spec, models path state and relays RTSP, running the service's `runOnDemand`
+//! publishers for real; it adds the checks only it can make) and `<scenario>::real_mediamtx`
+//! against a real MediaMTX (found like `scripts/lib.sh`'s `find_mediamtx`; skipped with a
+//! `skipped:` notice when there is none, a failure with `CS_REQUIRE_MEDIAMTX=1`). Fault
+//! injection (a failing or hung API, paths edited by hand) and the request checks run on the
+//! fake only; HLS and WebRTC (WHEP) playback on the real server only.
 
 use std::time::Duration;
 
-use cs_tests::mediamtx::{free_port, real_mediamtx_bin, RealMediamtx};
+use cs_tests::mediamtx::{free_port, MediaServerUnderTest as Mtx, Servers};
 use cs_tests::{ServiceBuilder, TestService, WsClient};
 use domain::Role;
 use fakemtx::{FakeMediamtx, Outage};
@@ -130,44 +133,6 @@ async fn a_camera_that_appears_gets_an_on_demand_path_with_the_lifecycle_setting
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_camera_that_goes_away_loses_its_path() {
-    let fake = fake().await;
-    let svc = start_auto(&fake);
-    svc.plug_sim(6, "Dock");
-    path_appears(&fake, "camera6").await;
-    svc.unplug_sim(6);
-    let gone = TestService::eventually(WAIT_SECS, || async {
-        fake.config_path("camera6").is_none().then_some(())
-    })
-    .await;
-    assert!(
-        gone.is_some(),
-        "camera6's path is still there: {:?}",
-        fake.config_path_names()
-    );
-    assert!(
-        fake.config_path("camera0").is_some(),
-        "other cameras keep theirs"
-    );
-    assert!(
-        fake.config_path("all_others").is_some(),
-        "paths the service does not manage stay"
-    );
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn paths_come_back_within_a_reconcile_period_after_mediamtx_restarts_empty() {
-    let fake = fake().await;
-    let _svc = start_auto(&fake);
-    path_appears(&fake, "camera0").await;
-    path_appears(&fake, "camera1").await;
-    fake.restart_empty();
-    assert_eq!(fake.config_path_names(), vec!["all_others".to_string()]);
-    path_appears(&fake, "camera0").await;
-    path_appears(&fake, "camera1").await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_path_edited_or_deleted_by_hand_is_put_back() {
     let fake = fake().await;
     let _svc = start_auto(&fake);
@@ -190,42 +155,6 @@ async fn a_path_edited_or_deleted_by_hand_is_put_back() {
         fake.config_path("camera0")
     );
     path_appears(&fake, "camera1").await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn mediamtx_down_degrades_health_and_it_heals_by_itself() {
-    let fake = fake().await;
-    let svc = start_auto(&fake);
-    let mut ws = svc.ws_as(Role::Operator).await;
-    media_server_becomes(&mut ws, "HEALTHY").await;
-    assert_eq!(
-        ws.ok("get_server_info", json!({})).await["media_mode"],
-        "mediamtx"
-    );
-
-    fake.go_down(Outage::Refuse).await;
-    let details = media_server_becomes(&mut ws, "DEGRADED").await;
-    assert!(details.contains("not answering"), "{details}");
-    assert_eq!(ws.ok("get_status", json!({})).await["status"], "DEGRADED");
-    assert_eq!(
-        ws.ok("get_server_info", json!({})).await["media_mode"],
-        "direct"
-    );
-    let err = ws.err("get_stream_url", json!({"device": "camera0"})).await;
-    assert_eq!(err["code"], -32050);
-    assert_eq!(err["data"]["dependency"], "mediamtx");
-    assert_eq!(
-        ws.ok("get_camera_list", json!({})).await["cameras"][0]["streams"],
-        json!({})
-    );
-
-    fake.come_back().await.unwrap();
-    media_server_becomes(&mut ws, "HEALTHY").await;
-    assert_eq!(ws.ok("get_status", json!({})).await["status"], "HEALTHY");
-    assert_eq!(
-        ws.ok("get_server_info", json!({})).await["media_mode"],
-        "mediamtx"
-    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -270,7 +199,8 @@ async fn stream_urls_are_built_from_the_public_host() {
         port("rtsp").starts_with("rtsp://camera.test:") && port("rtsp").ends_with("/camera1"),
         "{info}"
     );
-    assert_eq!(port("webrtc"), "http://camera.test:8889/camera1");
+    assert_eq!(port("webrtc"), "http://camera.test:8889/camera1/");
+    assert_eq!(port("whep"), "http://camera.test:8889/camera1/whep");
     assert_eq!(port("hls"), "http://camera.test:8888/camera1/index.m3u8");
 
     let cams = ws.ok("get_camera_list", json!({})).await;
@@ -305,93 +235,6 @@ fn rtsp_viewer(url: &str) -> tokio::process::Child {
         .kill_on_drop(true)
         .spawn()
         .expect("ffmpeg starts")
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_client_watching_a_stream_is_reported_with_the_bytes() {
-    let fake = fake().await;
-    let svc = start_auto(&fake);
-    let mut ws = svc.ws_as(Role::Viewer).await;
-    media_server_becomes(&mut ws, "HEALTHY").await;
-    path_appears(&fake, "camera0").await;
-    let _viewer = rtsp_viewer(&fake.rtsp_url("camera0"));
-
-    // The service holds the stream too (a viewer was seen); its own reader is not counted.
-    let s = TestService::eventually(WAIT_SECS, || {
-        let url = svc.ws_url();
-        let token = svc.token(Role::Viewer, 3600);
-        async move {
-            let mut ws = WsClient::connect(&url, Some(&token)).await;
-            let r = ws
-                .call("get_stream_status", json!({"device": "camera0"}))
-                .await;
-            let s = r["result"].clone();
-            (s["ready"] == true && s["readers"] == 1 && s["bytes_sent"].as_u64() > Some(0))
-                .then_some(s)
-        }
-    })
-    .await
-    .unwrap_or_else(|| panic!("the viewer was never reported: {:?}", fake.path("camera0")));
-    assert!(s["bytes_received"].as_u64().unwrap() > 0, "{s}");
-    assert!(s["ready_since"].is_string(), "{s}");
-    let cam = ws
-        .ok("get_camera_status", json!({"device": "camera0"}))
-        .await;
-    assert_eq!(
-        (
-            cam["stream"]["ready"].as_bool(),
-            cam["stream"]["readers"].as_u64()
-        ),
-        (Some(true), Some(1)),
-        "{cam}"
-    );
-    let all = ws.ok("get_streams", json!({})).await;
-    assert_eq!(all["active"], 1);
-    assert_eq!(
-        fake.on_demand_starts("camera0"),
-        1,
-        "one publisher serves both readers"
-    );
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_simulated_cameras_stream_becomes_ready_on_first_read() {
-    let fake = fake().await;
-    let svc = with_mediamtx(TestService::builder(), &fake, "mediamtx").start();
-    ready_on_first_read(&svc, "camera0").await;
-    let path = fake.path("camera0").unwrap();
-    assert_eq!(path["tracks"], json!(["H264"]), "{path}");
-    assert_eq!(fake.on_demand_starts("camera0"), 1);
-
-    let mut ws = svc.ws_as(Role::Operator).await;
-    let stopped = ws.ok("stop_streaming", json!({"device": "camera0"})).await;
-    assert_eq!(stopped["status"], "STOPPED");
-    assert!(
-        fake.config_path("camera0").is_some(),
-        "stopping a stream keeps the camera's path"
-    );
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_tier1_snapshot_comes_from_the_held_streams_keyframe() {
-    let fake = fake().await;
-    let svc = with_mediamtx(TestService::builder(), &fake, "mediamtx").start();
-    tier1_snapshot(&svc, "camera0").await;
-    assert_eq!(fake.on_demand_starts("camera0"), 1);
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_tier2_snapshot_activates_the_stream_then_reads_it() {
-    let fake = fake().await;
-    let svc = with_mediamtx(TestService::builder(), &fake, "mediamtx").start();
-    path_appears(&fake, "camera1").await;
-    assert_eq!(
-        fake.on_demand_starts("camera1"),
-        0,
-        "nothing runs before the snapshot"
-    );
-    tier2_snapshot(&svc, "camera1").await;
-    assert_eq!(fake.on_demand_starts("camera1"), 1);
 }
 
 // ----- stream scenarios, against the fake or a real MediaMTX -----
@@ -519,27 +362,6 @@ async fn start_streaming_on_an_unknown_camera_is_camera_not_found() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn forced_mediamtx_mode_without_mediamtx_says_the_dependency_is_unavailable() {
-    let fake = fake().await;
-    fake.go_down(Outage::Refuse).await;
-    let svc = with_mediamtx(TestService::builder(), &fake, "mediamtx").start();
-    let mut ws = svc.ws_as(Role::Operator).await;
-    // Degraded from the start ("waiting for the first answer"), then with the reason.
-    let details = media_server_says(&mut ws, "DEGRADED", "not answering").await;
-    assert!(details.contains("media.mode is mediamtx"), "{details}");
-    let err = ws
-        .err("start_streaming", json!({"device": "camera0"}))
-        .await;
-    assert_eq!(
-        (err["code"].as_i64(), err["data"]["dependency"].as_str()),
-        (Some(-32050), Some("mediamtx"))
-    );
-    fake.come_back().await.unwrap();
-    media_server_becomes(&mut ws, "HEALTHY").await;
-    path_appears(&fake, "camera0").await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn in_direct_mode_stream_methods_are_unsupported_and_mediamtx_is_never_asked() {
     let fake = fake().await;
     let svc = with_mediamtx(TestService::builder(), &fake, "direct").start();
@@ -562,24 +384,6 @@ async fn in_direct_mode_stream_methods_are_unsupported_and_mediamtx_is_never_ask
 // ----- snapshots while MediaMTX is down (needs the direct media use cases) -----
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn snapshots_are_served_directly_while_mediamtx_is_down() {
-    let fake = fake().await;
-    let svc = start_auto(&fake);
-    let mut ws = svc.ws_as(Role::Operator).await;
-    media_server_becomes(&mut ws, "HEALTHY").await;
-    fake.go_down(Outage::Refuse).await;
-    media_server_becomes(&mut ws, "DEGRADED").await;
-    let shot = ws.ok("take_snapshot", json!({"device": "camera0"})).await;
-    assert_eq!(
-        (shot["status"].as_str(), shot["tier"].as_u64()),
-        (Some("SUCCESS"), Some(3))
-    );
-    assert!(shot["file_size"].as_u64().unwrap_or(0) > 0, "{shot}");
-    fake.come_back().await.unwrap();
-    media_server_becomes(&mut ws, "HEALTHY").await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_snapshot_falls_back_to_direct_capture_when_the_stream_gives_no_picture() {
     // MediaMTX's API answers but nothing serves RTSP: the stream reader ends at once, so
     // the snapshot does not wait for MediaMTX's start timeout.
@@ -599,61 +403,421 @@ async fn a_snapshot_falls_back_to_direct_capture_when_the_stream_gives_no_pictur
     );
 }
 
-// ----- against a real MediaMTX -----
+// ----- the stream scenarios, each on the fake and on a real MediaMTX -----
 
-/// The MediaMTX binary to test against, or a printed notice and `None`.
-fn real_mediamtx() -> Option<std::path::PathBuf> {
-    real_mediamtx_bin("the real-MediaMTX tests")
+/// Declares `<scenario>::fake` and `<scenario>::real_mediamtx`, both running the async fn
+/// `<scenario>(Mtx)`.
+macro_rules! on_both {
+    ($($scenario:ident),* $(,)?) => {$(
+        mod $scenario {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn fake() {
+                super::$scenario(super::Mtx::fake().await).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn real_mediamtx() {
+                let test = concat!("mediamtx::", stringify!($scenario), "::real_mediamtx");
+                let Some(mtx) = super::Mtx::real(test) else { return };
+                super::$scenario(mtx).await;
+            }
+        }
+    )*};
 }
 
-/// The service in media mode `mediamtx` against a real MediaMTX.
-fn on_real(mtx: &RealMediamtx) -> TestService {
+on_both!(
+    a_simulated_cameras_stream_becomes_ready_on_first_read,
+    a_tier1_snapshot_comes_from_the_held_streams_keyframe,
+    a_tier2_snapshot_activates_the_stream_then_reads_it,
+    a_snapshot_is_tier3_from_the_device_while_mediamtx_is_down,
+    a_client_watching_a_stream_is_reported_with_the_bytes,
+    a_camera_that_goes_away_loses_its_path,
+    paths_come_back_within_a_reconcile_period_after_mediamtx_restarts_empty,
+    mediamtx_down_degrades_health_and_it_heals_by_itself,
+    mediamtx_down_when_the_service_starts_then_up_heals_and_creates_the_paths,
+);
+
+fn on(mtx: &Mtx, mode: &str) -> TestService {
     TestService::builder()
-        .config(&format!(
-            "media: {{mode: mediamtx}}\nmediamtx: {{api_url: 'http://127.0.0.1:{}', reconcile_secs: {RECONCILE_SECS}, rtsp_port: {}}}\n",
-            mtx.api, mtx.rtsp
-        ))
+        .config(&mtx.service_config(mode, RECONCILE_SECS))
         .start()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn real_mediamtx_a_simulated_cameras_stream_becomes_ready_on_first_read() {
-    let Some(bin) = real_mediamtx() else { return };
-    let mtx = RealMediamtx::start(&bin);
-    ready_on_first_read(&on_real(&mtx), "camera0").await;
+/// Waits until MediaMTX has the path `name`.
+async fn has_path(mtx: &Mtx, name: &str) {
+    let found = TestService::eventually(WAIT_SECS, || async {
+        mtx.has_path(name).await.then_some(())
+    })
+    .await;
+    assert!(
+        found.is_some(),
+        "path {name} was not created; MediaMTX has {:?}",
+        mtx.path_names().await
+    );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn real_mediamtx_a_tier1_snapshot_comes_from_the_held_streams_keyframe() {
-    let Some(bin) = real_mediamtx() else { return };
-    let mtx = RealMediamtx::start(&bin);
-    tier1_snapshot(&on_real(&mtx), "camera0").await;
+async fn a_simulated_cameras_stream_becomes_ready_on_first_read(mtx: Mtx) {
+    let svc = on(&mtx, "mediamtx");
+    ready_on_first_read(&svc, "camera0").await;
+    if let Some(fake) = mtx.fake_ref() {
+        let path = fake.path("camera0").unwrap();
+        assert_eq!(path["tracks"], json!(["H264"]), "{path}");
+        assert_eq!(fake.on_demand_starts("camera0"), 1);
+    }
+    let mut ws = svc.ws_as(Role::Operator).await;
+    let stopped = ws.ok("stop_streaming", json!({"device": "camera0"})).await;
+    assert_eq!(stopped["status"], "STOPPED");
+    assert!(
+        mtx.has_path("camera0").await,
+        "stopping a stream keeps the camera's path"
+    );
+    drop(svc);
+    mtx.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn real_mediamtx_a_tier2_snapshot_activates_the_stream_then_reads_it() {
-    let Some(bin) = real_mediamtx() else { return };
-    let mtx = RealMediamtx::start(&bin);
-    tier2_snapshot(&on_real(&mtx), "camera1").await;
+async fn a_tier1_snapshot_comes_from_the_held_streams_keyframe(mtx: Mtx) {
+    let svc = on(&mtx, "mediamtx");
+    tier1_snapshot(&svc, "camera0").await;
+    if let Some(fake) = mtx.fake_ref() {
+        assert_eq!(fake.on_demand_starts("camera0"), 1);
+    }
+    drop(svc);
+    mtx.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn real_mediamtx_restarted_gets_its_paths_back() {
-    let Some(bin) = real_mediamtx() else { return };
-    let mut mtx = RealMediamtx::start(&bin);
-    let (api, rtsp) = (mtx.api, mtx.rtsp);
-    let svc = TestService::builder()
-        .config(&format!(
-            "media: {{mode: auto}}\nmediamtx: {{api_url: 'http://127.0.0.1:{api}', reconcile_secs: 1, rtsp_port: {rtsp}}}\n"
-        ))
-        .start();
+async fn a_tier2_snapshot_activates_the_stream_then_reads_it(mtx: Mtx) {
+    let svc = on(&mtx, "mediamtx");
+    has_path(&mtx, "camera1").await;
+    if let Some(fake) = mtx.fake_ref() {
+        assert_eq!(
+            fake.on_demand_starts("camera1"),
+            0,
+            "nothing runs before the snapshot"
+        );
+    }
+    tier2_snapshot(&svc, "camera1").await;
+    if let Some(fake) = mtx.fake_ref() {
+        assert_eq!(fake.on_demand_starts("camera1"), 1);
+    }
+    drop(svc);
+    mtx.stop().await;
+}
+
+async fn a_snapshot_is_tier3_from_the_device_while_mediamtx_is_down(mut mtx: Mtx) {
+    let svc = on(&mtx, "auto");
+    let mut ws = svc.ws_as(Role::Operator).await;
+    media_server_becomes(&mut ws, "HEALTHY").await;
+    mtx.die().await;
+    media_server_becomes(&mut ws, "DEGRADED").await;
+    let shot = ws.ok("take_snapshot", json!({"device": "camera0"})).await;
+    assert_eq!(
+        (shot["status"].as_str(), shot["tier"].as_u64()),
+        (Some("SUCCESS"), Some(3)),
+        "{shot}"
+    );
+    // The camera's own size, not the stream's.
+    assert_eq!(
+        (shot["width"].as_u64(), shot["height"].as_u64()),
+        (Some(1280), Some(720)),
+        "{shot}"
+    );
+    assert_jpeg(&svc, &shot);
+    mtx.come_back().await;
+    media_server_becomes(&mut ws, "HEALTHY").await;
+    drop(svc);
+    mtx.stop().await;
+}
+
+async fn a_client_watching_a_stream_is_reported_with_the_bytes(mtx: Mtx) {
+    let svc = on(&mtx, "auto");
     let mut ws = svc.ws_as(Role::Viewer).await;
     media_server_becomes(&mut ws, "HEALTHY").await;
-    mtx.kill();
-    media_server_becomes(&mut ws, "DEGRADED").await;
-    // Same ports again, empty of paths.
-    mtx.restart(&bin);
+    has_path(&mtx, "camera0").await;
+    let viewer = rtsp_viewer(&format!("rtsp://127.0.0.1:{}/camera0", mtx.rtsp_port()));
+
+    // The service holds the stream too (a viewer was seen); its own reader is not counted.
+    let s = TestService::eventually(WAIT_SECS, || {
+        let url = svc.ws_url();
+        let token = svc.token(Role::Viewer, 3600);
+        async move {
+            let mut ws = WsClient::connect(&url, Some(&token)).await;
+            let r = ws
+                .call("get_stream_status", json!({"device": "camera0"}))
+                .await;
+            let s = r["result"].clone();
+            (s["ready"] == true && s["readers"] == 1 && s["bytes_sent"].as_u64() > Some(0))
+                .then_some(s)
+        }
+    })
+    .await
+    .expect("the viewer was never reported");
+    assert!(s["bytes_received"].as_u64().unwrap() > 0, "{s}");
+    assert!(s["ready_since"].is_string(), "{s}");
+    let cam = ws
+        .ok("get_camera_status", json!({"device": "camera0"}))
+        .await;
+    assert_eq!(
+        (
+            cam["stream"]["ready"].as_bool(),
+            cam["stream"]["readers"].as_u64()
+        ),
+        (Some(true), Some(1)),
+        "{cam}"
+    );
+    let all = ws.ok("get_streams", json!({})).await;
+    assert_eq!(all["active"], 1);
+    if let Some(fake) = mtx.fake_ref() {
+        assert_eq!(
+            fake.on_demand_starts("camera0"),
+            1,
+            "one publisher serves both readers"
+        );
+    }
+    drop(viewer);
+    drop(svc);
+    mtx.stop().await;
+}
+
+async fn a_camera_that_goes_away_loses_its_path(mtx: Mtx) {
+    let svc = on(&mtx, "auto");
+    svc.plug_sim(6, "Dock");
+    has_path(&mtx, "camera6").await;
+    svc.unplug_sim(6);
+    let gone = TestService::eventually(WAIT_SECS, || async {
+        (!mtx.has_path("camera6").await).then_some(())
+    })
+    .await;
+    assert!(
+        gone.is_some(),
+        "camera6's path is still there: {:?}",
+        mtx.path_names().await
+    );
+    let names = mtx.path_names().await;
+    assert!(
+        names.contains(&"camera0".to_owned()),
+        "other cameras keep theirs: {names:?}"
+    );
+    assert!(
+        names.contains(&"all_others".to_owned()),
+        "paths the service does not manage stay: {names:?}"
+    );
+    drop(svc);
+    mtx.stop().await;
+}
+
+async fn paths_come_back_within_a_reconcile_period_after_mediamtx_restarts_empty(mut mtx: Mtx) {
+    let svc = on(&mtx, "auto");
+    has_path(&mtx, "camera0").await;
+    has_path(&mtx, "camera1").await;
+    mtx.restart_empty().await;
+    if let Some(fake) = mtx.fake_ref() {
+        assert_eq!(fake.config_path_names(), vec!["all_others".to_string()]);
+    }
+    has_path(&mtx, "camera0").await;
+    has_path(&mtx, "camera1").await;
+    // The paths work again: a stream comes up on the first read.
+    let mut ws = svc.ws_as(Role::Operator).await;
+    let started = ws.ok("start_streaming", json!({"device": "camera1"})).await;
+    assert_eq!(started["ready"], true, "{started}");
+    drop(svc);
+    mtx.stop().await;
+}
+
+async fn mediamtx_down_degrades_health_and_it_heals_by_itself(mut mtx: Mtx) {
+    let svc = on(&mtx, "auto");
+    let mut ws = svc.ws_as(Role::Operator).await;
     media_server_becomes(&mut ws, "HEALTHY").await;
+    assert_eq!(
+        ws.ok("get_server_info", json!({})).await["media_mode"],
+        "mediamtx"
+    );
+
+    mtx.die().await;
+    let details = media_server_becomes(&mut ws, "DEGRADED").await;
+    assert!(details.contains("not answering"), "{details}");
+    assert_eq!(ws.ok("get_status", json!({})).await["status"], "DEGRADED");
+    assert_eq!(
+        ws.ok("get_server_info", json!({})).await["media_mode"],
+        "direct"
+    );
+    let err = ws.err("get_stream_url", json!({"device": "camera0"})).await;
+    assert_eq!(err["code"], -32050);
+    assert_eq!(err["data"]["dependency"], "mediamtx");
+    assert_eq!(
+        ws.ok("get_camera_list", json!({})).await["cameras"][0]["streams"],
+        json!({})
+    );
+
+    mtx.come_back().await;
+    media_server_becomes(&mut ws, "HEALTHY").await;
+    assert_eq!(ws.ok("get_status", json!({})).await["status"], "HEALTHY");
+    assert_eq!(
+        ws.ok("get_server_info", json!({})).await["media_mode"],
+        "mediamtx"
+    );
+    has_path(&mtx, "camera0").await;
     let info = ws.ok("get_stream_url", json!({"device": "camera0"})).await;
     assert_eq!(info["stream_name"], "camera0");
+    drop(svc);
+    mtx.stop().await;
+}
+
+async fn mediamtx_down_when_the_service_starts_then_up_heals_and_creates_the_paths(mut mtx: Mtx) {
+    mtx.die().await;
+    let svc = on(&mtx, "mediamtx");
+    let mut ws = svc.ws_as(Role::Operator).await;
+    // Degraded from the start ("waiting for the first answer"), then with the reason.
+    let details = media_server_says(&mut ws, "DEGRADED", "not answering").await;
+    assert!(details.contains("media.mode is mediamtx"), "{details}");
+    let err = ws
+        .err("start_streaming", json!({"device": "camera0"}))
+        .await;
+    assert_eq!(
+        (err["code"].as_i64(), err["data"]["dependency"].as_str()),
+        (Some(-32050), Some("mediamtx"))
+    );
+    mtx.come_back().await;
+    media_server_becomes(&mut ws, "HEALTHY").await;
+    has_path(&mtx, "camera0").await;
+    has_path(&mtx, "camera1").await;
+    let started = ws.ok("start_streaming", json!({"device": "camera0"})).await;
+    assert_eq!(started["ready"], true, "{started}");
+    drop(svc);
+    mtx.stop().await;
+}
+
+// ----- playback through a real MediaMTX, with the URLs the service gives -----
+
+/// The service against a real MediaMTX with HLS and WebRTC open, URLs on 127.0.0.1.
+fn on_real_with_players(mtx: &Mtx) -> TestService {
+    TestService::builder()
+        .config(&mtx.service_config("mediamtx", RECONCILE_SECS))
+        .config("server: {public_host: 127.0.0.1}\n")
+        .start()
+}
+
+/// `host:port` and path of an `http://` URL.
+fn split_http_url(url: &str) -> (std::net::SocketAddr, String) {
+    let rest = url.strip_prefix("http://").expect("an http:// URL");
+    let (authority, path) = rest.split_once('/').expect("a path");
+    (
+        authority.parse().expect("an IP address and port"),
+        format!("/{path}"),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_mediamtx_the_hls_url_plays_frames_decoded_by_ffmpeg() {
+    let servers = Servers {
+        hls: true,
+        webrtc: false,
+    };
+    let Some(mtx) = Mtx::real_with(
+        "mediamtx::real_mediamtx_the_hls_url_plays_frames_decoded_by_ffmpeg",
+        servers,
+    ) else {
+        return;
+    };
+    let svc = on_real_with_players(&mtx);
+    let mut ws = svc.ws_as(Role::Operator).await;
+    media_server_becomes(&mut ws, "HEALTHY").await;
+    let info = ws.ok("start_streaming", json!({"device": "camera0"})).await;
+    let hls = info["urls"]["hls"].as_str().expect("an HLS URL").to_owned();
+    // ffmpeg plays the playlist and decodes frames (its null muxer counts them).
+    let out = tokio::time::timeout(
+        Duration::from_secs(60),
+        tokio::process::Command::new("ffmpeg")
+            .args(["-nostdin", "-loglevel", "error", "-i", &hls])
+            .args(["-map", "0:v:0", "-frames:v", "10", "-f", "framemd5", "-"])
+            .kill_on_drop(true)
+            .output(),
+    )
+    .await
+    .expect("ffmpeg finished within a minute")
+    .expect("ffmpeg runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let frames = stdout.lines().filter(|l| !l.starts_with('#')).count();
+    assert!(
+        out.status.success() && frames == 10,
+        "{hls}: {} frames decoded, {}; {}",
+        frames,
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    drop(svc);
+    mtx.stop().await;
+}
+
+/// A minimal WebRTC offer to receive one H.264 video track (RFC 8829's shape; the DTLS
+/// fingerprint is made up: the answer, not a session, is what is checked).
+fn whep_offer() -> String {
+    let fingerprint: Vec<String> = (0u8..32).map(|b| format!("{:02X}", b * 7 + 1)).collect();
+    [
+        "v=0",
+        "o=- 4611731400430051336 2 IN IP4 127.0.0.1",
+        "s=-",
+        "t=0 0",
+        "a=group:BUNDLE 0",
+        "m=video 9 UDP/TLS/RTP/SAVPF 96",
+        "c=IN IP4 0.0.0.0",
+        "a=rtcp:9 IN IP4 0.0.0.0",
+        "a=ice-ufrag:csTestUfrag",
+        "a=ice-pwd:csTestPasswordOf24Chars0",
+        "a=ice-options:trickle",
+        &format!("a=fingerprint:sha-256 {}", fingerprint.join(":")),
+        "a=setup:actpass",
+        "a=mid:0",
+        "a=recvonly",
+        "a=rtcp-mux",
+        "a=rtpmap:96 H264/90000",
+        "a=rtcp-fb:96 nack",
+        "a=rtcp-fb:96 nack pli",
+        "a=fmtp:96 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f",
+        "",
+    ]
+    .join("\r\n")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_mediamtx_the_webrtc_url_answers_a_whep_offer_with_an_sdp_answer() {
+    let servers = Servers {
+        hls: false,
+        webrtc: true,
+    };
+    let Some(mtx) = Mtx::real_with(
+        "mediamtx::real_mediamtx_the_webrtc_url_answers_a_whep_offer_with_an_sdp_answer",
+        servers,
+    ) else {
+        return;
+    };
+    let svc = on_real_with_players(&mtx);
+    let mut ws = svc.ws_as(Role::Operator).await;
+    media_server_becomes(&mut ws, "HEALTHY").await;
+    let info = ws.ok("start_streaming", json!({"device": "camera0"})).await;
+    let page = info["urls"]["webrtc"].as_str().expect("a WebRTC URL");
+    let whep = info["urls"]["whep"].as_str().expect("a WHEP URL");
+    assert_eq!(whep, format!("{page}whep"), "{info}");
+
+    // The page is MediaMTX's WebRTC reader.
+    let (addr, path) = split_http_url(page);
+    let r = cs_tests::http::get(addr, &path, &[]).await;
+    assert_eq!(r.status, 200, "{page}: {}", r.text());
+    assert!(r.text().contains("<html"), "{page}: {}", r.text());
+
+    let (addr, path) = split_http_url(whep);
+    let r = cs_tests::http::post(addr, &path, "application/sdp", whep_offer().as_bytes()).await;
+    assert_eq!(r.status, 201, "{whep}: {}", r.text());
+    assert_eq!(r.header("content-type"), Some("application/sdp"));
+    assert!(
+        r.header("location").is_some(),
+        "a session URL: {:?}",
+        r.headers
+    );
+    let answer = r.text();
+    assert!(answer.starts_with("v=0"), "{answer}");
+    assert!(answer.contains("m=video"), "{answer}");
+    assert!(answer.contains("H264/90000"), "{answer}");
+    assert!(answer.contains("a=sendonly"), "MediaMTX sends: {answer}");
+    drop(svc);
+    mtx.stop().await;
 }

@@ -1,38 +1,28 @@
 //! Recordings and the stream, black-box: the real service binary, simulated cameras, the real
-//! ffmpeg, ffprobe as the judge. In media mode `mediamtx` the service runs against the fake
-//! MediaMTX, whose RTSP relay starts the on-demand publisher for the first reader, so a
-//! recording really reads the camera's stream. A camera unplugged mid-recording (its
-//! descriptor removed) ends the recording with `recording.error` and a playable file, in
-//! both media modes. The recording scenario also runs against a real MediaMTX when
-//! `MEDIAMTX_BIN` names one (skipped with a notice otherwise).
+//! ffmpeg, ffprobe as the judge. Every scenario with MediaMTX runs twice (`on_both!`): on
+//! the fake MediaMTX, whose RTSP relay starts the on-demand publisher for the first reader,
+//! and on a real MediaMTX (skipped with a `skipped:` notice when none is found). A camera
+//! unplugged mid-recording (its descriptor removed) ends the recording with
+//! `recording.error` and a playable file, in every media mode; in `mediamtx` mode a stream
+//! that ends mid-recording is an error too, while in `auto` the recording goes on from the
+//! device in a second file when MediaMTX dies (`recording.source_changed`).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use cs_tests::mediamtx::{real_mediamtx_bin, RealMediamtx};
+use cs_tests::mediamtx::MediaServerUnderTest as Mtx;
 use cs_tests::procs::processes;
 use cs_tests::{ffprobe, TestService, WsClient};
 use domain::Role;
-use fakemtx::FakeMediamtx;
 use serde_json::{json, Value};
 
 /// Generous bound for waits on a loaded CI box; not a timing claim.
 const WAIT_SECS: f64 = 30.0;
 
-async fn fake() -> FakeMediamtx {
-    FakeMediamtx::start()
-        .await
-        .expect("fake MediaMTX starts with the shared spec")
-}
-
-/// The service in media mode `mediamtx` against the fake (API and RTSP relay).
-fn start_mediamtx(fake: &FakeMediamtx) -> TestService {
+/// The service in media mode `mode` against `mtx`.
+fn start_on(mtx: &Mtx, mode: &str) -> TestService {
     TestService::builder()
-        .config(&format!(
-            "media: {{mode: mediamtx}}\nmediamtx: {{api_url: '{}', reconcile_secs: 1, request_timeout_ms: 1000, rtsp_port: {}}}\n",
-            fake.api_url(),
-            fake.rtsp_port()
-        ))
+        .config(&mtx.service_config(mode, 1))
         .start()
 }
 
@@ -53,17 +43,17 @@ async fn media_mode_is_mediamtx(ws: &mut WsClient) {
 }
 
 /// Waits until MediaMTX serves (the service says so) and `path` exists on it.
-async fn serving(ws: &mut WsClient, fake: &FakeMediamtx, path: &str) {
+async fn serving(ws: &mut WsClient, mtx: &Mtx, path: &str) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs_f64(WAIT_SECS);
     loop {
         let info = ws.ok("get_server_info", json!({})).await;
-        if info["media_mode"] == "mediamtx" && fake.config_path(path).is_some() {
+        if info["media_mode"] == "mediamtx" && mtx.has_path(path).await {
             return;
         }
         assert!(
             tokio::time::Instant::now() < deadline,
             "MediaMTX never served {path}: {info}, paths {:?}",
-            fake.config_path_names()
+            mtx.path_names().await
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -211,7 +201,11 @@ async fn direct_a_camera_unplugged_mid_recording_ends_it_with_an_error_and_a_pla
 
 /// camera0 records from MediaMTX (on `rtsp_port`) while a viewer comes and goes; `fake`
 /// adds the checks only the fake can make.
-async fn record_from_the_stream(svc: &TestService, rtsp_port: u16, fake: Option<&FakeMediamtx>) {
+async fn record_from_the_stream(
+    svc: &TestService,
+    rtsp_port: u16,
+    fake: Option<&fakemtx::FakeMediamtx>,
+) {
     let mut ws = svc.ws_as(Role::Admin).await;
     media_mode_is_mediamtx(&mut ws).await;
 
@@ -296,48 +290,57 @@ async fn record_from_the_stream(svc: &TestService, rtsp_port: u16, fake: Option<
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn mediamtx_a_recording_reads_the_stream_and_outlives_a_viewer() {
-    let fake = fake().await;
-    let svc = start_mediamtx(&fake);
-    record_from_the_stream(&svc, fake.rtsp_port(), Some(&fake)).await;
-    svc_stop(svc, fake).await;
+/// Declares `<scenario>::fake` and `<scenario>::real_mediamtx`, both running the async fn
+/// `<scenario>(Mtx)`.
+macro_rules! on_both {
+    ($($scenario:ident),* $(,)?) => {$(
+        mod $scenario {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn fake() {
+                super::$scenario(super::Mtx::fake().await).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn real_mediamtx() {
+                let test = concat!("mediamtx_recording::", stringify!($scenario), "::real_mediamtx");
+                let Some(mtx) = super::Mtx::real(test) else { return };
+                super::$scenario(mtx).await;
+            }
+        }
+    )*};
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn real_mediamtx_a_recording_reads_the_stream_and_outlives_a_viewer() {
-    let Some(bin) = real_mediamtx_bin("the recording from a real MediaMTX") else {
-        return;
-    };
-    let mtx = RealMediamtx::start(&bin);
-    let svc = TestService::builder()
-        .config(&format!(
-            "media: {{mode: mediamtx}}\nmediamtx: {{api_url: 'http://127.0.0.1:{}', reconcile_secs: 1, rtsp_port: {}}}\n",
-            mtx.api, mtx.rtsp
-        ))
-        .start();
-    record_from_the_stream(&svc, mtx.rtsp, None).await;
+on_both!(
+    mediamtx_a_recording_reads_the_stream_and_outlives_a_viewer,
+    mediamtx_a_camera_unplugged_mid_recording_ends_it_with_an_error_and_a_playable_file,
+    mediamtx_a_stream_that_ends_mid_recording_is_an_error_and_the_file_plays,
+    auto_a_recording_goes_on_from_the_device_when_mediamtx_dies,
+);
+
+async fn mediamtx_a_recording_reads_the_stream_and_outlives_a_viewer(mtx: Mtx) {
+    let svc = start_on(&mtx, "mediamtx");
+    record_from_the_stream(&svc, mtx.rtsp_port(), mtx.fake_ref()).await;
     drop(svc);
+    mtx.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn mediamtx_a_camera_unplugged_mid_recording_ends_it_with_an_error_and_a_playable_file() {
-    let fake = fake().await;
-    let svc = start_mediamtx(&fake);
+async fn mediamtx_a_camera_unplugged_mid_recording_ends_it_with_an_error_and_a_playable_file(
+    mtx: Mtx,
+) {
+    let svc = start_on(&mtx, "mediamtx");
     let mut ws = svc.ws_as(Role::Admin).await;
     svc.plug_sim(5, "Yard");
     connected(&mut ws, "camera5").await;
-    serving(&mut ws, &fake, "camera5").await;
+    serving(&mut ws, &mtx, "camera5").await;
     unplug_mid_recording(&svc, &mut ws, 5, "stream").await;
-    svc_stop(svc, fake).await;
+    drop(svc);
+    mtx.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn mediamtx_a_stream_that_ends_mid_recording_is_an_error_and_the_file_plays() {
-    let fake = fake().await;
-    let svc = start_mediamtx(&fake);
+async fn mediamtx_a_stream_that_ends_mid_recording_is_an_error_and_the_file_plays(mut mtx: Mtx) {
+    let svc = start_on(&mtx, "mediamtx");
     let mut ws = svc.ws_as(Role::Admin).await;
-    serving(&mut ws, &fake, "camera1").await;
+    serving(&mut ws, &mtx, "camera1").await;
     subscribe(&mut ws, json!(["recording.*"])).await;
     let r = ws.ok("start_recording", json!({"device": "camera1"})).await;
     assert_eq!(r["source"], "stream", "{r}");
@@ -345,7 +348,7 @@ async fn mediamtx_a_stream_that_ends_mid_recording_is_an_error_and_the_file_play
     file_grows(&file).await;
 
     // MediaMTX restarts empty: the publisher is killed and the readers' sessions end.
-    fake.restart_empty();
+    mtx.restart_empty().await;
     let e = event(&mut ws, "recording.error").await;
     assert_eq!(e["filename"], r["filename"], "{e}");
     assert_eq!(e["status"], "FAILED", "{e}");
@@ -354,16 +357,109 @@ async fn mediamtx_a_stream_that_ends_mid_recording_is_an_error_and_the_file_play
     let m = ws.ok("get_metrics", json!({})).await;
     assert_eq!(m["recordings"]["failed_total"], 1, "{m}");
     // The camera records again once the path is back.
-    serving(&mut ws, &fake, "camera1").await;
+    serving(&mut ws, &mtx, "camera1").await;
     let again = ws.ok("start_recording", json!({"device": "camera1"})).await;
     assert_eq!(again["source"], "stream", "{again}");
+    file_grows(&recording_path(&svc, &again["filename"])).await;
     ws.ok("stop_recording", json!({"device": "camera1"})).await;
     assert_playable(&recording_path(&svc, &again["filename"]), (768, 432));
-    svc_stop(svc, fake).await;
+    drop(svc);
+    mtx.stop().await;
 }
 
-/// Stops the service first (its recorders and readers end), then the fake.
-async fn svc_stop(svc: TestService, fake: FakeMediamtx) {
+/// The promise: MediaMTX dies (killed) mid-recording in `auto`; the recording goes
+/// on from the device in a second file, the client is told, `stop_recording` returns both
+/// files and both play.
+async fn auto_a_recording_goes_on_from_the_device_when_mediamtx_dies(mut mtx: Mtx) {
+    let svc = start_on(&mtx, "auto");
+    let mut ws = svc.ws_as(Role::Admin).await;
+    serving(&mut ws, &mtx, "camera0").await;
+    subscribe(&mut ws, json!(["recording.*"])).await;
+    let r = ws.ok("start_recording", json!({"device": "camera0"})).await;
+    assert_eq!(r["source"], "stream", "{r}");
+    let first = recording_path(&svc, &r["filename"]);
+    file_grows(&first).await;
+
+    mtx.die().await;
+    let e = event(&mut ws, "recording.source_changed").await;
+    assert_eq!(
+        (
+            e["device"].as_str(),
+            e["status"].as_str(),
+            e["source"].as_str(),
+            e["previous_source"].as_str()
+        ),
+        (
+            Some("camera0"),
+            Some("RECORDING"),
+            Some("device"),
+            Some("stream")
+        ),
+        "{e}"
+    );
+    assert_eq!(e["filename"], r["filename"], "the same recording: {e}");
+    assert!(e["reason"].as_str().is_some_and(|s| !s.is_empty()), "{e}");
+    let new_file = e["new_file"]
+        .as_str()
+        .expect("the new file's name")
+        .to_owned();
+    assert_ne!(json!(new_file), r["filename"], "{e}");
+    assert_eq!(e["files"], json!([r["filename"], new_file]), "{e}");
+    let second = recording_path(&svc, &json!(new_file));
+    file_grows(&second).await;
+
+    let status = ws
+        .ok("get_camera_status", json!({"device": "camera0"}))
+        .await;
+    assert_eq!(
+        (
+            status["recording"]["status"].as_str(),
+            status["recording"]["source"].as_str()
+        ),
+        (Some("RECORDING"), Some("device")),
+        "{status}"
+    );
+    assert_eq!(status["recording"]["filename"], r["filename"], "{status}");
+    // The first file is finished and plays while the second is written.
+    assert_playable(&first, (768, 432));
+
+    let done = ws.ok("stop_recording", json!({"device": "camera0"})).await;
+    assert_eq!(done["status"], "STOPPED", "{done}");
+    assert_eq!(done["filename"], r["filename"], "{done}");
+    assert_eq!(done["files"], json!([r["filename"], new_file]), "{done}");
+    assert!(done["duration"].as_f64().is_some_and(|d| d > 0.0), "{done}");
+    let sizes =
+        std::fs::metadata(&first).unwrap().len() + std::fs::metadata(&second).unwrap().len();
+    assert_eq!(done["file_size"].as_u64(), Some(sizes), "{done}");
+    assert_playable(&first, (768, 432));
+    assert_playable(&second, (768, 432));
+    let stop = event(&mut ws, "recording.stop").await;
+    assert_eq!(stop["stop_reason"], "requested", "{stop}");
+    let m = ws.ok("get_metrics", json!({})).await;
+    assert_eq!(m["recordings"]["failed_total"], 0, "nothing was lost: {m}");
+    assert_eq!(m["recordings"]["active"], 0, "{m}");
+    let listed = ws.ok("list_recordings", json!({})).await;
+    let names: Vec<&str> = listed["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["filename"].as_str())
+        .collect();
+    assert!(
+        names.contains(&r["filename"].as_str().unwrap()) && names.contains(&new_file.as_str()),
+        "{listed}"
+    );
+    assert!(
+        ffmpegs_with(second.to_str().unwrap()).is_empty(),
+        "the recorder ended"
+    );
+
+    // MediaMTX back: the next recording reads the stream again.
+    mtx.come_back().await;
+    serving(&mut ws, &mtx, "camera0").await;
+    let again = ws.ok("start_recording", json!({"device": "camera0"})).await;
+    assert_eq!(again["source"], "stream", "{again}");
+    ws.ok("stop_recording", json!({"device": "camera0"})).await;
     drop(svc);
-    fake.stop().await;
+    mtx.stop().await;
 }

@@ -7,7 +7,9 @@
 //! itself (planned duration), fails (the stream or the device went away), must stop
 //! because free space fell below the floor, or because its camera disappeared (the
 //! registry tells `Media` as a `CameraObserver`): the file is finished and the failure
-//! reported as `recording.error`. Snapshots while a recording holds the device come from
+//! reported as `recording.error` — except a recording from the stream in media mode `auto`,
+//! which goes on from the device in a new file of the same recording when its stream ends
+//! (`recording.source_changed`). Snapshots while a recording holds the device come from
 //! the recording's own frames; while it reads the stream, from the stream.
 
 use std::collections::HashMap;
@@ -15,7 +17,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use domain::api::{RecordingParams, SnapshotParams};
+use domain::api::{RecordingDuration, RecordingParams, SnapshotParams};
 use domain::events::{Event, Topic};
 use domain::files::{recording_name, snapshot_name, FileKind, SnapshotFormat};
 use domain::media::{CaptureMode, SnapshotTier, VideoEncoding};
@@ -83,6 +85,24 @@ struct Slot {
     last: Option<(u64, Outcome)>,
     /// Tells the recording's watcher that the camera went away (and why).
     lost: Option<oneshot::Sender<String>>,
+    /// The files of the recorders this recording had before `recorder` (it went on from
+    /// the device when its stream ended), first to last.
+    earlier: Vec<PathBuf>,
+    /// The recording's base name (the file, or the name its segments are named after).
+    base: Option<SafeFileName>,
+    /// Held while the recording changes recorder, so a stop waits for the new one.
+    switch: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl Slot {
+    /// Every file of the recording so far, first to last.
+    fn files(&self) -> Vec<PathBuf> {
+        let mut files = self.earlier.clone();
+        if let Some(r) = &self.recorder {
+            files.extend(r.files());
+        }
+        files
+    }
 }
 
 pub struct Media {
@@ -203,11 +223,10 @@ impl Media {
         self.slots().values().any(|slot| {
             slot.session.writes(name)
                 || (slot.session.is_active()
-                    && slot.recorder.as_ref().is_some_and(|r| {
-                        r.files()
-                            .iter()
-                            .any(|p| p.file_name().and_then(|f| f.to_str()) == Some(name.as_str()))
-                    }))
+                    && slot
+                        .files()
+                        .iter()
+                        .any(|p| p.file_name().and_then(|f| f.to_str()) == Some(name.as_str())))
         })
     }
 
@@ -219,8 +238,8 @@ impl Media {
             if let Some(plan) = slot.session.active() {
                 names.push(plan.file.clone());
             }
-            if let (true, Some(r)) = (slot.session.is_active(), &slot.recorder) {
-                names.extend(r.files().iter().filter_map(|p| {
+            if slot.session.is_active() {
+                names.extend(slot.files().iter().filter_map(|p| {
                     p.file_name()?
                         .to_str()
                         .and_then(|n| SafeFileName::parse(n).ok())

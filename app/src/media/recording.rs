@@ -1,5 +1,6 @@
 //! `start_recording` / `stop_recording`: reserving files, choosing the source, the
-//! watcher of each running recording and how it ends.
+//! watcher of each running recording and how it ends (in media mode `auto`, a recording
+//! whose stream ends goes on from the device: `go_on_from_device`).
 
 use super::*;
 
@@ -8,6 +9,22 @@ fn first_segment(base: &SafeFileName) -> Option<SafeFileName> {
     let (stem, ext) = base.as_str().rsplit_once('.')?;
     SafeFileName::parse(&format!("{stem}_000.{ext}")).ok()
 }
+
+/// What became of a recording whose recorder failed.
+enum Continued {
+    /// It goes on with this recorder (from the device, in a new file).
+    Recorder(Arc<dyn Recorder>),
+    /// It ends so.
+    Not(RecordingEnd),
+}
+
+/// How long a recording going on from the device waits for the device to be free (a real
+/// camera is held until the stream's publisher has died).
+const DEVICE_FREE_WAIT: Duration = Duration::from_secs(10);
+/// How often it tries the device meanwhile.
+const DEVICE_RETRY: Duration = Duration::from_millis(250);
+/// A planned recording this close to its end is finished rather than continued.
+const NOT_WORTH_A_FILE_SECS: f64 = 1.0;
 
 impl Media {
     /// Reserves the recording's (first) file: `<name>` or, with segments, `<stem>_000.<ext>`,
@@ -129,6 +146,11 @@ impl Media {
             slot.session.start(plan, requested_at).map(|()| {
                 slot.generation += 1;
                 slot.lost = Some(lost_tx);
+                slot.earlier.clear();
+                slot.base = path
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .and_then(|n| SafeFileName::parse(n).ok());
                 slot.generation
             })
         };
@@ -225,7 +247,7 @@ impl Media {
         self: &Arc<Self>,
         device: CameraId,
         generation: u64,
-        recorder: Arc<dyn Recorder>,
+        mut recorder: Arc<dyn Recorder>,
         planned: Option<Duration>,
         mut lost: oneshot::Receiver<String>,
     ) {
@@ -242,7 +264,16 @@ impl Media {
             let mut lost_open = true;
             let end = loop {
                 tokio::select! {
-                    end = recorder.ended() => break end,
+                    end = recorder.ended() => match end {
+                        // In `auto` a recording whose stream ended goes on from the device.
+                        RecordingEnd::Failed { reason } => {
+                            match media.go_on_from_device(device, generation, &recorder, reason).await {
+                                Continued::Recorder(next) => recorder = next,
+                                Continued::Not(end) => break end,
+                            }
+                        }
+                        end => break end,
+                    },
                     reason = &mut lost, if lost_open => match reason {
                         Ok(reason) => {
                             warn!(media.parts.log, "stopping a recording: its camera went away"; "camera" => device.to_string());
@@ -275,6 +306,149 @@ impl Media {
         });
     }
 
+    /// A recording from the stream whose recorder failed (`reason`: the stream ended,
+    /// MediaMTX went away, the stream stalled). In media mode `auto`, while it records (no
+    /// stop asked) and its camera is there, it goes on from the device in a new file of the
+    /// same recording, `<name>_part2.<ext>` (segmented like the first), and
+    /// `recording.source_changed` tells the clients. Otherwise the failure stands.
+    async fn go_on_from_device(
+        &self,
+        device: CameraId,
+        generation: u64,
+        failed: &Arc<dyn Recorder>,
+        reason: String,
+    ) -> Continued {
+        let fail = |why: String| Continued::Not(RecordingEnd::Failed { reason: why });
+        let falls_back = self
+            .parts
+            .streams
+            .as_ref()
+            .is_some_and(|s| s.falls_back_to_device());
+        let Some(switch) = self.slots().get(&device).map(|s| Arc::clone(&s.switch)) else {
+            return fail(reason);
+        };
+        if !falls_back {
+            return fail(reason);
+        }
+        let _switching = switch.lock().await;
+        let (plan, started_at, base) = {
+            let slots = self.slots();
+            let Some(slot) = slots.get(&device).filter(|s| s.generation == generation) else {
+                return fail(reason);
+            };
+            match slot.session.state() {
+                RecordingState::Recording { plan, started_at }
+                    if plan.origin == RecordingOrigin::Stream =>
+                {
+                    let base = slot.base.clone().unwrap_or_else(|| plan.file.clone());
+                    (plan.clone(), *started_at, base)
+                }
+                _ => return fail(reason),
+            }
+        };
+        let not_on = |why: String| fail(format!("{reason}; cannot go on from the device: {why}"));
+        let camera = match self.parts.cameras.get_connected(device) {
+            Ok(c) => c,
+            Err(e) => return not_on(e.details),
+        };
+        let planned = match plan.planned {
+            None => None,
+            Some(d) => {
+                let left = d.secs() - self.parts.clock.now().secs_since(started_at);
+                if left < NOT_WORTH_A_FILE_SECS {
+                    // Its planned end is here anyway.
+                    return Continued::Not(RecordingEnd::Finished);
+                }
+                RecordingDuration::new(left)
+            }
+        };
+        let Some(mode) = self.parts.encoding.plan(&camera.capabilities) else {
+            return not_on(format!("{device} offers no mode to record in"));
+        };
+        if let Err(e) = self.ensure_space(FileKind::Recording).await {
+            return not_on(e.details);
+        }
+        let Some(wanted) = base
+            .as_str()
+            .rsplit_once('.')
+            .and_then(|(stem, ext)| SafeFileName::parse(&format!("{stem}_part2.{ext}")).ok())
+        else {
+            return not_on(format!("no name for a second file of {base}"));
+        };
+        let (first, path) = match self.reserve_recording(&wanted).await {
+            Ok(r) => r,
+            Err(e) => return not_on(e.details),
+        };
+        // A real camera stays held until the stream's publisher has died: wait for it.
+        let deadline = tokio::time::Instant::now() + DEVICE_FREE_WAIT;
+        let recorder = loop {
+            let request = RecordingRequest {
+                source: RecordingSource::Camera {
+                    source: camera.source.clone(),
+                    mode,
+                },
+                format: plan.format,
+                planned,
+                path: path.clone(),
+                segment_secs: self.parts.segment_secs,
+            };
+            match self.parts.capture.record(request).await {
+                Ok(r) => break r,
+                Err(CaptureError::Busy(_)) if tokio::time::Instant::now() < deadline => {
+                    tokio::time::sleep(DEVICE_RETRY).await;
+                }
+                Err(e) => {
+                    let _ = self.parts.store.delete(FileKind::Recording, &first).await;
+                    return not_on(e.to_string());
+                }
+            }
+        };
+        let now = self.parts.clock.now();
+        let files = {
+            let mut slots = self.slots();
+            let switched = slots
+                .get_mut(&device)
+                .filter(|s| s.generation == generation)
+                .and_then(|s| {
+                    s.session.source_changed(RecordingOrigin::Device).ok()?;
+                    Some(s)
+                });
+            match switched {
+                Some(slot) => {
+                    slot.earlier.extend(failed.files());
+                    slot.recorder = Some(Arc::clone(&recorder));
+                    Some(slot.files())
+                }
+                None => None,
+            }
+        };
+        let Some(files) = files else {
+            // Cannot happen while the switch is held (only stops change the session, and
+            // they wait for it); finish the new file rather than leave it running.
+            let _ = recorder.stop().await;
+            return fail(reason);
+        };
+        self.release_stream(device, RecordingOrigin::Stream);
+        let names: Vec<&str> = files
+            .iter()
+            .filter_map(|p| p.file_name()?.to_str())
+            .collect();
+        self.parts.events.publish(
+            Event::new(Topic::RecordingSourceChanged, now, Some(device))
+                .with("filename", plan.file.as_str())
+                .with("status", "RECORDING")
+                .with("source", RecordingOrigin::Device.as_str())
+                .with("previous_source", RecordingOrigin::Stream.as_str())
+                .with("reason", reason.as_str())
+                .with("new_file", first.as_str())
+                .with("files", json!(names))
+                .with("duration", now.secs_since(started_at).max(0.0)),
+        );
+        warn!(self.parts.log, "recording goes on from the device: its stream ended"; "camera" => device.to_string(),
+            "file" => plan.file.as_str(), "new_file" => first.as_str(), "reason" => &reason);
+        Continued::Recorder(recorder)
+    }
+
     /// Records how a recording ended, once: the session moves on, metrics and events follow.
     /// Later calls for the same recording get the same outcome.
     async fn finish(
@@ -284,18 +458,14 @@ impl Media {
         end: RecordingEnd,
     ) -> Option<(Outcome, Vec<PathBuf>)> {
         let now = self.parts.clock.now();
-        let (outcome, recorder) = {
+        let (outcome, files) = {
             let mut slots = self.slots();
             let slot = slots.get_mut(&device)?;
             if slot.generation != generation {
                 return None;
             }
             if !slot.session.is_active() {
-                let files = slot
-                    .recorder
-                    .as_ref()
-                    .map(|r| r.files())
-                    .unwrap_or_default();
+                let files = slot.files();
                 return slot
                     .last
                     .clone()
@@ -313,14 +483,13 @@ impl Media {
             .ok()?;
             slot.last = Some((generation, outcome.clone()));
             slot.lost = None;
-            (outcome, slot.recorder.clone())
+            (outcome, slot.files())
         };
         let origin = match &outcome {
             Outcome::Finished(f) => f.plan.origin,
             Outcome::Failed(f) => f.plan.origin,
         };
         self.release_stream(device, origin);
-        let files = recorder.map(|r| r.files()).unwrap_or_default();
         let size: u64 = files
             .iter()
             .filter_map(|f| std::fs::metadata(f).ok())
@@ -382,6 +551,9 @@ impl Media {
     /// `stop_recording`: finishes the file and reports its real duration and size.
     pub async fn stop_recording(&self, device: CameraId) -> Result<Value, ApiError> {
         self.parts.cameras.get(device)?;
+        // A recording changing recorder is stopped once the new one runs.
+        let switch = Arc::clone(&self.slots().entry(device).or_default().switch);
+        let _switching = switch.lock().await;
         let (generation, recorder) = {
             let mut slots = self.slots();
             let slot = slots.entry(device).or_default();
@@ -431,20 +603,25 @@ impl Media {
 
     /// Stops every recording (service shutdown), finishing their files.
     pub async fn stop_all(&self) {
-        let running: Vec<(CameraId, u64, Arc<dyn Recorder>)> = {
-            let mut slots = self.slots();
-            slots
-                .iter_mut()
-                .filter_map(|(id, s)| {
+        let switches: Vec<(CameraId, Arc<tokio::sync::Mutex<()>>)> = self
+            .slots()
+            .iter()
+            .map(|(id, s)| (*id, Arc::clone(&s.switch)))
+            .collect();
+        for (device, switch) in switches {
+            let _switching = switch.lock().await;
+            let running = {
+                let mut slots = self.slots();
+                slots.get_mut(&device).and_then(|s| {
                     let r = s.recorder.clone()?;
                     s.session.request_stop().ok()?;
-                    Some((*id, s.generation, r))
+                    Some((s.generation, r))
                 })
-                .collect()
-        };
-        for (device, generation, recorder) in running {
-            let end = recorder.stop().await;
-            self.finish(device, generation, end).await;
+            };
+            if let Some((generation, recorder)) = running {
+                let end = recorder.stop().await;
+                self.finish(device, generation, end).await;
+            }
         }
     }
 }

@@ -188,19 +188,21 @@ async fn direct_figures(a: &Args) {
 enum Plane {
     /// The fake MediaMTX and its RTSP relay (tests/fakemtx).
     Fake(FakeMediamtx),
-    /// A real MediaMTX (`MEDIAMTX_BIN`), killed when dropped.
+    /// A real MediaMTX (found like `find_mediamtx`), stopped when dropped.
     Real(RealMediamtx),
 }
 
 impl Plane {
+    /// The real MediaMTX when one is found (unless `CS_BENCH_FAKE_MEDIAMTX=1`), else the fake.
     async fn start() -> Plane {
-        match std::env::var_os("MEDIAMTX_BIN") {
+        let fake_asked = std::env::var_os("CS_BENCH_FAKE_MEDIAMTX").is_some_and(|v| v == "1");
+        match cs_tests::mediamtx::find_mediamtx().filter(|_| !fake_asked) {
             None => Plane::Fake(
                 FakeMediamtx::start()
                     .await
                     .expect("the fake MediaMTX starts"),
             ),
-            Some(bin) => Plane::Real(RealMediamtx::start(bin.as_ref())),
+            Some(bin) => Plane::Real(RealMediamtx::start(&bin)),
         }
     }
 
