@@ -8,6 +8,7 @@
 mod client;
 mod conn;
 mod http_routes;
+mod limits;
 mod rpc;
 mod server;
 mod ws;
