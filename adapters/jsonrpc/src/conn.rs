@@ -176,6 +176,8 @@ pub(crate) async fn run(mut io: TcpStream, mut buf: Vec<u8>, p: Params) {
     // Set once the peer closed or broke the protocol: nothing more is read, calls already
     // read are answered, then the close frame goes out.
     let mut closing: Option<(u16, String)> = None;
+    // The peer's close frame has come: nothing more of its will.
+    let mut peer_closed = false;
     // One wait for the whole connection, not a new one per wake-up: re-arming it takes the
     // stop channel's lock, which every connection shares.
     let mut stop_signal = std::pin::pin!(async move {
@@ -281,7 +283,7 @@ pub(crate) async fn run(mut io: TcpStream, mut buf: Vec<u8>, p: Params) {
 
         if fresh_bytes {
             fresh_bytes = false;
-            if let Some(code) = decode(
+            if let Some((code, by_peer)) = decode(
                 &link,
                 &gateway,
                 peer,
@@ -293,6 +295,7 @@ pub(crate) async fn run(mut io: TcpStream, mut buf: Vec<u8>, p: Params) {
             ) {
                 // Answers to the requests before the end still go out first.
                 closing = Some((code, String::new()));
+                peer_closed = by_peer;
                 buf = Vec::new();
             }
         }
@@ -308,19 +311,37 @@ pub(crate) async fn run(mut io: TcpStream, mut buf: Vec<u8>, p: Params) {
         out.buf.extend_from_slice(&frame);
         let rest = &out.buf[out.written..];
         let _ = tokio::time::timeout(CLOSE_WAIT, async {
-            if io.write_all(rest).await.is_ok() && io.shutdown().await.is_ok() {
-                // Read what the peer still sends (its close frame) until it closes its side:
-                // a socket closed with unread bytes is reset, and a reset can destroy the
-                // close frame before the peer has read it.
-                let mut sink = vec![0u8; 1024];
-                while let Ok(n) = io.read(&mut sink).await {
-                    if n == 0 {
-                        break;
-                    }
-                }
+            if io.write_all(rest).await.is_ok() && io.shutdown().await.is_ok() && !peer_closed {
+                linger(&mut io).await;
             }
         })
         .await;
+    }
+}
+
+/// After our close frame: reads what the peer still sends until its close frame or its end
+/// of stream. A socket closed with unread bytes is reset, and a reset can destroy our close
+/// frame before the peer has read it.
+async fn linger(io: &mut TcpStream) {
+    // Limit 0: data frames are skipped as they stream in, never held.
+    let mut decoder = Decoder::new(0);
+    let mut buf = Vec::new();
+    let mut sink = vec![0u8; 1024];
+    loop {
+        let n = match io.read(&mut sink).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => n,
+        };
+        buf.extend_from_slice(&sink[..n]);
+        let mut at = 0;
+        loop {
+            match decoder.decode(&buf[at..]) {
+                Ok((_, Some(Event::Close(_)))) | Err(_) => return,
+                Ok((0, None)) => break,
+                Ok((used, _)) => at += used,
+            }
+        }
+        buf.drain(..at);
     }
 }
 
@@ -393,8 +414,9 @@ fn on_timer(
     None
 }
 
-/// Decodes every complete event in `buf`: runs the messages, answers pings. `Some(code)`
-/// when the connection is to be closed with that code.
+/// Decodes every complete event in `buf`: runs the messages, answers pings. `Some(code,
+/// by_peer)` when the connection is to be closed with that code (`by_peer`: the peer's
+/// close frame came).
 #[allow(clippy::too_many_arguments)]
 fn decode(
     link: &Arc<Link>,
@@ -405,12 +427,12 @@ fn decode(
     buf: &mut Vec<u8>,
     out: &mut Outbox,
     pending: &mut FuturesUnordered<Reply>,
-) -> Option<u16> {
+) -> Option<(u16, bool)> {
     let mut at = 0;
     loop {
         let (used, event) = match decoder.decode(&buf[at..]) {
             Ok(r) => r,
-            Err(ws::ProtocolError(code)) => return Some(code),
+            Err(ws::ProtocolError(code)) => return Some((code, false)),
         };
         at += used;
         let Some(event) = event else {
@@ -436,7 +458,7 @@ fn decode(
             Event::Ping(payload) => out.push(ws::OP_PONG, &payload),
             Event::Pong => {}
             // A valid code is echoed (the decoder refused the others); none gets 1000.
-            Event::Close(code) => return Some(code.unwrap_or(ws::CLOSE_NORMAL)),
+            Event::Close(code) => return Some((code.unwrap_or(ws::CLOSE_NORMAL), true)),
         }
     }
     buf.drain(..at);
