@@ -7,6 +7,8 @@
 
 mod client;
 mod conn;
+#[doc(hidden)]
+pub mod fuzz;
 mod http_routes;
 mod limits;
 mod rpc;

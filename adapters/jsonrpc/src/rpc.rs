@@ -380,6 +380,16 @@ fn entry(v: Value) -> Entry {
     }
 }
 
+/// The method and params of a call or notification (the fuzz target's view of `entry`).
+pub fn fuzz_entry(v: Value) -> Option<(String, Option<Value>)> {
+    match entry(v) {
+        Entry::Call { method, params, .. } | Entry::Notification { method, params } => {
+            Some((method, params))
+        }
+        Entry::Invalid { .. } => None,
+    }
+}
+
 /// What to do with one WebSocket message: an answer now, or work whose answer comes later
 /// (`None` when nothing is answered: notifications).
 pub enum Handled {
