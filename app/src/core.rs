@@ -11,7 +11,9 @@ use domain::api::method_not_found;
 use domain::files::FileKind;
 use domain::rate_limit::{RateLimit, TokenBucket};
 use domain::{ApiError, Call, ErrorKind, Method, SafeFileName};
-use ports::api::{ApiConnection, ApiGateway, ConnectionInfo, Download, EventStream, Readiness};
+use ports::api::{
+    ApiConnection, ApiGateway, AuthState, ConnectionInfo, Download, EventStream, Readiness,
+};
 use ports::auth::{CredentialError, Identity, KeyStore, TokenVerifier};
 use ports::clock::Clock;
 use serde_json::{json, Value};
@@ -352,6 +354,23 @@ impl ApiConnection for Session {
             "stuck_secs" => stuck_secs, "peer" => self.peer_text());
         warn!(self.core.audit, "slow client disconnected"; "event" => "slow_client_disconnected",
             "conn" => self.id, "user" => user, "peer" => self.peer_text(), "stuck_secs" => stuck_secs);
+    }
+
+    fn auth_state(&self) -> AuthState {
+        let Some(identity) = self.lock().auth.clone() else {
+            return AuthState::Unauthenticated;
+        };
+        if let Err(e) = self.core.still_valid(&identity) {
+            return AuthState::Ended(auth_error(&e));
+        }
+        let now = self.core.clock.now();
+        AuthState::Authenticated {
+            ends_in: identity.expires_at.map(|exp| {
+                std::time::Duration::from_millis(
+                    exp.unix_millis().saturating_sub(now.unix_millis()).max(0) as u64,
+                )
+            }),
+        }
     }
 }
 

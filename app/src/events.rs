@@ -13,6 +13,8 @@
 //!   ended: its stream returns `StreamEnd::Stuck` (the transport then closes the
 //!   connection) and it leaves every topic.
 //! - Dropping a `Subscription` unsubscribes it.
+//! - `close` (the service stops) ends every subscription after the events already queued:
+//!   a subscriber reads them all, then `StreamEnd::Closed`.
 
 use std::collections::VecDeque;
 use std::future::poll_fn;
@@ -320,8 +322,12 @@ impl Subscription {
     /// Pops the next event; with `waker`, registers it when none waits.
     fn take(&mut self, waker: Option<&Waker>) -> Result<Option<Notification>, StreamEnd> {
         let mut q = lock(&self.sub.queue);
+        // A subscription closed by the service's stop still delivers what was published
+        // before the stop; one ended as stuck has nothing left (its queue was dropped).
         if let Some(why) = q.ended {
-            return Err(why);
+            if why != StreamEnd::Closed || q.events.is_empty() {
+                return Err(why);
+            }
         }
         let Some(event) = q.events.pop_front() else {
             if let Some(w) = waker {
@@ -623,14 +629,20 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn closing_the_hub_ends_every_subscription() {
+    async fn closing_the_hub_ends_every_subscription_after_the_events_it_already_had() {
         let (hub, _) = hub_with(4, 60);
         let mut before = hub.subscribe(topics(&[Topic::CameraConnected]), EventFilter::default());
         hub.publish(plugged(0));
+        hub.publish(plugged(1));
 
         hub.close();
+        hub.publish(plugged(2));
         let mut after = hub.subscribe(topics(&[Topic::CameraConnected]), EventFilter::default());
 
+        let first = before.next().await.expect("published before the close");
+        assert_eq!(first.result()["device"], "camera0");
+        let second = before.next().await.expect("published before the close");
+        assert_eq!(second.result()["device"], "camera1");
         assert_eq!(before.next().await, Err(StreamEnd::Closed));
         assert_eq!(after.next().await, Err(StreamEnd::Closed));
     }

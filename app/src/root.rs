@@ -223,6 +223,11 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         max_connections: config.server.max_connections,
         max_message_bytes: config.server.max_message_bytes,
         metrics_public: config.server.metrics_public,
+        auth_timeout: Duration::from_secs(config.server.auth_timeout_secs),
+        max_unauthenticated: config.server.unauthenticated_limit(),
+        max_unauthenticated_per_ip: config.server.max_unauthenticated_per_ip,
+        ping_interval: Duration::from_secs(config.server.ping_interval_secs),
+        max_subscriptions: config.server.max_subscriptions,
         ..Default::default()
     };
     let gateway = Arc::new(Gateway {

@@ -34,6 +34,19 @@ pub struct ServerConfig {
     pub max_message_bytes: u32,
     /// Serve `/metrics` to non-loopback clients too.
     pub metrics_public: bool,
+    /// A WebSocket connection not authenticated this long after its upgrade is closed (1008).
+    pub auth_timeout_secs: u64,
+    /// WebSocket connections not yet authenticated, at most; `None`: half of
+    /// `max_connections` (at most 1000). Always below `max_connections`, so authenticated
+    /// clients keep room.
+    pub max_unauthenticated: Option<u32>,
+    /// Unauthenticated WebSocket connections from one source address, at most.
+    pub max_unauthenticated_per_ip: u32,
+    /// A WebSocket peer silent this long is pinged; one silent for another interval is
+    /// dropped as dead.
+    pub ping_interval_secs: u64,
+    /// Event subscriptions one connection may hold at once.
+    pub max_subscriptions: u32,
 }
 
 impl Default for ServerConfig {
@@ -45,11 +58,22 @@ impl Default for ServerConfig {
             max_connections: 20_000,
             max_message_bytes: 64 * 1024,
             metrics_public: false,
+            auth_timeout_secs: 10,
+            max_unauthenticated: None,
+            max_unauthenticated_per_ip: 32,
+            ping_interval_secs: 30,
+            max_subscriptions: 32,
         }
     }
 }
 
 impl ServerConfig {
+    /// `max_unauthenticated` in effect.
+    pub fn unauthenticated_limit(&self) -> u32 {
+        self.max_unauthenticated
+            .unwrap_or((self.max_connections / 2).min(1000))
+    }
+
     pub fn validate(&self) -> Result<(), ConfigError> {
         check(
             self.host.parse::<std::net::IpAddr>().is_ok(),
@@ -68,6 +92,38 @@ impl ServerConfig {
             "server.max_message_bytes",
             self.max_message_bytes,
             "must be 1024..=16777216",
+        )?;
+        check(
+            (1..=3600).contains(&self.auth_timeout_secs),
+            "server.auth_timeout_secs",
+            self.auth_timeout_secs,
+            "must be 1..=3600",
+        )?;
+        if let Some(n) = self.max_unauthenticated {
+            check(
+                n < self.max_connections,
+                "server.max_unauthenticated",
+                n,
+                "must be below server.max_connections",
+            )?;
+        }
+        check(
+            self.max_unauthenticated_per_ip >= 1,
+            "server.max_unauthenticated_per_ip",
+            self.max_unauthenticated_per_ip,
+            "must be >= 1",
+        )?;
+        check(
+            (1..=3600).contains(&self.ping_interval_secs),
+            "server.ping_interval_secs",
+            self.ping_interval_secs,
+            "must be 1..=3600",
+        )?;
+        check(
+            (1..=10_000).contains(&self.max_subscriptions),
+            "server.max_subscriptions",
+            self.max_subscriptions,
+            "must be 1..=10000",
         )
     }
 }

@@ -98,6 +98,24 @@ pub trait ApiConnection: Send + Sync + 'static {
     /// The transport closes this connection because a subscription stayed stuck past the
     /// limit (the client does not read): for the log, the audit log and the metrics.
     fn closing_slow(&self, stuck_secs: u64);
+
+    /// Where the session's authentication stands now: the transport's limits on
+    /// unauthenticated connections, and no event delivered once the credential has ended.
+    fn auth_state(&self) -> AuthState;
+}
+
+/// A session's authentication as the transport needs to know it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AuthState {
+    /// Not authenticated (yet).
+    Unauthenticated,
+    /// Authenticated; the credential expires in `ends_in` (never, when `None`) unless it is
+    /// revoked first.
+    Authenticated {
+        ends_in: Option<std::time::Duration>,
+    },
+    /// The credential has expired or been revoked: why (the -32001 error calls now answer).
+    Ended(ApiError),
 }
 
 /// A file a client may download, already authorised and found.

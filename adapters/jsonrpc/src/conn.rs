@@ -24,11 +24,14 @@ use futures_util::stream::FuturesUnordered;
 use futures_util::StreamExt;
 use jsonrpsee::types::error::reject_too_big_request;
 use ports::api::ApiGateway;
+use ports::api::AuthState;
 use serde_json::Value;
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
+use tokio::time::Instant;
 
+use crate::limits::UnauthSlot;
 use crate::rpc::{self, Handled, Link, Reply};
 use crate::ws::{self, Decoder, Event};
 
@@ -46,6 +49,10 @@ pub(crate) struct Params {
     pub peer: SocketAddr,
     pub max_message: usize,
     pub stop: watch::Receiver<bool>,
+    /// The connection's place in the unauthenticated quota, until it authenticates.
+    pub unauth: Option<UnauthSlot>,
+    pub auth_timeout: Duration,
+    pub ping_interval: Duration,
 }
 
 /// Frames waiting for the socket: `buf[written..]` is still to go. Frames are appended
@@ -122,9 +129,35 @@ enum Ending {
     Close(u16, String),
 }
 
+/// The connection's clocks: the authentication deadline, keepalive and the credential's
+/// expiry share one timer (one timer entry per connection, reset only when a deadline passes
+/// or changes).
+struct Clocks {
+    /// Until then the connection must authenticate (while it holds an unauthenticated slot).
+    auth_deadline: Option<Instant>,
+    auth_timeout: Duration,
+    ping_interval: Duration,
+    next_tick: Instant,
+    /// Something was read since the last tick.
+    heard: bool,
+    /// A ping went out at the last tick and nothing was read since.
+    ping_out: bool,
+    /// When the credential expires (while the connection has subscriptions).
+    expiry: Option<Instant>,
+}
+
+impl Clocks {
+    fn next(&self) -> Instant {
+        [self.auth_deadline, self.expiry]
+            .into_iter()
+            .flatten()
+            .fold(self.next_tick, Instant::min)
+    }
+}
+
 /// Serves the connection until the peer closes it, breaks the protocol, is too slow to read
-/// its events, or the server stops. `buf` holds bytes the peer sent right after the upgrade
-/// request, if any.
+/// its events, does not authenticate in time, stops answering pings, or the server stops.
+/// `buf` holds bytes the peer sent right after the upgrade request, if any.
 pub(crate) async fn run(mut io: TcpStream, mut buf: Vec<u8>, p: Params) {
     let Params {
         link,
@@ -132,11 +165,19 @@ pub(crate) async fn run(mut io: TcpStream, mut buf: Vec<u8>, p: Params) {
         peer,
         max_message,
         mut stop,
+        mut unauth,
+        auth_timeout,
+        ping_interval,
     } = p;
     let mut decoder = Decoder::new(max_message);
     let mut pending: FuturesUnordered<Reply> = FuturesUnordered::new();
     let mut out = Outbox::default();
     let mut stopping = *stop.borrow();
+    // Set once the peer closed or broke the protocol: nothing more is read, calls already
+    // read are answered, then the close frame goes out.
+    let mut closing: Option<(u16, String)> = None;
+    // The peer's close frame has come: nothing more of its will.
+    let mut peer_closed = false;
     // One wait for the whole connection, not a new one per wake-up: re-arming it takes the
     // stop channel's lock, which every connection shares.
     let mut stop_signal = std::pin::pin!(async move {
@@ -144,14 +185,33 @@ pub(crate) async fn run(mut io: TcpStream, mut buf: Vec<u8>, p: Params) {
     });
     // Bytes already in `buf` are decoded before the first read.
     let mut fresh_bytes = !buf.is_empty();
+    let now = Instant::now();
+    let mut clocks = Clocks {
+        auth_deadline: unauth.is_some().then(|| now + auth_timeout),
+        auth_timeout,
+        ping_interval,
+        next_tick: now + ping_interval,
+        heard: false,
+        ping_out: false,
+        expiry: None,
+    };
+    let mut timer = std::pin::pin!(tokio::time::sleep_until(clocks.next()));
 
     let ending = loop {
-        if stopping && pending.is_empty() {
-            break Ending::Close(ws::CLOSE_GOING_AWAY, String::new());
+        if pending.is_empty() {
+            if let Some((code, reason)) = closing.take() {
+                break Ending::Close(code, reason);
+            }
+            if stopping {
+                // Every event published before the stop reaches the client before the close.
+                link.drain_notes(&mut out.buf);
+                break Ending::Close(ws::CLOSE_GOING_AWAY, String::new());
+            }
         }
         if !fresh_bytes {
             let room = out.buf.len() < WRITE_HIGH_WATER;
             let subscribed = link.subscribed();
+            let reading = !stopping && closing.is_none() && room;
             tokio::select! {
                 biased;
                 () = &mut stop_signal, if !stopping => {
@@ -161,7 +221,18 @@ pub(crate) async fn run(mut io: TcpStream, mut buf: Vec<u8>, p: Params) {
                     if let Some(a) = answer {
                         out.push(ws::OP_TEXT, a.text.as_bytes());
                         // After the answer that names them: no notification overtakes it.
+                        let started = !a.subs.is_empty();
                         link.start(a.subs);
+                        if started {
+                            watch_expiry(&link, &mut clocks, &mut timer);
+                        }
+                    }
+                    if unauth.is_some()
+                        && matches!(link.conn.auth_state(), AuthState::Authenticated { .. })
+                    {
+                        // Authenticated: its place in the quota is free for another.
+                        unauth = None;
+                        clocks.auth_deadline = None;
                     }
                 }
                 notes = poll_fn(|cx| link.poll_notes(cx, &mut out.buf, WRITE_HIGH_WATER)), if subscribed => {
@@ -174,6 +245,12 @@ pub(crate) async fn run(mut io: TcpStream, mut buf: Vec<u8>, p: Params) {
                         );
                     }
                 }
+                () = &mut timer => {
+                    if let Some(ending) = on_timer(&link, &mut clocks, &mut unauth, &mut out) {
+                        break ending;
+                    }
+                    timer.as_mut().reset(clocks.next());
+                }
                 // `poll_write_ready` keeps one waker in the socket's writer slot; `writable()`
                 // would join and leave its waiter list on every wake-up.
                 ready = poll_fn(|cx| io.poll_write_ready(cx)), if out.pending() => {
@@ -184,7 +261,7 @@ pub(crate) async fn run(mut io: TcpStream, mut buf: Vec<u8>, p: Params) {
                 // `poll_read_ready` takes the socket's reader slot, replacing the waker
                 // hyper's finished connection task left there (which kept that task's
                 // memory alive, ~1.3 KiB per connection); `readable()` would leave it.
-                ready = std::future::poll_fn(|cx| io.poll_read_ready(cx)), if !stopping && room => {
+                ready = std::future::poll_fn(|cx| io.poll_read_ready(cx)), if reading => {
                     if ready.is_err() {
                         break Ending::Gone;
                     }
@@ -192,7 +269,11 @@ pub(crate) async fn run(mut io: TcpStream, mut buf: Vec<u8>, p: Params) {
                     buf.reserve(want);
                     match io.try_read_buf(&mut buf) {
                         Ok(0) => break Ending::Gone,
-                        Ok(_) => fresh_bytes = true,
+                        Ok(_) => {
+                            fresh_bytes = true;
+                            clocks.heard = true;
+                            clocks.ping_out = false;
+                        }
                         Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
                         Err(_) => break Ending::Gone,
                     }
@@ -202,7 +283,7 @@ pub(crate) async fn run(mut io: TcpStream, mut buf: Vec<u8>, p: Params) {
 
         if fresh_bytes {
             fresh_bytes = false;
-            if let Some(code) = decode(
+            if let Some((code, by_peer)) = decode(
                 &link,
                 &gateway,
                 peer,
@@ -212,7 +293,10 @@ pub(crate) async fn run(mut io: TcpStream, mut buf: Vec<u8>, p: Params) {
                 &mut out,
                 &mut pending,
             ) {
-                break Ending::Close(code, String::new());
+                // Answers to the requests before the end still go out first.
+                closing = Some((code, String::new()));
+                peer_closed = by_peer;
+                buf = Vec::new();
             }
         }
         if out.flush(&io).is_err() {
@@ -221,21 +305,118 @@ pub(crate) async fn run(mut io: TcpStream, mut buf: Vec<u8>, p: Params) {
     };
 
     link.close();
+    drop(unauth);
     if let Ending::Close(code, reason) = ending {
         let frame = ws::close_frame(code, &reason);
         out.buf.extend_from_slice(&frame);
         let rest = &out.buf[out.written..];
         let _ = tokio::time::timeout(CLOSE_WAIT, async {
-            if io.write_all(rest).await.is_ok() {
-                let _ = io.shutdown().await;
+            if io.write_all(rest).await.is_ok() && io.shutdown().await.is_ok() && !peer_closed {
+                linger(&mut io).await;
             }
         })
         .await;
     }
 }
 
-/// Decodes every complete event in `buf`: runs the messages, answers pings. `Some(code)`
-/// when the connection is to be closed with that code.
+/// After our close frame: reads what the peer still sends until its close frame or its end
+/// of stream. A socket closed with unread bytes is reset, and a reset can destroy our close
+/// frame before the peer has read it.
+async fn linger(io: &mut TcpStream) {
+    // Limit 0: data frames are skipped as they stream in, never held.
+    let mut decoder = Decoder::new(0);
+    let mut buf = Vec::new();
+    let mut sink = vec![0u8; 1024];
+    loop {
+        let n = match io.read(&mut sink).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => n,
+        };
+        buf.extend_from_slice(&sink[..n]);
+        let mut at = 0;
+        loop {
+            match decoder.decode(&buf[at..]) {
+                Ok((_, Some(Event::Close(_)))) | Err(_) => return,
+                Ok((0, None)) => break,
+                Ok((used, _)) => at += used,
+            }
+        }
+        buf.drain(..at);
+    }
+}
+
+/// Sets the timer to the credential's expiry while the connection has subscriptions.
+fn watch_expiry(
+    link: &Link,
+    clocks: &mut Clocks,
+    timer: &mut std::pin::Pin<&mut tokio::time::Sleep>,
+) {
+    let before = clocks.next();
+    clocks.expiry = match link.conn.auth_state() {
+        AuthState::Authenticated {
+            ends_in: Some(left),
+        } if link.subscribed() => Some(Instant::now() + left),
+        // Ended already: the next delivery round ends the subscriptions.
+        AuthState::Ended(_) => Some(Instant::now()),
+        _ => None,
+    };
+    if clocks.next() != before {
+        timer.as_mut().reset(clocks.next());
+    }
+}
+
+/// A deadline passed: the authentication deadline, a keepalive tick or the credential's
+/// expiry. `Some` when the connection is to end.
+fn on_timer(
+    link: &Link,
+    clocks: &mut Clocks,
+    unauth: &mut Option<UnauthSlot>,
+    out: &mut Outbox,
+) -> Option<Ending> {
+    let now = Instant::now();
+    if clocks.auth_deadline.is_some_and(|d| now >= d) {
+        clocks.auth_deadline = None;
+        if matches!(link.conn.auth_state(), AuthState::Authenticated { .. }) {
+            *unauth = None;
+        } else {
+            return Some(Ending::Close(
+                ws::CLOSE_POLICY,
+                format!(
+                    "not authenticated within {} s",
+                    clocks.auth_timeout.as_secs()
+                ),
+            ));
+        }
+    }
+    if now >= clocks.next_tick {
+        clocks.next_tick = now + clocks.ping_interval;
+        if clocks.heard {
+            clocks.heard = false;
+        } else if clocks.ping_out {
+            return Some(Ending::Close(
+                ws::CLOSE_POLICY,
+                format!(
+                    "no answer to a ping within {} s",
+                    clocks.ping_interval.as_secs()
+                ),
+            ));
+        } else {
+            out.push(ws::OP_PING, b"");
+            clocks.ping_out = true;
+        }
+        // A revoked key is noticed here at the latest, with or without events.
+        link.end_if_credential_ended(&mut out.buf);
+    }
+    if clocks.expiry.is_some_and(|e| now >= e) {
+        clocks.expiry = None;
+        link.end_if_credential_ended(&mut out.buf);
+    }
+    None
+}
+
+/// Decodes every complete event in `buf`: runs the messages, answers pings. `Some(code,
+/// by_peer)` when the connection is to be closed with that code (`by_peer`: the peer's
+/// close frame came).
 #[allow(clippy::too_many_arguments)]
 fn decode(
     link: &Arc<Link>,
@@ -246,12 +427,12 @@ fn decode(
     buf: &mut Vec<u8>,
     out: &mut Outbox,
     pending: &mut FuturesUnordered<Reply>,
-) -> Option<u16> {
+) -> Option<(u16, bool)> {
     let mut at = 0;
     loop {
         let (used, event) = match decoder.decode(&buf[at..]) {
             Ok(r) => r,
-            Err(ws::ProtocolError(code)) => return Some(code),
+            Err(ws::ProtocolError(code)) => return Some((code, false)),
         };
         at += used;
         let Some(event) = event else {
@@ -276,7 +457,8 @@ fn decode(
             }
             Event::Ping(payload) => out.push(ws::OP_PONG, &payload),
             Event::Pong => {}
-            Event::Close(code) => return Some(code.unwrap_or(ws::CLOSE_NORMAL)),
+            // A valid code is echoed (the decoder refused the others); none gets 1000.
+            Event::Close(code) => return Some((code.unwrap_or(ws::CLOSE_NORMAL), true)),
         }
     }
     buf.drain(..at);

@@ -45,6 +45,10 @@ pub fn plain(status: StatusCode, text: &'static str) -> HttpResponse<HttpBody> {
     response(status, "text/plain; charset=utf-8", HttpBody::from(text))
 }
 
+pub fn plain_owned(status: StatusCode, text: String) -> HttpResponse<HttpBody> {
+    response(status, "text/plain; charset=utf-8", HttpBody::from(text))
+}
+
 fn error_response(e: &ApiError) -> HttpResponse<HttpBody> {
     let status = match e.kind {
         ErrorKind::AuthRequired => StatusCode::UNAUTHORIZED,

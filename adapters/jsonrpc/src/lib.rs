@@ -7,7 +7,10 @@
 
 mod client;
 mod conn;
+#[doc(hidden)]
+pub mod fuzz;
 mod http_routes;
+mod limits;
 mod rpc;
 mod server;
 mod ws;

@@ -7,13 +7,13 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
 use domain::{ApiError, ErrorKind};
 use jsonrpsee::types::error::{reject_too_big_batch_response, ErrorCode, ErrorObjectOwned};
-use ports::api::{ApiConnection, EventStream, StreamEnd};
+use ports::api::{ApiConnection, AuthState, EventStream, StreamEnd};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -21,6 +21,9 @@ use crate::ws;
 
 pub const SUBSCRIBE: &str = "subscribe_events";
 pub const UNSUBSCRIBE: &str = "unsubscribe_events";
+/// The last notification of a subscription ended by the service because the connection's
+/// credential ended (expired, revoked): no event follows it.
+pub const SUBSCRIPTION_ENDED: &str = "subscription_ended";
 /// API.md: batches of at most 10 entries.
 pub const MAX_BATCH: usize = 10;
 
@@ -40,7 +43,30 @@ pub struct Answer {
 pub struct Link {
     pub conn: Arc<dyn ApiConnection>,
     max_response: usize,
+    max_subs: usize,
+    /// Subscriptions that exist: active, or created and waiting for their answer to go out.
+    sub_count: AtomicUsize,
     subs: Mutex<Subs>,
+}
+
+/// `subscription_ended`'s params.
+#[derive(Serialize)]
+struct Ended<'a> {
+    subscription: u64,
+    result: EndedWhy<'a>,
+}
+
+#[derive(Serialize)]
+struct EndedWhy<'a> {
+    reason: &'a str,
+    details: &'a str,
+}
+
+#[derive(Serialize)]
+struct Note<P: Serialize> {
+    jsonrpc: &'static str,
+    method: &'static str,
+    params: P,
 }
 
 /// Live subscriptions, polled by the connection's task itself: a publish wakes that task
@@ -55,11 +81,80 @@ struct Subs {
 static NEXT_SUBSCRIPTION: AtomicU64 = AtomicU64::new(1);
 
 impl Link {
-    pub fn new(conn: Arc<dyn ApiConnection>, max_response: usize) -> Link {
+    pub fn new(conn: Arc<dyn ApiConnection>, max_response: usize, max_subs: usize) -> Link {
         Link {
             conn,
             max_response,
+            max_subs,
+            sub_count: AtomicUsize::new(0),
             subs: Mutex::new(Subs::default()),
+        }
+    }
+
+    /// Takes a place for one more subscription, if the connection has one left.
+    fn reserve_sub(&self) -> bool {
+        self.sub_count
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < self.max_subs).then_some(n + 1)
+            })
+            .is_ok()
+    }
+
+    fn release_subs(&self, n: usize) {
+        if n > 0 {
+            let _ = self
+                .sub_count
+                .fetch_update(Ordering::AcqRel, Ordering::Acquire, |c| {
+                    Some(c.saturating_sub(n))
+                });
+        }
+    }
+
+    /// The credential ended: every subscription ends, each with a `subscription_ended`
+    /// notification saying why (appended to `out`); nothing more is delivered.
+    fn end_all(&self, active: &mut Vec<NewSub>, why: &ApiError, out: &mut Vec<u8>) {
+        for (sub, _) in active.drain(..) {
+            let note = Note {
+                jsonrpc: "2.0",
+                method: SUBSCRIPTION_ENDED,
+                params: Ended {
+                    subscription: sub,
+                    result: EndedWhy {
+                        reason: &why.reason,
+                        details: &why.details,
+                    },
+                },
+            };
+            let text = serde_json::to_vec(&note).expect("plain strings and numbers serialise");
+            ws::frame_into(out, ws::OP_TEXT, &text);
+        }
+        self.sub_count.store(0, Ordering::Release);
+    }
+
+    /// When the connection's credential has ended, ends its subscriptions (see `end_all`).
+    /// `true` when it did.
+    pub fn end_if_credential_ended(&self, out: &mut Vec<u8>) -> bool {
+        let mut s = self.subs();
+        if s.active.is_empty() {
+            return false;
+        }
+        match self.conn.auth_state() {
+            AuthState::Ended(why) => {
+                self.end_all(&mut s.active, &why, out);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Appends every notification waiting now, without waiting (the connection is closing:
+    /// what was published before reaches the client before the close frame).
+    pub fn drain_notes(&self, out: &mut Vec<u8>) {
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        while let Poll::Ready(Ok(())) = self.poll_notes(&mut cx, out, usize::MAX) {
+            if !self.subscribed() {
+                break;
+            }
         }
     }
 
@@ -68,6 +163,7 @@ impl Link {
     }
 
     /// Starts delivery on subscriptions whose answer has just been queued.
+    /// Those of an answer that was lost are given back with `drop_subs`.
     pub fn start(&self, subs: Vec<NewSub>) {
         if !subs.is_empty() {
             self.subs().active.extend(subs);
@@ -102,6 +198,7 @@ impl Link {
             return Poll::Pending;
         }
         let mut appended = false;
+        let mut credential_checked = false;
         loop {
             let mut progress = false;
             let mut i = 0;
@@ -109,10 +206,20 @@ impl Link {
                 if out.len() >= limit {
                     return Poll::Ready(Ok(()));
                 }
-                let (sub, stream) = &mut active[i];
+                let stream = &mut active[i].1;
                 match stream.poll_next(cx) {
                     Poll::Pending => {}
                     Poll::Ready(Ok(n)) => {
+                        if !credential_checked {
+                            // No event goes out once the credential has ended (expired or
+                            // revoked since the last call): checked once per delivery round.
+                            credential_checked = true;
+                            if let AuthState::Ended(why) = self.conn.auth_state() {
+                                self.end_all(active, &why, out);
+                                return Poll::Ready(Ok(()));
+                            }
+                        }
+                        let (sub, _) = &active[i];
                         scratch.clear();
                         scratch.extend_from_slice(br#"{"jsonrpc":"2.0","method":""#);
                         scratch.extend_from_slice(n.method.as_bytes());
@@ -133,6 +240,7 @@ impl Link {
                     Poll::Ready(Err(StreamEnd::Closed)) => {
                         // The service is stopping: this subscription is over.
                         active.swap_remove(i);
+                        self.release_subs(1);
                         continue;
                     }
                 }
@@ -156,6 +264,7 @@ impl Link {
     pub fn close(&self) {
         let mut s = self.subs();
         s.active.clear();
+        self.sub_count.store(0, Ordering::Release);
         s.scratch = Vec::new();
     }
 }
@@ -271,6 +380,16 @@ fn entry(v: Value) -> Entry {
     }
 }
 
+/// The method and params of a call or notification (the fuzz target's view of `entry`).
+pub fn fuzz_entry(v: Value) -> Option<(String, Option<Value>)> {
+    match entry(v) {
+        Entry::Call { method, params, .. } | Entry::Notification { method, params } => {
+            Some((method, params))
+        }
+        Entry::Invalid { .. } => None,
+    }
+}
+
 /// What to do with one WebSocket message: an answer now, or work whose answer comes later
 /// (`None` when nothing is answered: notifications).
 pub enum Handled {
@@ -345,6 +464,7 @@ async fn batch(link: Arc<Link>, entries: Vec<Value>) -> Option<Answer> {
             out.push_str(&a);
             if out.len() + 1 > max {
                 // The answer is lost, and so are the subscriptions it would have named.
+                link.release_subs(subs.len());
                 return Some(Answer {
                     text: failure(&Value::Null, &reject_too_big_batch_response(max)),
                     subs: Vec::new(),
@@ -396,9 +516,24 @@ async fn subscribe(
     if let Err(e) = link.conn.admit(SUBSCRIBE) {
         return failure(&id, &error_object(&e));
     }
+    if !link.reserve_sub() {
+        let e = ApiError::new(
+            ErrorKind::InvalidState,
+            "subscription_limit",
+            format!(
+                "this connection already holds {} subscriptions, the most server.max_subscriptions allows; unsubscribe one first",
+                link.max_subs
+            ),
+        )
+        .with("max_subscriptions", link.max_subs);
+        return failure(&id, &error_object(&e));
+    }
     let stream = match link.conn.subscribe(params).await {
         Ok(s) => s,
-        Err(e) => return failure(&id, &error_object(&e)),
+        Err(e) => {
+            link.release_subs(1);
+            return failure(&id, &error_object(&e));
+        }
     };
     let sub = NEXT_SUBSCRIPTION.fetch_add(1, Ordering::Relaxed);
     fresh.push((sub, stream));
@@ -433,6 +568,9 @@ fn unsubscribe(link: &Link, id: &Value, params: Option<Value>, fresh: &mut Vec<N
             None => false,
         }
     });
+    if found {
+        link.release_subs(1);
+    }
     success(id, found, link.max_response)
 }
 

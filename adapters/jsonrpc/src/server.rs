@@ -13,13 +13,14 @@ use std::time::Duration;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use jsonrpsee::server::{HttpBody, HttpResponse};
-use ports::api::{ApiGateway, ConnectionInfo};
+use ports::api::{ApiGateway, AuthState, ConnectionInfo};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::conn;
 use crate::http_routes;
+use crate::limits::Unauthenticated;
 use crate::rpc::Link;
 
 /// Transport limits (from the `server` config section).
@@ -30,6 +31,16 @@ pub struct ServerOptions {
     pub max_response_bytes: u32,
     /// Serve `/metrics` to non-loopback peers.
     pub metrics_public: bool,
+    /// A connection not authenticated this long after its upgrade is closed (1008).
+    pub auth_timeout: Duration,
+    /// Unauthenticated connections at most, in total (below `max_connections`).
+    pub max_unauthenticated: u32,
+    /// Unauthenticated connections at most from one source address.
+    pub max_unauthenticated_per_ip: u32,
+    /// A silent peer is pinged after this long, and dropped after as long again.
+    pub ping_interval: Duration,
+    /// Event subscriptions one connection may hold.
+    pub max_subscriptions: u32,
 }
 
 impl Default for ServerOptions {
@@ -39,6 +50,11 @@ impl Default for ServerOptions {
             max_message_bytes: 64 * 1024,
             max_response_bytes: 16 * 1024 * 1024,
             metrics_public: false,
+            auth_timeout: Duration::from_secs(10),
+            max_unauthenticated: 1000,
+            max_unauthenticated_per_ip: 32,
+            ping_interval: Duration::from_secs(30),
+            max_subscriptions: 32,
         }
     }
 }
@@ -83,6 +99,8 @@ pub(crate) struct Shared {
     pub opts: ServerOptions,
     /// Open WebSocket connections.
     connections: Arc<AtomicU32>,
+    /// Those not authenticated yet.
+    unauthenticated: Arc<Unauthenticated>,
     stop: watch::Receiver<bool>,
 }
 
@@ -96,6 +114,10 @@ pub fn serve(
     let stop = Arc::new(watch::Sender::new(false));
     let shared = Shared {
         gateway,
+        unauthenticated: Unauthenticated::new(
+            opts.max_unauthenticated,
+            opts.max_unauthenticated_per_ip,
+        ),
         opts,
         connections: Arc::new(AtomicU32::new(0)),
         stop: stop.subscribe(),
@@ -198,6 +220,9 @@ async fn upgrade(
             "GET /ws upgrades to a WebSocket; send JSON-RPC 2.0 text frames over it",
         );
     }
+    if let Some(refused) = handshake_refusal(&req) {
+        return refused;
+    }
     let Some(slot) = Slot::take(&shared.connections, shared.opts.max_connections) else {
         return http_routes::plain(
             http::StatusCode::TOO_MANY_REQUESTS,
@@ -213,19 +238,43 @@ async fn upgrade(
             )
         }
     };
+    let bearer = http_routes::bearer(req.headers()).map(str::to_owned);
+    // Without a bearer token the connection starts unauthenticated: it needs a place in that
+    // quota before the app does anything for it.
+    let mut unauth = None;
+    if bearer.is_none() {
+        match shared.unauthenticated.take(peer.ip()) {
+            Ok(s) => unauth = Some(s),
+            Err(r) => return refuse_unauthenticated(&shared, peer, r),
+        }
+    }
     let info = ConnectionInfo {
         peer: Some(peer),
-        bearer: http_routes::bearer(req.headers()).map(str::to_owned),
+        bearer,
     };
     let conn = shared.gateway.connect(info).await;
+    if unauth.is_none() && !matches!(conn.auth_state(), AuthState::Authenticated { .. }) {
+        // A bearer token that did not authenticate.
+        match shared.unauthenticated.take(peer.ip()) {
+            Ok(s) => unauth = Some(s),
+            Err(r) => return refuse_unauthenticated(&shared, peer, r),
+        }
+    }
     let on_upgrade = hyper::upgrade::on(&mut req);
     drop(req);
     let params = conn::Params {
-        link: Arc::new(Link::new(conn, shared.opts.max_response_bytes as usize)),
+        link: Arc::new(Link::new(
+            conn,
+            shared.opts.max_response_bytes as usize,
+            shared.opts.max_subscriptions as usize,
+        )),
         gateway: Arc::clone(&shared.gateway),
         peer,
         max_message: shared.opts.max_message_bytes as usize,
         stop: shared.stop.clone(),
+        unauth,
+        auth_timeout: shared.opts.auth_timeout,
+        ping_interval: shared.opts.ping_interval,
     };
     // A task of its own: the hyper connection (and its buffers) ends with the upgrade.
     tokio::spawn(async move {
@@ -245,4 +294,51 @@ async fn upgrade(
         conn::run(io.into_inner(), early, params).await;
     });
     response.map(|()| HttpBody::empty())
+}
+
+fn refuse_unauthenticated(
+    shared: &Shared,
+    peer: SocketAddr,
+    why: crate::limits::Refusal,
+) -> HttpResponse<HttpBody> {
+    let text = why.text();
+    shared
+        .gateway
+        .refused(Some(peer), "unauthenticated_quota", &text);
+    http_routes::plain_owned(http::StatusCode::TOO_MANY_REQUESTS, text)
+}
+
+/// RFC 6455 §4.1-4.2: the opening handshake is an HTTP/1.1 (or later) GET, for version 13.
+fn handshake_refusal<B>(req: &hyper::Request<B>) -> Option<HttpResponse<HttpBody>> {
+    if req.method() != http::Method::GET {
+        let mut r = http_routes::plain(
+            http::StatusCode::METHOD_NOT_ALLOWED,
+            "the WebSocket handshake is a GET request",
+        );
+        r.headers_mut()
+            .insert(http::header::ALLOW, http::HeaderValue::from_static("GET"));
+        return Some(r);
+    }
+    if req.version() < http::Version::HTTP_11 {
+        return Some(http_routes::plain(
+            http::StatusCode::BAD_REQUEST,
+            "the WebSocket handshake needs HTTP/1.1",
+        ));
+    }
+    let version = req
+        .headers()
+        .get(http::header::SEC_WEBSOCKET_VERSION)
+        .map(|v| v.as_bytes());
+    if version != Some(b"13") {
+        let mut r = http_routes::plain(
+            http::StatusCode::UPGRADE_REQUIRED,
+            "this server speaks WebSocket version 13 only",
+        );
+        r.headers_mut().insert(
+            http::header::SEC_WEBSOCKET_VERSION,
+            http::HeaderValue::from_static("13"),
+        );
+        return Some(r);
+    }
+    None
 }

@@ -3,7 +3,11 @@
 //!
 //! Client frames must be masked; no extension is negotiated, so RSV bits must be clear.
 //! A message over the size limit is skipped as it streams in (never buffered) and reported as
-//! [`Event::TooBig`], so the connection survives it.
+//! [`Event::TooBig`], so the connection survives it. Text is checked for UTF-8 as each
+//! fragment arrives (a message invalid from its first fragment closes the connection then,
+//! not at its end); binary messages are not part of the API and close the connection (1003);
+//! a close frame must carry a code a peer may send and a UTF-8 reason (RFC 6455 §7.4).
+//! The cases, section by section, are in docs/websocket-conformance.md.
 
 pub const OP_CONTINUATION: u8 = 0x0;
 pub const OP_TEXT: u8 = 0x1;
@@ -16,6 +20,8 @@ pub const OP_PONG: u8 = 0xA;
 pub const CLOSE_NORMAL: u16 = 1000;
 pub const CLOSE_GOING_AWAY: u16 = 1001;
 pub const CLOSE_PROTOCOL: u16 = 1002;
+/// Unsupported data: a binary message (the API is JSON text).
+pub const CLOSE_UNSUPPORTED: u16 = 1003;
 pub const CLOSE_INVALID_DATA: u16 = 1007;
 /// Policy violation: used for a client that does not read its events.
 pub const CLOSE_POLICY: u16 = 1008;
@@ -49,6 +55,15 @@ pub struct Decoder {
     skip: u64,
     /// The frame being skipped ends its message.
     skip_fin: bool,
+    /// How much of `msg` is known to be whole, valid UTF-8 (text messages).
+    utf8_valid: usize,
+}
+
+/// Whether a peer may send this close code (RFC 6455 §7.4.1, §7.4.2 and the IANA registry):
+/// 1000-1003, 1007-1014 and 3000-4999. 1004 is reserved; 1005, 1006 and 1015 must never be
+/// sent in a frame; the rest of 0-2999 is unassigned and 5000 and above do not exist.
+pub fn valid_close_code(code: u16) -> bool {
+    matches!(code, 1000..=1003 | 1007..=1014 | 3000..=4999)
 }
 
 impl Decoder {
@@ -61,6 +76,7 @@ impl Decoder {
             oversized: false,
             skip: 0,
             skip_fin: false,
+            utf8_valid: 0,
         }
     }
 
@@ -99,7 +115,12 @@ impl Decoder {
                 }
                 let mut b = [0u8; 8];
                 b.copy_from_slice(&input[2..10]);
-                (u64::from_be_bytes(b), 10)
+                let len = u64::from_be_bytes(b);
+                // RFC 6455 §5.2: the most significant bit of a 64-bit length must be 0.
+                if len >> 63 != 0 {
+                    return Err(ProtocolError(CLOSE_PROTOCOL));
+                }
+                (len, 10)
             }
             n => (n as u64, 2),
         };
@@ -126,7 +147,16 @@ impl Decoder {
                 _ => match payload.len() {
                     0 => Event::Close(None),
                     1 => return Err(ProtocolError(CLOSE_PROTOCOL)),
-                    _ => Event::Close(Some(u16::from_be_bytes([payload[0], payload[1]]))),
+                    _ => {
+                        let code = u16::from_be_bytes([payload[0], payload[1]]);
+                        if !valid_close_code(code) {
+                            return Err(ProtocolError(CLOSE_PROTOCOL));
+                        }
+                        if std::str::from_utf8(&payload[2..]).is_err() {
+                            return Err(ProtocolError(CLOSE_INVALID_DATA));
+                        }
+                        Event::Close(Some(code))
+                    }
                 },
             };
             return Ok((end, Some(event)));
@@ -135,7 +165,8 @@ impl Decoder {
         // State changes only once the bytes they depend on are here: a partial frame is
         // decoded again from its start when more bytes arrive.
         let starts = match op {
-            OP_TEXT | OP_BINARY if !self.in_message => true,
+            OP_BINARY if !self.in_message => return Err(ProtocolError(CLOSE_UNSUPPORTED)),
+            OP_TEXT if !self.in_message => true,
             OP_CONTINUATION if self.in_message => false,
             _ => return Err(ProtocolError(CLOSE_PROTOCOL)),
         };
@@ -160,19 +191,26 @@ impl Decoder {
             self.in_message = true;
             self.text = op == OP_TEXT;
             self.oversized = false;
+            self.utf8_valid = 0;
         }
         let at = self.msg.len();
         self.msg.extend_from_slice(&input[header..end]);
         unmask(&mut self.msg[at..], mask, 0);
+        if self.text {
+            // Fail fast: only a code point cut at the fragment's end may wait for the next.
+            match std::str::from_utf8(&self.msg[self.utf8_valid..]) {
+                Ok(_) => self.utf8_valid = self.msg.len(),
+                Err(e) if e.error_len().is_some() || fin => {
+                    return Err(ProtocolError(CLOSE_INVALID_DATA));
+                }
+                Err(e) => self.utf8_valid += e.valid_up_to(),
+            }
+        }
         if !fin {
             return Ok((end, None));
         }
         let msg = std::mem::take(&mut self.msg);
-        let text = self.text;
         self.end_message();
-        if text && std::str::from_utf8(&msg).is_err() {
-            return Err(ProtocolError(CLOSE_INVALID_DATA));
-        }
         Ok((end, Some(Event::Message(msg))))
     }
 
@@ -183,8 +221,14 @@ impl Decoder {
         }
         let len = match input[1] & 0x7F {
             126 if input.len() >= 4 => u16::from_be_bytes([input[2], input[3]]) as usize + 8,
-            127 => 0,
-            126 => 0,
+            127 if input.len() >= 10 => {
+                let mut b = [0u8; 8];
+                b.copy_from_slice(&input[2..10]);
+                usize::try_from(u64::from_be_bytes(b))
+                    .unwrap_or(usize::MAX)
+                    .saturating_add(14)
+            }
+            126 | 127 => 0,
             n => n as usize + 6,
         };
         len.min(self.max_message + 14).saturating_sub(input.len())
@@ -194,6 +238,7 @@ impl Decoder {
         self.in_message = false;
         self.oversized = false;
         self.skip_fin = false;
+        self.utf8_valid = 0;
         if self.msg.capacity() > 0 {
             self.msg = Vec::new();
         }
@@ -369,6 +414,86 @@ mod tests {
         assert_eq!(
             events(&mut Decoder::new(64), &close, 64).unwrap(),
             vec![Event::Close(Some(1000))]
+        );
+    }
+
+    #[test]
+    fn close_codes_a_peer_may_not_send_are_protocol_errors() {
+        for code in [
+            1000u16, 1001, 1002, 1003, 1007, 1011, 1014, 3000, 3999, 4000, 4999,
+        ] {
+            let close = client_frame(true, OP_CLOSE, &code.to_be_bytes());
+            assert_eq!(
+                events(&mut Decoder::new(64), &close, 64),
+                Ok(vec![Event::Close(Some(code))]),
+                "{code}"
+            );
+        }
+        for code in [
+            0u16, 999, 1004, 1005, 1006, 1015, 1016, 1100, 2000, 2999, 5000, 65535,
+        ] {
+            let close = client_frame(true, OP_CLOSE, &code.to_be_bytes());
+            assert_eq!(
+                events(&mut Decoder::new(64), &close, 64),
+                Err(ProtocolError(CLOSE_PROTOCOL)),
+                "{code}"
+            );
+        }
+        let mut bad_reason = 1000u16.to_be_bytes().to_vec();
+        bad_reason.extend_from_slice(&[
+            0xCE, 0xBA, 0xE1, 0xBD, 0xB9, 0xCF, 0x83, 0xCE, 0xBC, 0xCE, 0xB5, 0xED, 0xA0, 0x80,
+        ]);
+        assert_eq!(
+            events(
+                &mut Decoder::new(64),
+                &client_frame(true, OP_CLOSE, &bad_reason),
+                64
+            ),
+            Err(ProtocolError(CLOSE_INVALID_DATA))
+        );
+    }
+
+    #[test]
+    fn a_64_bit_length_with_the_top_bit_set_is_a_protocol_error() {
+        let mut f = vec![0x81, 0x80 | 127];
+        f.extend_from_slice(&(1u64 << 63 | 5).to_be_bytes());
+        f.extend_from_slice(&[0, 0, 0, 0]);
+        f.extend_from_slice(b"hello");
+        assert_eq!(
+            events(&mut Decoder::new(64), &f, 64),
+            Err(ProtocolError(CLOSE_PROTOCOL))
+        );
+    }
+
+    #[test]
+    fn binary_messages_are_unsupported_data() {
+        let f = client_frame(true, OP_BINARY, b"{}");
+        assert_eq!(
+            events(&mut Decoder::new(64), &f, 64),
+            Err(ProtocolError(CLOSE_UNSUPPORTED))
+        );
+    }
+
+    #[test]
+    fn invalid_utf8_fails_at_the_fragment_that_holds_it() {
+        // A first fragment already invalid: refused before the message ends.
+        let f = client_frame(false, OP_TEXT, &[b'a', 0xC0, 0xAF]);
+        assert_eq!(
+            events(&mut Decoder::new(64), &f, 64),
+            Err(ProtocolError(CLOSE_INVALID_DATA))
+        );
+        // A code point cut between fragments is whole once joined.
+        let mut ok = client_frame(false, OP_TEXT, &[b'"', 0xE2, 0x82]);
+        ok.extend(client_frame(true, OP_CONTINUATION, &[0xAC, b'"']));
+        assert_eq!(
+            events(&mut Decoder::new(64), &ok, 3).unwrap(),
+            vec![Event::Message("\"€\"".as_bytes().to_vec())]
+        );
+        // ... but not when the message ends inside it.
+        let cut = client_frame(true, OP_TEXT, &[b'"', 0xE2, 0x82]);
+        assert_eq!(
+            events(&mut Decoder::new(64), &cut, 64),
+            Err(ProtocolError(CLOSE_INVALID_DATA))
         );
     }
 
