@@ -1,7 +1,7 @@
 //! The service core: shared state and the per-connection session (authentication, roles,
 //! rate limits, audit) in front of the use cases.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -16,18 +16,15 @@ use ports::auth::{CredentialError, Identity, KeyStore, TokenVerifier};
 use ports::clock::Clock;
 use serde_json::{json, Value};
 use slog::{info, o, warn, Logger};
-use tokio::sync::Semaphore;
 
 use crate::cameras::CameraRegistry;
+use crate::credentials::{AuthRefusal, CredentialLimits, Credentials};
 use crate::events::EventHub;
 use crate::files::Files;
 use crate::health::Health;
 use crate::media::Media;
 use crate::metrics::{ConnectionTally, Metrics};
 use crate::streams::Streams;
-
-/// Argon2 verifications running at once (each takes CPU and a few MiB).
-const KEY_VERIFY_CONCURRENCY: usize = 2;
 
 /// Everything the use cases share.
 pub struct Core {
@@ -46,7 +43,7 @@ pub struct Core {
     pub log: Logger,
     pub audit: Logger,
     pub started_ms: u64,
-    key_verifications: Semaphore,
+    credentials: Credentials,
     next_conn: AtomicU64,
 }
 
@@ -70,6 +67,12 @@ pub struct CoreParts {
 
 impl Core {
     pub fn new(p: CoreParts) -> Core {
+        let credentials = Credentials::new(
+            Arc::clone(&p.tokens),
+            Arc::clone(&p.keys),
+            Arc::clone(&p.clock),
+            CredentialLimits::from_config(&p.config.auth),
+        );
         Core {
             started_ms: p.clock.monotonic_ms(),
             config: p.config,
@@ -85,7 +88,7 @@ impl Core {
             files: p.files,
             log: p.log,
             audit: p.audit,
-            key_verifications: Semaphore::new(KEY_VERIFY_CONCURRENCY),
+            credentials,
             next_conn: AtomicU64::new(1),
         }
     }
@@ -94,23 +97,14 @@ impl Core {
         self.clock.monotonic_ms().saturating_sub(self.started_ms) as f64 / 1000.0
     }
 
-    /// Checks a JWT or an API key (`csk_...`).
-    pub async fn verify_credential(&self, token: &str) -> Result<Identity, CredentialError> {
-        let now = self.clock.now();
-        if token.starts_with("csk_") {
-            let _permit = self
-                .key_verifications
-                .acquire()
-                .await
-                .map_err(|_| CredentialError::Invalid("the service is stopping".into()))?;
-            let keys = Arc::clone(&self.keys);
-            let token = token.to_owned();
-            tokio::task::spawn_blocking(move || keys.verify(&token, now))
-                .await
-                .unwrap_or_else(|_| Err(CredentialError::Invalid("key check failed".into())))
-        } else {
-            self.tokens.verify(token, now)
-        }
+    /// Checks a JWT or an API key (`csk_...`) presented from `peer`, at a bounded cost
+    /// (see `crate::credentials`).
+    pub async fn verify_credential(
+        &self,
+        token: &str,
+        peer: Option<IpAddr>,
+    ) -> Result<Identity, AuthRefusal> {
+        self.credentials.verify(token, peer).await
     }
 
     /// Whether an identity is still good now (expiry, key revocation).
@@ -214,7 +208,11 @@ impl Session {
     }
 
     async fn authenticate(&self, token: &str) -> Result<Value, ApiError> {
-        match self.core.verify_credential(token).await {
+        match self
+            .core
+            .verify_credential(token, self.peer.map(|p| p.ip()))
+            .await
+        {
             Ok(identity) => {
                 let session_id = format!("{:x}-{:x}", self.id, self.core.clock.monotonic_ms());
                 let result = json!({
@@ -234,12 +232,17 @@ impl Session {
                 Ok(result)
             }
             Err(e) => {
-                warn!(self.core.audit, "authentication failed"; "event" => "auth_failure", "conn" => self.id,
-                    "peer" => self.peer_text(), "reason" => e.reason(), "details" => e.to_string());
+                let event = if e.is_throttle() {
+                    "auth_throttled"
+                } else {
+                    "auth_failure"
+                };
+                warn!(self.core.audit, "authentication failed"; "event" => event, "conn" => self.id,
+                    "peer" => self.peer_text(), "reason" => e.reason(), "details" => e.details());
                 // A failed authenticate leaves the connection unauthenticated.
                 self.lock().auth = None;
                 self.tally.set_authenticated(false);
-                Err(auth_error(&e))
+                Err(e.to_api_error())
             }
         }
     }
@@ -427,9 +430,9 @@ impl ApiGateway for Gateway {
         let token = bearer.ok_or_else(auth_required)?;
         let identity = self
             .core
-            .verify_credential(token)
+            .verify_credential(token, None)
             .await
-            .map_err(|e| auth_error(&e))?;
+            .map_err(|e| e.to_api_error())?;
         if !identity.role.allows(domain::Role::Viewer) {
             return Err(ApiError::new(
                 ErrorKind::PermissionDenied,

@@ -5,6 +5,7 @@
 pub mod cameras;
 pub mod cli;
 pub mod core;
+pub mod credentials;
 mod dispatch;
 pub mod events;
 pub mod files;
