@@ -17,6 +17,7 @@ use ports::clock::Clock;
 use serde_json::{json, Value};
 use slog::{info, o, warn, Logger};
 
+use crate::audit::DenialLog;
 use crate::cameras::CameraRegistry;
 use crate::credentials::{AuthRefusal, CredentialLimits, Credentials};
 use crate::events::EventHub;
@@ -44,6 +45,8 @@ pub struct Core {
     pub audit: Logger,
     pub started_ms: u64,
     credentials: Credentials,
+    /// Denials and rate-limit hits, aggregated per peer and window (see `crate::audit`).
+    denials: DenialLog,
     next_conn: AtomicU64,
 }
 
@@ -73,6 +76,11 @@ impl Core {
             Arc::clone(&p.clock),
             CredentialLimits::from_config(&p.config.auth),
         );
+        let denials = DenialLog::new(
+            p.audit.clone(),
+            Arc::clone(&p.clock),
+            std::time::Duration::from_secs(p.config.logging.audit_window_secs),
+        );
         Core {
             started_ms: p.clock.monotonic_ms(),
             config: p.config,
@@ -89,6 +97,7 @@ impl Core {
             log: p.log,
             audit: p.audit,
             credentials,
+            denials,
             next_conn: AtomicU64::new(1),
         }
     }
@@ -166,6 +175,10 @@ impl Session {
         self.peer.map(|p| p.to_string()).unwrap_or_default()
     }
 
+    fn peer_ip(&self) -> Option<IpAddr> {
+        self.peer.map(|p| p.ip())
+    }
+
     /// Rate limit, method, authentication and role: what every call passes first.
     fn admit_method(&self, name: &str) -> Result<(Method, Option<Identity>), ApiError> {
         let now_ms = self.core.clock.monotonic_ms();
@@ -173,7 +186,9 @@ impl Session {
             let mut st = self.lock();
             if let Err(wait_ms) = st.bucket.try_take(now_ms) {
                 drop(st);
-                warn!(self.core.audit, "rate limited"; "event" => "rate_limited", "conn" => self.id, "peer" => self.peer_text(), "method" => name);
+                self.core.denials.record("rate_limited", self.peer_ip(), |audit| {
+                    warn!(audit, "rate limited"; "event" => "rate_limited", "conn" => self.id, "peer" => self.peer_text(), "method" => name);
+                });
                 return Err(ApiError::new(
                     ErrorKind::RateLimited,
                     "rate_limited",
@@ -194,8 +209,10 @@ impl Session {
             return Err(auth_error(&e));
         }
         if !identity.role.allows(need) {
-            warn!(self.core.audit, "permission denied"; "event" => "permission_denied", "conn" => self.id,
-                "user" => &identity.subject, "role" => identity.role.as_str(), "method" => name, "required_role" => need.as_str());
+            self.core.denials.record("permission_denied", self.peer_ip(), |audit| {
+                warn!(audit, "permission denied"; "event" => "permission_denied", "conn" => self.id, "peer" => self.peer_text(),
+                    "user" => &identity.subject, "role" => identity.role.as_str(), "method" => name, "required_role" => need.as_str());
+            });
             return Err(ApiError::new(
                 ErrorKind::PermissionDenied,
                 "insufficient_role",
@@ -237,8 +254,10 @@ impl Session {
                 } else {
                     "auth_failure"
                 };
-                warn!(self.core.audit, "authentication failed"; "event" => event, "conn" => self.id,
-                    "peer" => self.peer_text(), "reason" => e.reason(), "details" => e.details());
+                self.core.denials.record(event, self.peer_ip(), |audit| {
+                    warn!(audit, "authentication failed"; "event" => event, "conn" => self.id,
+                        "peer" => self.peer_text(), "reason" => e.reason(), "details" => e.details());
+                });
                 // A failed authenticate leaves the connection unauthenticated.
                 self.lock().auth = None;
                 self.tally.set_authenticated(false);
@@ -330,8 +349,10 @@ impl ApiConnection for Session {
                 .filter(|t| !identity.role.allows(t.min_role()))
                 .map(|t| t.name())
                 .collect();
-            warn!(self.core.audit, "permission denied"; "event" => "permission_denied", "conn" => self.id,
-                "user" => &identity.subject, "method" => "subscribe_events", "topics" => topics.join(","));
+            self.core.denials.record("permission_denied", self.peer_ip(), |audit| {
+                warn!(audit, "permission denied"; "event" => "permission_denied", "conn" => self.id, "peer" => self.peer_text(),
+                    "user" => &identity.subject, "method" => "subscribe_events", "topics" => topics.join(","));
+            });
             return Err(ApiError::new(
                 ErrorKind::PermissionDenied,
                 "insufficient_role",
@@ -444,7 +465,11 @@ impl ApiGateway for Gateway {
     }
 
     fn refused(&self, peer: Option<SocketAddr>, what: &str, details: &str) {
-        warn!(self.core.audit, "request refused"; "event" => "refused", "what" => what, "details" => details,
-            "peer" => peer.map(|p| p.to_string()));
+        self.core
+            .denials
+            .record("refused", peer.map(|p| p.ip()), |audit| {
+                warn!(audit, "request refused"; "event" => "refused", "what" => what, "details" => details,
+                    "peer" => peer.map(|p| p.to_string()));
+            });
     }
 }
