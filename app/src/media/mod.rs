@@ -64,6 +64,10 @@ pub struct MediaParts {
     /// `None` in media mode `direct`.
     pub streams: Option<Arc<crate::streams::Streams>>,
     pub log: Logger,
+    /// Snapshot capture processes running at once, all cameras together.
+    pub max_captures: usize,
+    /// Longest a snapshot waits for a capture slot before it is refused.
+    pub capture_wait: Duration,
 }
 
 /// How a recording ended, kept for the `stop_recording` that asked for it.
@@ -88,6 +92,7 @@ struct Slot {
 pub struct Media {
     parts: MediaParts,
     slots: Mutex<HashMap<CameraId, Slot>>,
+    snapshots: snapshot::Snapshots,
 }
 
 /// -32060 with the figures.
@@ -168,6 +173,7 @@ pub fn capture_error(e: CaptureError, device: CameraId) -> ApiError {
 impl Media {
     pub fn new(parts: MediaParts) -> Media {
         Media {
+            snapshots: snapshot::Snapshots::new(parts.max_captures, parts.capture_wait),
             parts,
             slots: Mutex::new(HashMap::new()),
         }
