@@ -2,9 +2,10 @@
 # Authentication storm benchmark (issue #11, finding 2): starts a release camera-service with
 # no cameras, adds two API keys (one then revoked), and has CONNECTIONS connections send
 # `authenticate` for BENCH_SECONDS each:
-#   1. the known id of a live key with a fresh wrong secret on every call;
-#   2. the revoked key itself;
-#   3. the live key itself (a client reconnecting with the right key).
+#   1. the live key itself (clients reconnecting with the right key);
+#   2. the known id of the live key with a fresh wrong secret on every call (the storm);
+#   3. the revoked key itself;
+#   4. the live key again, right after the storm, from the same (throttled) address.
 # For each it prints the server's RSS before, during (peak and last) and after (at once and
 # SETTLE seconds later), the answers by outcome and their latency. Budget: RSS <= 50 MB
 # during and after.
@@ -45,7 +46,7 @@ revoked="$(cs keys add --role admin --label bench-revoked | tail -1)"
 revoked_id="$(echo "$revoked" | cut -d_ -f2)"
 cs keys revoke "$revoked_id" > /dev/null
 
-cs serve > "$state/log" 2>&1 &
+"$bin" --config "$state/config.yaml" serve > "$state/log" 2>&1 &
 pid=$!
 until curl -sf "http://127.0.0.1:$PORT/health/live" >/dev/null 2>&1; do
     kill -0 "$pid" || { cat "$state/log"; exit 1; }
@@ -57,11 +58,13 @@ storm() {
     "$bench" --url "$url" --pid "$pid" --connections "$CONNECTIONS" --seconds "$SECONDS_EACH" \
         --inflight "$INFLIGHT" --settle "$SETTLE" "$@"
 }
-echo "== 1. $CONNECTIONS connections x $SECONDS_EACH s of wrong secrets for a known key id =="
-storm --key "$live" --mode wrong
-echo "== 2. $CONNECTIONS connections x $SECONDS_EACH s of a revoked key =="
-storm --key "$revoked" --mode as-is
-echo "== 3. $CONNECTIONS connections x $SECONDS_EACH s of the right key =="
+echo "== 1. $CONNECTIONS connections x $SECONDS_EACH s of the right key =="
 storm --key "$live" --mode as-is
+echo "== 2. $CONNECTIONS connections x $SECONDS_EACH s of wrong secrets for a known key id =="
+storm --key "$live" --mode wrong
+echo "== 3. $CONNECTIONS connections x $SECONDS_EACH s of a revoked key =="
+storm --key "$revoked" --mode as-is
+echo "== 4. the right key again, from the address that stormed =="
+storm --key "$live" --mode as-is --seconds 2
 echo "audit log: $(wc -l < "$state/audit.log") lines, $(wc -c < "$state/audit.log") bytes"
 echo "final RSS: $(( $(awk '/^VmRSS:/ {print $2}' "/proc/$pid/status") / 1024 )) MiB"

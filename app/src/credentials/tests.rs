@@ -433,3 +433,22 @@ async fn a_revoked_key_is_refused_before_any_slot_or_hash() {
     assert_eq!(r.map_err(|r| r.reason()), Err("key_revoked"));
     assert_eq!(fx.keys.hashes(), 0);
 }
+
+#[tokio::test]
+async fn revoked_keys_do_not_count_against_their_peer() {
+    let fx = fixture(2, 16, 1_000);
+    fx.keys
+        .revoked
+        .lock()
+        .unwrap()
+        .insert("aaaaaaaaaaaa".into());
+    for _ in 0..20 {
+        let r = fx.creds.verify(&key("aaaaaaaaaaaa", RIGHT), PEER).await;
+        assert_eq!(r.map_err(|r| r.reason()), Err("key_revoked"));
+    }
+
+    fx.creds
+        .verify(&key("bbbbbbbbbbbb", RIGHT), PEER)
+        .await
+        .expect("the address is not held up by refused revoked keys");
+}
