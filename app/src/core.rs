@@ -1,7 +1,7 @@
 //! The service core: shared state and the per-connection session (authentication, roles,
 //! rate limits, audit) in front of the use cases.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -18,18 +18,16 @@ use ports::auth::{CredentialError, Identity, KeyStore, TokenVerifier};
 use ports::clock::Clock;
 use serde_json::{json, Value};
 use slog::{info, o, warn, Logger};
-use tokio::sync::Semaphore;
 
+use crate::audit::DenialLog;
 use crate::cameras::CameraRegistry;
+use crate::credentials::{AuthRefusal, CredentialLimits, Credentials};
 use crate::events::EventHub;
 use crate::files::Files;
 use crate::health::Health;
 use crate::media::Media;
 use crate::metrics::{ConnectionTally, Metrics};
 use crate::streams::Streams;
-
-/// Argon2 verifications running at once (each takes CPU and a few MiB).
-const KEY_VERIFY_CONCURRENCY: usize = 2;
 
 /// Everything the use cases share.
 pub struct Core {
@@ -48,7 +46,9 @@ pub struct Core {
     pub log: Logger,
     pub audit: Logger,
     pub started_ms: u64,
-    key_verifications: Semaphore,
+    credentials: Credentials,
+    /// Denials and rate-limit hits, aggregated per peer and window (see `crate::audit`).
+    denials: DenialLog,
     next_conn: AtomicU64,
 }
 
@@ -72,6 +72,17 @@ pub struct CoreParts {
 
 impl Core {
     pub fn new(p: CoreParts) -> Core {
+        let credentials = Credentials::new(
+            Arc::clone(&p.tokens),
+            Arc::clone(&p.keys),
+            Arc::clone(&p.clock),
+            CredentialLimits::from_config(&p.config.auth),
+        );
+        let denials = DenialLog::new(
+            p.audit.clone(),
+            Arc::clone(&p.clock),
+            std::time::Duration::from_secs(p.config.logging.audit_window_secs),
+        );
         Core {
             started_ms: p.clock.monotonic_ms(),
             config: p.config,
@@ -87,7 +98,8 @@ impl Core {
             files: p.files,
             log: p.log,
             audit: p.audit,
-            key_verifications: Semaphore::new(KEY_VERIFY_CONCURRENCY),
+            credentials,
+            denials,
             next_conn: AtomicU64::new(1),
         }
     }
@@ -96,23 +108,14 @@ impl Core {
         self.clock.monotonic_ms().saturating_sub(self.started_ms) as f64 / 1000.0
     }
 
-    /// Checks a JWT or an API key (`csk_...`).
-    pub async fn verify_credential(&self, token: &str) -> Result<Identity, CredentialError> {
-        let now = self.clock.now();
-        if token.starts_with("csk_") {
-            let _permit = self
-                .key_verifications
-                .acquire()
-                .await
-                .map_err(|_| CredentialError::Invalid("the service is stopping".into()))?;
-            let keys = Arc::clone(&self.keys);
-            let token = token.to_owned();
-            tokio::task::spawn_blocking(move || keys.verify(&token, now))
-                .await
-                .unwrap_or_else(|_| Err(CredentialError::Invalid("key check failed".into())))
-        } else {
-            self.tokens.verify(token, now)
-        }
+    /// Checks a JWT or an API key (`csk_...`) presented from `peer`, at a bounded cost
+    /// (see `crate::credentials`).
+    pub async fn verify_credential(
+        &self,
+        token: &str,
+        peer: Option<IpAddr>,
+    ) -> Result<Identity, AuthRefusal> {
+        self.credentials.verify(token, peer).await
     }
 
     /// Whether an identity is still good now (expiry, key revocation).
@@ -174,6 +177,10 @@ impl Session {
         self.peer.map(|p| p.to_string()).unwrap_or_default()
     }
 
+    fn peer_ip(&self) -> Option<IpAddr> {
+        self.peer.map(|p| p.ip())
+    }
+
     /// Rate limit, method, authentication and role: what every call passes first.
     fn admit_method(&self, name: &str) -> Result<(Method, Option<Identity>), ApiError> {
         let now_ms = self.core.clock.monotonic_ms();
@@ -181,7 +188,9 @@ impl Session {
             let mut st = self.lock();
             if let Err(wait_ms) = st.bucket.try_take(now_ms) {
                 drop(st);
-                warn!(self.core.audit, "rate limited"; "event" => "rate_limited", "conn" => self.id, "peer" => self.peer_text(), "method" => name);
+                self.core.denials.record("rate_limited", self.peer_ip(), |audit| {
+                    warn!(audit, "rate limited"; "event" => "rate_limited", "conn" => self.id, "peer" => self.peer_text(), "method" => name);
+                });
                 return Err(ApiError::new(
                     ErrorKind::RateLimited,
                     "rate_limited",
@@ -202,8 +211,10 @@ impl Session {
             return Err(auth_error(&e));
         }
         if !identity.role.allows(need) {
-            warn!(self.core.audit, "permission denied"; "event" => "permission_denied", "conn" => self.id,
-                "user" => &identity.subject, "role" => identity.role.as_str(), "method" => name, "required_role" => need.as_str());
+            self.core.denials.record("permission_denied", self.peer_ip(), |audit| {
+                warn!(audit, "permission denied"; "event" => "permission_denied", "conn" => self.id, "peer" => self.peer_text(),
+                    "user" => &identity.subject, "role" => identity.role.as_str(), "method" => name, "required_role" => need.as_str());
+            });
             return Err(ApiError::new(
                 ErrorKind::PermissionDenied,
                 "insufficient_role",
@@ -216,7 +227,11 @@ impl Session {
     }
 
     async fn authenticate(&self, token: &str) -> Result<Value, ApiError> {
-        match self.core.verify_credential(token).await {
+        match self
+            .core
+            .verify_credential(token, self.peer.map(|p| p.ip()))
+            .await
+        {
             Ok(identity) => {
                 let session_id = format!("{:x}-{:x}", self.id, self.core.clock.monotonic_ms());
                 let result = json!({
@@ -236,12 +251,19 @@ impl Session {
                 Ok(result)
             }
             Err(e) => {
-                warn!(self.core.audit, "authentication failed"; "event" => "auth_failure", "conn" => self.id,
-                    "peer" => self.peer_text(), "reason" => e.reason(), "details" => e.to_string());
+                let event = if e.is_throttle() {
+                    "auth_throttled"
+                } else {
+                    "auth_failure"
+                };
+                self.core.denials.record(event, self.peer_ip(), |audit| {
+                    warn!(audit, "authentication failed"; "event" => event, "conn" => self.id,
+                        "peer" => self.peer_text(), "reason" => e.reason(), "details" => e.details());
+                });
                 // A failed authenticate leaves the connection unauthenticated.
                 self.lock().auth = None;
                 self.tally.set_authenticated(false);
-                Err(auth_error(&e))
+                Err(e.to_api_error())
             }
         }
     }
@@ -329,8 +351,10 @@ impl ApiConnection for Session {
                 .filter(|t| !identity.role.allows(t.min_role()))
                 .map(|t| t.name())
                 .collect();
-            warn!(self.core.audit, "permission denied"; "event" => "permission_denied", "conn" => self.id,
-                "user" => &identity.subject, "method" => "subscribe_events", "topics" => topics.join(","));
+            self.core.denials.record("permission_denied", self.peer_ip(), |audit| {
+                warn!(audit, "permission denied"; "event" => "permission_denied", "conn" => self.id, "peer" => self.peer_text(),
+                    "user" => &identity.subject, "method" => "subscribe_events", "topics" => topics.join(","));
+            });
             return Err(ApiError::new(
                 ErrorKind::PermissionDenied,
                 "insufficient_role",
@@ -448,9 +472,9 @@ impl ApiGateway for Gateway {
         let token = bearer.ok_or_else(auth_required)?;
         let identity = self
             .core
-            .verify_credential(token)
+            .verify_credential(token, None)
             .await
-            .map_err(|e| auth_error(&e))?;
+            .map_err(|e| e.to_api_error())?;
         if !identity.role.allows(domain::Role::Viewer) {
             return Err(ApiError::new(
                 ErrorKind::PermissionDenied,
@@ -462,7 +486,11 @@ impl ApiGateway for Gateway {
     }
 
     fn refused(&self, peer: Option<SocketAddr>, what: &str, details: &str) {
-        warn!(self.core.audit, "request refused"; "event" => "refused", "what" => what, "details" => details,
-            "peer" => peer.map(|p| p.to_string()));
+        self.core
+            .denials
+            .record("refused", peer.map(|p| p.ip()), |audit| {
+                warn!(audit, "request refused"; "event" => "refused", "what" => what, "details" => details,
+                    "peer" => peer.map(|p| p.to_string()));
+            });
     }
 }

@@ -2,9 +2,11 @@
 //!
 //! Only `root`, `cli` and `logging` name concrete adapters; the use cases see ports.
 
+pub mod audit;
 pub mod cameras;
 pub mod cli;
 pub mod core;
+pub mod credentials;
 mod dispatch;
 pub mod events;
 pub mod files;

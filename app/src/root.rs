@@ -337,6 +337,8 @@ async fn media_plane(
         segment_secs: config.recording.segment_seconds,
         streams,
         log: log.new(o!("component" => "media")),
+        max_captures: config.media.max_captures as usize,
+        capture_wait: Duration::from_secs_f64(config.media.snapshot_timeout_secs),
     }));
     let files = Arc::new(
         Files::open(FilesParts {

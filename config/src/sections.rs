@@ -142,6 +142,14 @@ pub struct AuthConfig {
     pub rate_per_second: f64,
     /// Calls allowed at once on one connection.
     pub rate_burst: u32,
+    /// argon2 verifications of API keys running at once (each takes a core and 4 MiB).
+    pub key_verify_concurrency: u32,
+    /// API-key verifications allowed to wait for a slot; more are refused (-32040).
+    pub key_verify_queue: u32,
+    /// Longest an API-key verification waits for a slot before it is refused (-32040).
+    pub key_verify_wait_ms: u64,
+    /// Longest wait imposed on a peer or a key id after repeated failed API keys.
+    pub backoff_max_ms: u64,
 }
 
 impl Default for AuthConfig {
@@ -152,6 +160,10 @@ impl Default for AuthConfig {
             keys_file: "/var/lib/camera-service/api-keys.json".into(),
             rate_per_second: 100.0,
             rate_burst: 200,
+            key_verify_concurrency: 2,
+            key_verify_queue: 16,
+            key_verify_wait_ms: 2_000,
+            backoff_max_ms: 30_000,
         }
     }
 }
@@ -177,6 +189,30 @@ impl AuthConfig {
             "auth.rate_burst",
             self.rate_burst,
             "must be >= 1",
+        )?;
+        check(
+            (1..=64).contains(&self.key_verify_concurrency),
+            "auth.key_verify_concurrency",
+            self.key_verify_concurrency,
+            "must be 1..=64",
+        )?;
+        check(
+            self.key_verify_queue <= 10_000,
+            "auth.key_verify_queue",
+            self.key_verify_queue,
+            "must be 0..=10000",
+        )?;
+        check(
+            (1..=60_000).contains(&self.key_verify_wait_ms),
+            "auth.key_verify_wait_ms",
+            self.key_verify_wait_ms,
+            "must be 1..=60000",
+        )?;
+        check(
+            (100..=3_600_000).contains(&self.backoff_max_ms),
+            "auth.backoff_max_ms",
+            self.backoff_max_ms,
+            "must be 100..=3600000",
         )
     }
 }
@@ -366,6 +402,9 @@ pub struct MediaConfig {
     pub snapshot_timeout_secs: f64,
     /// H.264 encoding of recordings and streams (STANAG 4406 profile).
     pub video: VideoConfig,
+    /// Snapshot capture processes (ffmpeg) running at once, all cameras together; more
+    /// wait up to `snapshot_timeout_secs`, then get -32003 `capture_limit`.
+    pub max_captures: u32,
 }
 
 impl Default for MediaConfig {
@@ -376,6 +415,7 @@ impl Default for MediaConfig {
             ffprobe: "ffprobe".into(),
             snapshot_timeout_secs: 10.0,
             video: VideoConfig::default(),
+            max_captures: 4,
         }
     }
 }
@@ -388,6 +428,12 @@ impl MediaConfig {
             "media.snapshot_timeout_secs",
             self.snapshot_timeout_secs,
             "must be 0.5..=120",
+        )?;
+        check(
+            (1..=256).contains(&self.max_captures),
+            "media.max_captures",
+            self.max_captures,
+            "must be 1..=256",
         )?;
         self.video.encoding().map(|_| ())
     }
@@ -710,6 +756,9 @@ pub struct LoggingConfig {
     pub audit_max_bytes: u64,
     /// Rotated audit files kept.
     pub audit_keep: u32,
+    /// Denials and rate-limit hits of one peer are written once per this many seconds,
+    /// with a count (the first at once, the rest summed at the window's end).
+    pub audit_window_secs: u64,
 }
 
 impl Default for LoggingConfig {
@@ -720,6 +769,7 @@ impl Default for LoggingConfig {
             audit_file: String::new(),
             audit_max_bytes: 10 * 1024 * 1024,
             audit_keep: 5,
+            audit_window_secs: 10,
         }
     }
 }
@@ -745,6 +795,12 @@ impl LoggingConfig {
             "logging.audit_keep",
             self.audit_keep,
             "must be 1..=100",
+        )?;
+        check(
+            (1..=3600).contains(&self.audit_window_secs),
+            "logging.audit_window_secs",
+            self.audit_window_secs,
+            "must be 1..=3600",
         )
     }
 }

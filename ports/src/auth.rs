@@ -53,10 +53,25 @@ pub struct ApiKeyRecord {
     pub revoked: bool,
 }
 
+/// What the cheap checks of a presented API key found, before any hashing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyPrecheck {
+    /// This secret already verified for this live key: `verify` will not hash it again.
+    Remembered,
+    /// A live key whose secret must be hashed (argon2) to be judged.
+    NeedsHash { key_id: String },
+}
+
 /// API keys (`csk_...`), stored only as argon2 hashes.
 pub trait KeyStore: Send + Sync + 'static {
-    /// Checks a presented key (slow: argon2) and records its use.
+    /// Checks a presented key and records its use. Malformed, unknown, revoked and expired
+    /// keys are refused before any hashing; a secret that verified before is recognised
+    /// without argon2; anything else costs one argon2 verification (slow).
     fn verify(&self, key: &str, now: Timestamp) -> Result<Identity, CredentialError>;
+    /// The checks `verify` makes before hashing, and nothing else (cheap: no argon2, no
+    /// write): refuses what `verify` would refuse without hashing, and says whether
+    /// `verify` would hash.
+    fn precheck(&self, key: &str, now: Timestamp) -> Result<KeyPrecheck, CredentialError>;
     /// Cheap check on every call of a key-authenticated connection: still valid?
     fn check(&self, key_id: &str, now: Timestamp) -> Result<(), CredentialError>;
 }

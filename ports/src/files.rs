@@ -74,6 +74,15 @@ pub trait FileStore: Send + Sync + 'static {
 
     /// Where a file of the collection is (for the capture tool and downloads).
     fn path_of(&self, kind: FileKind, name: &SafeFileName) -> PathBuf;
+
+    /// Copies the regular file `from` over `to` (a name reserved by `create_new`), both in
+    /// `kind`'s collection; returns the bytes copied.
+    async fn copy(
+        &self,
+        kind: FileKind,
+        from: &SafeFileName,
+        to: &SafeFileName,
+    ) -> Result<u64, StoreError>;
 }
 
 /// Small documents the service keeps across restarts (the retention policy, ...).

@@ -7,21 +7,26 @@
 //! (temporary file, fsync, rename), so a reader never needs a lock. Read-modify-write
 //! cycles are serialised across processes by an exclusive `flock` on a sibling lock file
 //! (`<file>.lock`), always taken before the in-memory mutex and never while holding it.
+//!
+//! One file past 600 lines because most of it is the store's tests, which share one
+//! fixture; the code itself is the store and its file cache, one concern.
 
 use std::fmt;
 use std::fs::{self, File};
 use std::io::{self, Read as _};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 use argon2::{Algorithm, Argon2, Params, PasswordHasher as _, PasswordVerifier as _, Version};
 use domain::{Role, Timestamp};
-use ports::auth::{ApiKeyRecord, CredentialError, Identity, KeyStore};
+use ports::auth::{ApiKeyRecord, CredentialError, Identity, KeyPrecheck, KeyStore};
 
 use crate::api_key::{self, NewSecret, PresentedKey};
 use crate::files;
 use crate::key_file::{self, KeyEntry, Keys};
+use crate::verified::VerifiedSecrets;
 
 /// argon2id with 4 MiB and one pass instead of the crate's 19 MiB and two.
 ///
@@ -51,6 +56,10 @@ pub struct FileKeyStore {
     path: PathBuf,
     lock_path: PathBuf,
     cache: Mutex<Cache>,
+    /// Secrets that verified, by key id; emptied whenever the file is reloaded.
+    verified: VerifiedSecrets,
+    /// argon2 verifications run so far (for tests and the curious).
+    hashes_run: AtomicU64,
 }
 
 /// The keys as last read, and the identity of the file they were read from.
@@ -131,7 +140,14 @@ impl FileKeyStore {
                 stamp,
                 content: Content::Keys(keys),
             }),
+            verified: VerifiedSecrets::new(),
+            hashes_run: AtomicU64::new(0),
         })
+    }
+
+    /// How many argon2 verifications this store has run.
+    pub fn hashes_run(&self) -> u64 {
+        self.hashes_run.load(Ordering::Relaxed)
     }
 
     /// The file this store reads and writes.
@@ -208,14 +224,16 @@ impl FileKeyStore {
     /// Revokes the key with `id`; `false` when there is no such key. Revoking twice is
     /// harmless. Every process sharing the file refuses the key from its next `check`.
     pub fn revoke(&self, id: &str) -> io::Result<bool> {
-        self.modify(|keys| match keys.get_mut(id) {
+        let known = self.modify(|keys| match keys.get_mut(id) {
             None => Ok((Change::None, false)),
             Some(entry) if entry.revoked => Ok((Change::None, true)),
             Some(entry) => {
                 entry.revoked = true;
                 Ok((Change::Write, true))
             }
-        })
+        })?;
+        self.verified.forget(id);
+        Ok(known)
     }
 
     /// The cache, brought up to date with the file (one `stat` when nothing changed).
@@ -223,6 +241,9 @@ impl FileKeyStore {
         let mut cache = self.lock_cache();
         let stamp = Stamp::of_path(&self.path)?;
         if stamp != cache.stamp {
+            // Another writer changed the file: what verified against the old one is
+            // forgotten (a revocation may be among the changes).
+            self.verified.forget_all();
             *cache = match read_file(&self.path) {
                 Ok((stamp, keys)) => Cache {
                     stamp,
@@ -250,6 +271,9 @@ impl FileKeyStore {
         lock.lock()?;
         // A broken file is reported, never overwritten.
         let (mut stamp, mut keys) = read_file(&self.path)?;
+        if stamp != self.lock_cache().stamp {
+            self.verified.forget_all();
+        }
         let (changed, out) = change(&mut keys)?;
         if changed == Change::Write {
             let bytes = key_file::render(&keys).map_err(io::Error::other)?;
@@ -327,23 +351,45 @@ enum Change {
     Write,
 }
 
-impl KeyStore for FileKeyStore {
-    /// Finds the record by the key's id, then checks the secret against that one hash.
-    /// Revocation and expiry are reported only to a caller who holds the right secret.
-    fn verify(&self, key: &str, now: Timestamp) -> Result<Identity, CredentialError> {
-        let presented =
-            PresentedKey::parse(key).map_err(|err| CredentialError::Invalid(err.to_string()))?;
+impl FileKeyStore {
+    /// The checks made before any hashing: shape, known id, revocation, expiry. The
+    /// revocation and expiry of a key id are told to anyone who presents it (ids are not
+    /// secret, and hashing first would let every guess cost an argon2 run).
+    fn live_entry<'k>(
+        &self,
+        presented: &PresentedKey<'k>,
+        now: Timestamp,
+    ) -> Result<KeyEntry, CredentialError> {
         let entry = self
             .with_entry(presented.id, |entry| entry.cloned())?
             .ok_or_else(|| CredentialError::Invalid(UNKNOWN_KEY.into()))?;
-        Argon2::default()
-            .verify_password(presented.secret.as_bytes(), entry.hash.as_str())
-            .map_err(|_| CredentialError::Invalid(WRONG_SECRET.into()))?;
         if entry.revoked {
             return Err(CredentialError::Revoked);
         }
         if entry.is_expired(now) {
             return Err(CredentialError::Expired);
+        }
+        Ok(entry)
+    }
+}
+
+impl KeyStore for FileKeyStore {
+    /// Finds the record by the key's id, refuses a revoked or expired key, then checks the
+    /// secret: against the remembered MAC of the last secret that verified, else against the
+    /// argon2 hash.
+    fn verify(&self, key: &str, now: Timestamp) -> Result<Identity, CredentialError> {
+        let presented =
+            PresentedKey::parse(key).map_err(|err| CredentialError::Invalid(err.to_string()))?;
+        let entry = self.live_entry(&presented, now)?;
+        if !self.verified.matches(&entry.id, presented.secret) {
+            self.hashes_run.fetch_add(1, Ordering::Relaxed);
+            let verified =
+                Argon2::default().verify_password(presented.secret.as_bytes(), entry.hash.as_str());
+            // argon2's 4 MiB went back to this thread's arena, which glibc keeps resident;
+            // hand it to the kernel (a walk of the free chunks: far below argon2's cost).
+            cs_sys::release_free_heap();
+            verified.map_err(|_| CredentialError::Invalid(WRONG_SECRET.into()))?;
+            self.verified.remember(&entry.id, presented.secret);
         }
         self.note_use(&entry.id, entry.last_used_at, now);
         Ok(Identity {
@@ -352,6 +398,17 @@ impl KeyStore for FileKeyStore {
             expires_at: entry.expires_at,
             key_id: Some(entry.id),
         })
+    }
+
+    fn precheck(&self, key: &str, now: Timestamp) -> Result<KeyPrecheck, CredentialError> {
+        let presented =
+            PresentedKey::parse(key).map_err(|err| CredentialError::Invalid(err.to_string()))?;
+        let entry = self.live_entry(&presented, now)?;
+        if self.verified.matches(&entry.id, presented.secret) {
+            Ok(KeyPrecheck::Remembered)
+        } else {
+            Ok(KeyPrecheck::NeedsHash { key_id: entry.id })
+        }
     }
 
     /// One `stat` of the file, and a re-read only if another writer replaced it. A key that
@@ -607,14 +664,136 @@ mod tests {
     }
 
     #[test]
-    fn revoked_status_is_not_told_to_a_wrong_secret() {
+    fn revoked_key_is_refused_before_hashing() {
         let fx = Fixture::new();
         let store = fx.open();
-        let (_, record) = add(&store, Role::Operator);
+        let (key, record) = add(&store, Role::Operator);
         store.revoke(&record.id).expect("revokes");
 
         let guess = format!("csk_{}_{}", record.id, "g".repeat(43));
-        assert_eq!(invalid_reason(store.verify(&guess, now())), WRONG_SECRET);
+        assert_eq!(store.verify(&guess, now()), Err(CredentialError::Revoked));
+        assert_eq!(store.verify(&key, now()), Err(CredentialError::Revoked));
+        assert_eq!(store.precheck(&guess, now()), Err(CredentialError::Revoked));
+        assert_eq!(store.hashes_run(), 0, "no argon2 run for a revoked key");
+    }
+
+    #[test]
+    fn expired_key_is_refused_before_hashing() {
+        let fx = Fixture::new();
+        let store = fx.open();
+        let (key, _) = store
+            .add(Role::Viewer, "short-lived", Some(later(60)), now())
+            .expect("adds");
+
+        assert_eq!(store.verify(&key, later(61)), Err(CredentialError::Expired));
+        assert_eq!(
+            store.precheck(&key, later(61)),
+            Err(CredentialError::Expired)
+        );
+        assert_eq!(store.hashes_run(), 0);
+    }
+
+    #[test]
+    fn unknown_and_malformed_keys_are_refused_before_hashing() {
+        let fx = Fixture::new();
+        let store = fx.open();
+        add(&store, Role::Admin);
+
+        let unknown = format!("csk_aaaaaaaaaaaa_{}", "s".repeat(43));
+        assert!(store.verify(&unknown, now()).is_err());
+        assert!(store.precheck(&unknown, now()).is_err());
+        assert!(store.verify("csk_nope", now()).is_err());
+        assert_eq!(store.hashes_run(), 0);
+    }
+
+    #[test]
+    fn a_secret_that_verified_is_not_hashed_again() {
+        let fx = Fixture::new();
+        let store = fx.open();
+        let (key, record) = add(&store, Role::Operator);
+        assert_eq!(
+            store.precheck(&key, now()),
+            Ok(KeyPrecheck::NeedsHash {
+                key_id: record.id.clone()
+            })
+        );
+
+        store.verify(&key, now()).expect("first verification");
+        assert_eq!(store.hashes_run(), 1);
+        assert_eq!(store.precheck(&key, now()), Ok(KeyPrecheck::Remembered));
+        for _ in 0..5 {
+            store.verify(&key, now()).expect("remembered");
+        }
+
+        assert_eq!(store.hashes_run(), 1, "the cache answered");
+    }
+
+    #[test]
+    fn a_wrong_secret_is_hashed_every_time_and_never_remembered() {
+        let fx = Fixture::new();
+        let store = fx.open();
+        let (key, record) = add(&store, Role::Operator);
+        store.verify(&key, now()).expect("verifies");
+        let wrong = format!("csk_{}_{}", record.id, "w".repeat(43));
+
+        for _ in 0..3 {
+            assert_eq!(invalid_reason(store.verify(&wrong, now())), WRONG_SECRET);
+        }
+
+        assert_eq!(store.hashes_run(), 4);
+        assert_eq!(
+            store.precheck(&wrong, now()),
+            Ok(KeyPrecheck::NeedsHash { key_id: record.id })
+        );
+    }
+
+    #[test]
+    fn the_cache_is_dropped_on_revoke() {
+        let fx = Fixture::new();
+        let store = fx.open();
+        let (key, record) = add(&store, Role::Operator);
+        store.verify(&key, now()).expect("verifies");
+
+        store.revoke(&record.id).expect("revokes");
+
+        assert_eq!(store.verify(&key, now()), Err(CredentialError::Revoked));
+        assert!(store.verified.lock_is_empty_for(&record.id));
+    }
+
+    #[test]
+    fn the_cache_is_dropped_when_another_process_changes_the_file() {
+        let fx = Fixture::new();
+        let server = fx.open();
+        let cli = fx.open();
+        let (key, _) = add(&server, Role::Operator);
+        server.verify(&key, now()).expect("verifies");
+        assert_eq!(server.precheck(&key, now()), Ok(KeyPrecheck::Remembered));
+
+        add(&cli, Role::Viewer); // any change by another process: a reload
+
+        assert!(matches!(
+            server.precheck(&key, now()),
+            Ok(KeyPrecheck::NeedsHash { .. })
+        ));
+        server.verify(&key, now()).expect("verifies again");
+        assert_eq!(server.hashes_run(), 2, "hashed again after the reload");
+    }
+
+    #[test]
+    fn own_writes_keep_the_cache() {
+        let fx = Fixture::new();
+        let store = fx.open();
+        let (key, _) = add(&store, Role::Operator);
+
+        store
+            .verify(&key, later(5))
+            .expect("verifies, writes last use");
+        store
+            .verify(&key, later(70))
+            .expect("remembered, writes last use again");
+        store.verify(&key, later(140)).expect("remembered");
+
+        assert_eq!(store.hashes_run(), 1);
     }
 
     #[test]

@@ -8,9 +8,11 @@
 //!   revocation made by another process on its next `check`.
 //!
 //! Nothing here logs, and no error or `Debug` output contains a secret or a key.
-//! `JwtAuthority::verify` is cheap; `FileKeyStore::verify` runs argon2 (milliseconds of
-//! CPU, 4 MiB) and may write the file, and `add`/`revoke` write it: call those from a
-//! blocking context. `FileKeyStore::check` is one `stat` unless the file changed.
+//! `JwtAuthority::verify` is cheap; `FileKeyStore::verify` refuses malformed, unknown,
+//! revoked and expired keys before hashing, recognises a secret that verified before by a
+//! keyed MAC, and otherwise runs argon2 (milliseconds of CPU, 4 MiB); it may write the
+//! file, and `add`/`revoke` write it: call those from a blocking context.
+//! `FileKeyStore::check` and `precheck` are one `stat` unless the file changed.
 
 mod api_key;
 mod files;
@@ -18,6 +20,7 @@ mod jwt;
 mod key_file;
 mod key_store;
 mod secret;
+mod verified;
 
 pub use jwt::{JwtAuthority, MAX_TOKEN_LEN};
 pub use key_store::{FileKeyStore, MAX_LABEL_CHARS};

@@ -216,6 +216,25 @@ impl FileStore for FsFileStore {
     fn path_of(&self, kind: FileKind, name: &SafeFileName) -> PathBuf {
         self.dir(kind).join(name.as_str())
     }
+
+    async fn copy(
+        &self,
+        kind: FileKind,
+        from: &SafeFileName,
+        to: &SafeFileName,
+    ) -> Result<u64, StoreError> {
+        let source = self.path_of(kind, from);
+        let target = self.path_of(kind, to);
+        let from = from.clone();
+        let to = to.clone();
+        blocking(move || {
+            FsFileStore::regular(kind, &source, &from)?;
+            // The target was reserved by create_new: a regular file, never a symlink.
+            FsFileStore::regular(kind, &target, &to)?;
+            fs::copy(&source, &target).map_err(|e| io_error("copying", &source, e))
+        })
+        .await
+    }
 }
 
 /// State documents as files in one directory, replaced atomically (write, fsync, rename).

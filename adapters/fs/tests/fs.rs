@@ -198,3 +198,60 @@ async fn state_documents_survive_a_new_store_and_replace_atomically() {
         .collect();
     assert_eq!(leftovers.len(), 1, "no temporary file is left behind");
 }
+
+#[tokio::test]
+async fn a_file_is_copied_over_a_reserved_name() {
+    let d = dirs();
+    let snap = d.store.dir(FileKind::Snapshot).to_path_buf();
+    std::fs::write(snap.join("camera0_a.jpg"), b"picture").unwrap();
+    let reserved = d
+        .store
+        .create_new(FileKind::Snapshot, &name("camera0_b.jpg"))
+        .await
+        .unwrap();
+
+    let copied = d
+        .store
+        .copy(FileKind::Snapshot, &name("camera0_a.jpg"), &reserved.name)
+        .await
+        .unwrap();
+
+    assert_eq!(copied, 7);
+    assert_eq!(std::fs::read(&reserved.path).unwrap(), b"picture");
+}
+
+#[tokio::test]
+async fn copying_a_missing_file_or_onto_a_symlink_is_refused() {
+    let d = dirs();
+    let snap = d.store.dir(FileKind::Snapshot).to_path_buf();
+    std::fs::write(snap.join("camera0_a.jpg"), b"picture").unwrap();
+    std::fs::write(snap.join("elsewhere.txt"), b"keep").unwrap();
+    symlink(snap.join("elsewhere.txt"), snap.join("camera0_link.jpg")).unwrap();
+
+    let missing = d
+        .store
+        .copy(
+            FileKind::Snapshot,
+            &name("camera0_none.jpg"),
+            &name("camera0_a.jpg"),
+        )
+        .await;
+    let onto_link = d
+        .store
+        .copy(
+            FileKind::Snapshot,
+            &name("camera0_a.jpg"),
+            &name("camera0_link.jpg"),
+        )
+        .await;
+
+    assert!(
+        matches!(missing, Err(StoreError::NotFound(_))),
+        "{missing:?}"
+    );
+    assert!(
+        matches!(onto_link, Err(StoreError::NotFound(_))),
+        "{onto_link:?}"
+    );
+    assert_eq!(std::fs::read(snap.join("elsewhere.txt")).unwrap(), b"keep");
+}

@@ -66,6 +66,10 @@ pub struct MediaParts {
     /// `None` in media mode `direct`.
     pub streams: Option<Arc<crate::streams::Streams>>,
     pub log: Logger,
+    /// Snapshot capture processes running at once, all cameras together.
+    pub max_captures: usize,
+    /// Longest a snapshot waits for a capture slot before it is refused.
+    pub capture_wait: Duration,
 }
 
 /// How a recording ended, kept for the `stop_recording` that asked for it.
@@ -108,6 +112,7 @@ impl Slot {
 pub struct Media {
     parts: MediaParts,
     slots: Mutex<HashMap<CameraId, Slot>>,
+    snapshots: snapshot::Snapshots,
 }
 
 /// -32060 with the figures.
@@ -188,6 +193,7 @@ pub fn capture_error(e: CaptureError, device: CameraId) -> ApiError {
 impl Media {
     pub fn new(parts: MediaParts) -> Media {
         Media {
+            snapshots: snapshot::Snapshots::new(parts.max_captures, parts.capture_wait),
             parts,
             slots: Mutex::new(HashMap::new()),
         }
