@@ -36,3 +36,250 @@ async fn the_service_listens_only_once_the_configured_cameras_are_registered() {
         "a camera was registered after the service listened"
     );
 }
+
+/// The binary with `args`, `env` added and every other `CAMERA_SERVICE_*` variable removed.
+fn cli(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    let mut cmd = std::process::Command::new(cs_tests::service::binary());
+    for (k, _) in std::env::vars() {
+        if k.starts_with("CAMERA_SERVICE_") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.args(args).envs(env.iter().copied());
+    cmd.output().expect("the CLI runs")
+}
+
+fn text(out: &[u8]) -> String {
+    String::from_utf8_lossy(out).into_owned()
+}
+
+#[test]
+fn the_tools_own_variables_are_not_configuration() {
+    let svc = TestService::start();
+    let config = svc.config_path.to_str().unwrap();
+    let tools = [
+        ("CAMERA_SERVICE_TOKEN", "eyJhbGciOiJIUzI1NiJ9.e30.x"),
+        ("CAMERA_SERVICE_DEMO_PORT", "8010"),
+        ("CAMERA_SERVICE_DEMO_DIR", "/tmp/somewhere"),
+        ("CAMERA_SERVICE_BIN", "/usr/bin/false"),
+    ];
+    for (var, value) in tools {
+        for args in [
+            vec!["--config", config, "serve", "--print-config"],
+            vec!["--config", config, "token", "--role", "admin"],
+            vec!["--config", config, "keys", "list"],
+        ] {
+            let out = cli(&args, &[(var, value)]);
+            assert!(
+                out.status.success(),
+                "{var}={value} {args:?}: {}",
+                text(&out.stderr)
+            );
+        }
+    }
+    // CAMERA_SERVICE_CONFIG names the file, as --config does.
+    let out = cli(
+        &["serve", "--print-config"],
+        &[("CAMERA_SERVICE_CONFIG", config)],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("public_host: camera.test"),
+        "{}",
+        text(&out.stdout)
+    );
+    // A section's unknown key is still refused, by name.
+    let out = cli(
+        &["--config", config, "serve", "--print-config"],
+        &[("CAMERA_SERVICE_SERVER_PROT", "1")],
+    );
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("CAMERA_SERVICE_SERVER_PROT"));
+}
+
+#[test]
+fn call_help_lists_every_method_of_the_registry() {
+    let out = cli(&["call", "--help"], &[]);
+    assert!(out.status.success());
+    let help = text(&out.stdout);
+    for m in domain::Method::ALL {
+        let line = help
+            .lines()
+            .find(|l| l.trim_start().starts_with(&format!("{} ", m.name())))
+            .unwrap_or_else(|| panic!("{} is not listed:\n{help}", m.name()));
+        let role = m.min_role().map(Role::as_str).unwrap_or("none");
+        assert!(line.contains(role), "{line}");
+    }
+}
+
+#[test]
+fn bad_cli_values_get_clear_messages() {
+    let out = cli(&["token", "--role", "boss"], &[]);
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(err.contains("viewer, operator, admin"), "{err}");
+    let help = text(&cli(&["token", "--help"], &[]).stdout);
+    assert!(help.contains("viewer, operator, admin"), "{help}");
+
+    let out = cli(&["token", "--lifetime", "-5m"], &[]);
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(err.contains("-5m") && err.contains("negative"), "{err}");
+}
+
+#[test]
+fn token_and_keys_say_which_config_and_secret_they_used() {
+    let svc = TestService::start();
+    let config = svc.config_path.to_str().unwrap();
+    let out = cli(&["--config", config, "token"], &[]);
+    assert!(out.status.success());
+    let err = text(&out.stderr);
+    assert!(
+        err.contains(config) && err.contains("auth.jwt_secret"),
+        "{err}"
+    );
+    let out = cli(&["--config", config, "keys", "list"], &[]);
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("api-keys.json") && err.contains(config),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_token_of_another_secret_gets_a_hint_to_give_the_config() {
+    let svc = TestService::start();
+    // Another installation's config: its own secret.
+    let dir = tempfile::tempdir().unwrap();
+    let other = dir.path().join("other.yaml");
+    std::fs::write(
+        &other,
+        format!(
+            "auth: {{jwt_secret_file: {d}/secret, keys_file: {d}/keys.json}}\n",
+            d = dir.path().display()
+        ),
+    )
+    .unwrap();
+    let out = cli(
+        &[
+            "--config",
+            other.to_str().unwrap(),
+            "call",
+            "get_camera_list",
+            "--url",
+            &svc.ws_url(),
+        ],
+        &[],
+    );
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("signature does not match") && err.contains("--config"),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("{}/secret", dir.path().display())),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn a_refused_param_is_named_in_the_error() {
+    let svc = TestService::start();
+    let mut ws = svc.ws_as(Role::Admin).await;
+    let e = ws
+        .err(
+            "start_recording",
+            json!({"device": "camera0", "duration": "ten"}),
+        )
+        .await;
+    let details = e["data"]["details"].as_str().unwrap();
+    assert!(details.starts_with("duration: "), "{e}");
+    assert_eq!(e["data"]["param"], "duration");
+    let e = ws
+        .err("set_retention_policy", json!({"max_age_days": -1}))
+        .await;
+    assert_eq!(e["data"]["details"], "max_age_days: must be > 0, got -1");
+}
+
+#[tokio::test]
+async fn call_subscribe_events_prints_each_event_as_a_json_line() {
+    use std::io::BufRead;
+    let svc = TestService::start();
+    let token = svc.token(Role::Viewer, 600);
+    let mut child = std::process::Command::new(cs_tests::service::binary())
+        .args([
+            "call",
+            "subscribe_events",
+            r#"{"topics": ["camera.*"]}"#,
+            "--url",
+            &svc.ws_url(),
+            "--token",
+            &token,
+        ])
+        .env_remove("CAMERA_SERVICE_BIN")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the CLI starts");
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = tx.send(line);
+        }
+    });
+    let stderr = child.stderr.take().unwrap();
+    let (etx, erx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = etx.send(line);
+        }
+    });
+    // Subscribed once the id is told.
+    let note = erx
+        .recv_timeout(std::time::Duration::from_secs(20))
+        .expect("the subscription id on stderr");
+    assert!(note.contains("subscription"), "{note}");
+    for (i, index) in [5u16, 6].into_iter().enumerate() {
+        svc.plug_sim(index, "Followed");
+        let line = rx
+            .recv_timeout(std::time::Duration::from_secs(20))
+            .unwrap_or_else(|_| panic!("event {i} was not printed"));
+        let event: Value = serde_json::from_str(&line).expect("one JSON value per line");
+        assert_eq!(event["topic"], "camera.connected", "{line}");
+        assert_eq!(event["device"], format!("camera{index}"), "{line}");
+    }
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "it follows until stopped"
+    );
+    // Ctrl-C ends it cleanly.
+    let interrupted = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(interrupted.success());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break Some(status);
+        }
+        if std::time::Instant::now() > deadline {
+            break None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "Ctrl-C ends it with success: {status:?}"
+    );
+}
