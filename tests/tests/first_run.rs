@@ -283,3 +283,78 @@ async fn call_subscribe_events_prints_each_event_as_a_json_line() {
         "Ctrl-C ends it with success: {status:?}"
     );
 }
+
+/// `get_server_info` of a fresh viewer connection.
+async fn server_info(svc: &TestService) -> Value {
+    svc.ws_as(Role::Viewer)
+        .await
+        .ok("get_server_info", Value::Null)
+        .await
+}
+
+#[tokio::test]
+async fn server_info_reports_both_modes_and_only_what_works_now() {
+    // auto, with nothing answering at the MediaMTX address: direct, no streams.
+    let closed = cs_tests::mediamtx::free_port();
+    let svc = TestService::builder()
+        .config(&format!(
+            "media: {{mode: auto}}\nmediamtx: {{api_url: 'http://127.0.0.1:{closed}', reconcile_secs: 1, request_timeout_ms: 300}}"
+        ))
+        .start();
+    let info = server_info(&svc).await;
+    assert_eq!(info["media_mode"], "direct", "{info}");
+    assert_eq!(info["configured_media_mode"], "auto", "{info}");
+    let caps: Vec<&str> = info["capabilities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(!caps.contains(&"streams"), "{info}");
+    assert!(caps.contains(&"snapshots"), "{info}");
+    let mut ws = svc.ws_as(Role::Operator).await;
+    let e = ws
+        .err("start_streaming", json!({"device": "camera0"}))
+        .await;
+    assert_eq!(e["code"], -32050, "streams do not work: {e}");
+
+    // With MediaMTX serving, streams are offered.
+    let fake = fakemtx::FakeMediamtx::start().await.expect("fake MediaMTX");
+    let svc = TestService::builder()
+        .config(&format!(
+            "media: {{mode: auto}}\nmediamtx: {{api_url: '{}', reconcile_secs: 1, request_timeout_ms: 500, rtsp_port: {}}}",
+            fake.api_url(),
+            fake.rtsp_port()
+        ))
+        .start();
+    let info = TestService::eventually(20.0, || async {
+        let info = server_info(&svc).await;
+        (info["media_mode"] == "mediamtx").then_some(info)
+    })
+    .await
+    .expect("MediaMTX is found");
+    assert_eq!(info["configured_media_mode"], "auto");
+    assert!(
+        info["capabilities"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("streams")),
+        "{info}"
+    );
+}
+
+#[tokio::test]
+async fn files_without_credentials_get_an_http_401() {
+    let svc = TestService::start();
+    let r = cs_tests::http::get(svc.addr, "/files/snapshots/camera0_x.jpg", &[]).await;
+    assert_eq!(r.status, 401);
+    assert_eq!(r.header("www-authenticate"), Some("Bearer"));
+    let details = r.json()["error"]["data"]["details"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        details.contains("Authorization: Bearer") && !details.contains("authenticate first"),
+        "{details}"
+    );
+}
