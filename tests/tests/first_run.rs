@@ -358,3 +358,27 @@ async fn files_without_credentials_get_an_http_401() {
         "{details}"
     );
 }
+
+#[tokio::test]
+async fn successive_snapshots_of_a_simulated_camera_show_its_running_clock() {
+    let svc = TestService::builder()
+        .config("camera: {simulated: [{index: 0, name: Bars, pattern: smptebars, resolutions: [320x240]}]}")
+        .start();
+    let mut ws = svc.ws_as(Role::Operator).await;
+    let mut pictures = Vec::new();
+    for _ in 0..2 {
+        let r = ws
+            .ok(
+                "take_snapshot",
+                json!({"device": "camera0", "format": "png"}),
+            )
+            .await;
+        let name = r["filename"].as_str().expect("a filename").to_owned();
+        let bytes = std::fs::read(svc.dir.path().join("snapshots").join(&name)).unwrap();
+        pictures.push(bytes);
+    }
+    assert_ne!(
+        pictures[0], pictures[1],
+        "two snapshots of a live camera are two pictures"
+    );
+}
