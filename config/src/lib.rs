@@ -31,11 +31,12 @@ pub const ENV_PREFIX: &str = "CAMERA_SERVICE_";
 
 /// Variables the tools read themselves; none names a section, so none is an override.
 /// (`config::tests::tool_variables_are_never_overrides` holds each to that.)
-pub const TOOL_VARIABLES: [&str; 5] = [
+pub const TOOL_VARIABLES: [&str; 6] = [
     "CAMERA_SERVICE_CONFIG",
     "CAMERA_SERVICE_TOKEN",
     "CAMERA_SERVICE_DEMO_PORT",
     "CAMERA_SERVICE_DEMO_DIR",
+    "CAMERA_SERVICE_DEMO_PROFILE",
     "CAMERA_SERVICE_BIN",
 ];
 
