@@ -400,10 +400,10 @@ async fn call(
                             secret_note(config),
                             config_note(source)
                         ),
-                        false => format!(
-                            "\nhint: the token was signed with another secret than the server's: \
-                             make one with `camera-service --config <the server's config> token`"
-                        ),
+                        false => "\nhint: the token was signed with another secret than the \
+                                  server's: make one with \
+                                  `camera-service --config <the server's config> token`"
+                            .to_owned(),
                     });
                 }
                 text
