@@ -43,14 +43,18 @@ impl CameraEntry {
     /// The Camera object of the contract; `streams` comes from the media plane.
     pub fn to_json(&self, streams: Value) -> Value {
         let (resolution, fps) = self.mode();
-        json!({
+        let mut camera = json!({
             "device": self.id,
             "status": self.status,
             "name": self.name(),
             "resolution": resolution.map(|r| r.to_string()),
             "fps": fps,
             "streams": streams,
-        })
+        });
+        if let Some(reason) = &self.error {
+            camera["error"] = json!(reason);
+        }
+        camera
     }
 
     fn event(&self, topic: Topic, at: domain::Timestamp) -> Event {
@@ -270,12 +274,102 @@ impl DiscoverySink for CameraRegistry {
     fn failed(&self, id: CameraId, reason: String) {
         let known = self.read().contains_key(&id);
         if !known {
+            // A node that never answered its probe is listed as ERROR with the reason (not
+            // only logged); it becomes CONNECTED when a later probe succeeds.
             warn!(self.log, "unusable video node"; "camera" => %id, "reason" => &reason);
+            let entry = CameraEntry {
+                id,
+                status: CameraStatus::Error,
+                capabilities: Capabilities::new(
+                    id,
+                    DeviceDescription {
+                        driver: String::new(),
+                        card: String::new(),
+                        bus_info: String::new(),
+                        formats: Vec::new(),
+                        current: None,
+                    },
+                ),
+                source: CaptureSource::Device {
+                    path: std::path::PathBuf::new(),
+                },
+                error: Some(reason),
+            };
+            self.write().insert(id, entry.clone());
+            // Never usable yet: nothing for the media plane to do, but clients are told.
+            self.events.publish(
+                entry
+                    .event(Topic::CameraStatusChange, self.clock.now())
+                    .with("reason", json!(entry.error)),
+            );
             return;
         }
         if let Some(entry) = self.transition(id, CameraEvent::Failed, Some(reason.clone())) {
             warn!(self.log, "camera failed"; "camera" => %id, "reason" => reason);
             self.notify(&entry, Topic::CameraStatusChange);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    #[derive(Default)]
+    struct Events(Mutex<Vec<Event>>);
+    impl EventPublisher for Events {
+        fn publish(&self, event: Event) {
+            self.0.lock().unwrap().push(event);
+        }
+    }
+    struct Fixed;
+    impl Clock for Fixed {
+        fn now(&self) -> domain::Timestamp {
+            domain::Timestamp::from_unix_millis(0)
+        }
+        fn monotonic_ms(&self) -> u64 {
+            0
+        }
+        fn monotonic_us(&self) -> u64 {
+            0
+        }
+    }
+
+    #[test]
+    fn a_node_whose_probe_fails_is_listed_in_error_until_it_recovers() {
+        let events = Arc::new(Events::default());
+        let reg = CameraRegistry::new(
+            events.clone(),
+            Arc::new(Fixed),
+            Logger::root(slog::Discard, slog::o!()),
+        );
+        let id = CameraId::new(3).unwrap();
+        reg.failed(id, "QUERYCAP: EIO".into());
+        let cam = reg.get(id).expect("listed");
+        assert_eq!(cam.status, CameraStatus::Error);
+        assert_eq!(cam.to_json(json!({}))["error"], "QUERYCAP: EIO");
+        assert_eq!(events.0.lock().unwrap().len(), 1, "clients are told");
+        reg.appeared(DiscoveredCamera {
+            id,
+            description: DeviceDescription {
+                driver: "uvcvideo".into(),
+                card: "Cam".into(),
+                bus_info: "usb-1".into(),
+                formats: Vec::new(),
+                current: None,
+            },
+            source: CaptureSource::Device {
+                path: "/dev/video3".into(),
+            },
+        });
+        let cam = reg.get(id).unwrap();
+        assert_eq!(cam.status, CameraStatus::Connected);
+        assert!(cam.to_json(json!({})).get("error").is_none());
+        assert_eq!(
+            events.0.lock().unwrap().len(),
+            2,
+            "the recovery is published"
+        );
     }
 }

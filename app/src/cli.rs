@@ -3,9 +3,10 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
-use config::Config;
-use domain::{Role, Timestamp};
+use clap::builder::{PossibleValuesParser, TypedValueParser};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
+use config::{Config, Source};
+use domain::{Method, Role, Timestamp};
 use ports::clock::Clock;
 use serde_json::Value;
 
@@ -33,10 +34,10 @@ enum Command {
     },
     /// Issue a JWT signed with the configured secret.
     Token {
-        #[arg(long, default_value = "viewer", value_parser = parse_role)]
+        #[arg(long, default_value = "viewer", value_parser = role_parser())]
         role: Role,
         /// Lifetime: seconds, or with a unit (90s, 15m, 12h, 30d).
-        #[arg(long, default_value = "24h", value_parser = parse_duration)]
+        #[arg(long, default_value = "24h", value_parser = parse_duration, allow_hyphen_values = true)]
         lifetime: u64,
         /// The `user_id` claim.
         #[arg(long, default_value = "cli")]
@@ -47,8 +48,10 @@ enum Command {
         #[command(subcommand)]
         action: KeysAction,
     },
-    /// Call a method and print its result as JSON.
+    /// Call a method and print its result as JSON (`subscribe_events` follows: one JSON line
+    /// per event until Ctrl-C).
     Call {
+        /// The method (listed below).
         method: String,
         /// Params as JSON (an object or an array).
         params: Option<String>,
@@ -66,12 +69,12 @@ enum Command {
 enum KeysAction {
     /// Create a key; it is printed once and stored only as a hash.
     Add {
-        #[arg(long, default_value = "viewer", value_parser = parse_role)]
+        #[arg(long, default_value = "viewer", value_parser = role_parser())]
         role: Role,
         #[arg(long, default_value = "")]
         label: String,
         /// Expire after this long (e.g. 30d); never by default.
-        #[arg(long, value_parser = parse_duration)]
+        #[arg(long, value_parser = parse_duration, allow_hyphen_values = true)]
         expires_in: Option<u64>,
     },
     /// List keys (never the keys themselves).
@@ -80,13 +83,82 @@ enum KeysAction {
     Revoke { id: String },
 }
 
-fn parse_role(s: &str) -> Result<Role, String> {
-    Role::parse(s).ok_or_else(|| format!("role must be viewer, operator or admin, got {s:?}"))
+/// `--role`: one of the roles, listed by `--help` and in the error for any other value.
+fn role_parser() -> impl TypedValueParser<Value = Role> {
+    PossibleValuesParser::new(Role::ALL.map(Role::as_str)).map(|s: String| {
+        Role::parse(&s).expect("PossibleValuesParser admits only the names of Role::ALL")
+    })
+}
+
+/// One line per method of the server's registry ([`Method::ALL`]): name, least role, params.
+pub fn methods_help() -> String {
+    let mut text = String::from("Methods (least role; params):\n");
+    for m in Method::ALL {
+        let role = m.min_role().map(Role::as_str).unwrap_or("none");
+        let params = match m.param_names() {
+            [] => "-".to_owned(),
+            names => names.join(", "),
+        };
+        let about = method_about(m.name());
+        text.push_str(&format!("  {:<26}{role:<9} {params}", m.name()));
+        if !about.is_empty() {
+            text.push_str(&format!(" — {about}"));
+        }
+        text.push('\n');
+    }
+    text.push_str(
+        "\nExamples:\n  camera-service call get_camera_list\n  \
+         camera-service call take_snapshot '{\"device\": \"camera0\"}'\n  \
+         camera-service call subscribe_events '{\"topics\": [\"camera.*\"]}'\n\
+         docs/api.md has every method's params and result.",
+    );
+    text
+}
+
+/// What a method does, in a few words (a method without a line here is still listed).
+fn method_about(name: &str) -> &'static str {
+    match name {
+        "ping" => "liveness check",
+        "authenticate" => "authenticate the connection (call does it for you)",
+        "get_camera_list" => "every camera and its status",
+        "get_camera_status" => "one camera, its capabilities, stream and recording",
+        "get_camera_capabilities" => "formats, sizes and frame rates",
+        "take_snapshot" => "take a picture (jpg or png)",
+        "start_recording" => "start recording (duration in seconds, or until stopped)",
+        "stop_recording" => "stop a recording",
+        "start_streaming" => "bring a camera's stream up (MediaMTX)",
+        "stop_streaming" => "end the viewing hold of a stream",
+        "get_stream_url" => "a camera's RTSP / WebRTC / HLS URLs",
+        "get_stream_status" => "a stream's state and traffic",
+        "get_streams" => "every stream",
+        "list_recordings" => "recordings, newest first",
+        "list_snapshots" => "snapshots, newest first",
+        "get_recording_info" => "one recording, with duration and video facts",
+        "get_snapshot_info" => "one snapshot, with its size",
+        "delete_recording" => "delete a recording",
+        "delete_snapshot" => "delete a snapshot",
+        "get_metrics" => "process, connection, request and media figures",
+        "get_status" => "health of each component",
+        "get_server_info" => "version, media mode, capabilities, methods",
+        "get_storage_info" => "disk use and the retention policy",
+        "set_retention_policy" => "change the retention policy",
+        "cleanup_old_files" => "apply the retention policy now",
+        "subscribe_events" => {
+            "follow events (topics: camera.*, recording.*, snapshot.taken, system.health, *)"
+        }
+        "unsubscribe_events" => "end a subscription",
+        _ => "",
+    }
 }
 
 /// `90`, `90s`, `15m`, `12h`, `30d` → seconds.
 pub fn parse_duration(s: &str) -> Result<u64, String> {
     let s = s.trim();
+    if s.starts_with('-') {
+        return Err(format!(
+            "{s:?} is negative: give a positive duration, e.g. 90, 15m, 12h, 30d"
+        ));
+    }
     let (num, unit) = match s.find(|c: char| !c.is_ascii_digit()) {
         Some(i) => s.split_at(i),
         None => (s, "s"),
@@ -106,10 +178,27 @@ pub fn parse_duration(s: &str) -> Result<u64, String> {
         .ok_or_else(|| format!("duration {s:?} must be > 0 and not absurdly large"))
 }
 
-fn load_config(path: Option<&PathBuf>) -> Result<Config, String> {
-    Config::load(path.map(|p| p.as_path()), std::env::vars())
-        .map(|(c, _)| c)
-        .map_err(|e| e.to_string())
+fn load_config(path: Option<&PathBuf>) -> Result<(Config, Source), String> {
+    Config::load(path.map(|p| p.as_path()), std::env::vars()).map_err(|e| e.to_string())
+}
+
+/// Which configuration a command used, for its note on stderr.
+fn config_note(source: &Source) -> String {
+    match source {
+        Source::File(p) => format!("config {}", p.display()),
+        Source::BuiltIn => format!(
+            "built-in default config: {} does not exist; a server's config is given with --config",
+            config::DEFAULT_PATH
+        ),
+    }
+}
+
+/// Which JWT secret the configuration names (never the secret itself).
+fn secret_note(config: &Config) -> String {
+    match &config.auth.jwt_secret {
+        Some(_) => "JWT secret from auth.jwt_secret".to_owned(),
+        None => format!("JWT secret from {}", config.auth.jwt_secret_file.display()),
+    }
 }
 
 fn now() -> Timestamp {
@@ -117,7 +206,11 @@ fn now() -> Timestamp {
 }
 
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let command = Cli::command().mut_subcommand("call", |c| c.after_help(methods_help()));
+    let cli = match Cli::from_arg_matches(&command.get_matches()) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(msg) => {
@@ -135,7 +228,7 @@ fn runtime() -> Result<tokio::runtime::Runtime, String> {
 }
 
 fn run(cli: Cli) -> Result<(), String> {
-    let config = load_config(cli.config.as_ref())?;
+    let (config, source) = load_config(cli.config.as_ref())?;
     match cli.command.unwrap_or(Command::Serve {
         print_config: false,
     }) {
@@ -160,15 +253,34 @@ fn run(cli: Cli) -> Result<(), String> {
             let secret = crate::root::jwt_secret(&config).map_err(|e| e.to_string())?;
             let jwt = cs_auth::JwtAuthority::new(&secret);
             println!("{}", jwt.issue(&user, role, lifetime, now()));
+            eprintln!(
+                "camera-service: signed with the {} ({}); only a server using that secret accepts it",
+                secret_note(&config),
+                config_note(&source)
+            );
             Ok(())
         }
-        Command::Keys { action } => keys(&config, action),
+        Command::Keys { action } => {
+            eprintln!(
+                "camera-service: API keys in {} ({})",
+                config.auth.keys_file.display(),
+                config_note(&source)
+            );
+            keys(&config, action)
+        }
         Command::Call {
             method,
             params,
             url,
             token,
-        } => runtime()?.block_on(call(&config, &method, params.as_deref(), url, token)),
+        } => runtime()?.block_on(call(
+            &config,
+            &source,
+            &method,
+            params.as_deref(),
+            url,
+            token,
+        )),
     }
 }
 
@@ -242,6 +354,7 @@ fn keys(config: &Config, action: KeysAction) -> Result<(), String> {
 
 async fn call(
     config: &Config,
+    source: &Source,
     method: &str,
     params: Option<&str>,
     url: Option<String>,
@@ -254,12 +367,20 @@ async fn call(
         }
     };
     let url = url.unwrap_or_else(|| format!("ws://127.0.0.1:{}/ws", config.server.port));
-    let token = match token {
-        Some(t) => t,
+    let (token, minted) = match token {
+        Some(t) => (t, false),
         None => {
             let secret = crate::root::jwt_secret(config)
                 .map_err(|e| format!("no --token given and no usable JWT secret ({e})"))?;
-            cs_auth::JwtAuthority::new(&secret).issue("cli", Role::Admin, 300, now())
+            eprintln!(
+                "camera-service: no --token or $CAMERA_SERVICE_TOKEN: a 5-minute admin token signed with the {} ({})",
+                secret_note(config),
+                config_note(source)
+            );
+            (
+                cs_auth::JwtAuthority::new(&secret).issue("cli", Role::Admin, 300, now()),
+                true,
+            )
         }
     };
     let client = cs_jsonrpc::Client::connect(&url, None)
@@ -269,7 +390,27 @@ async fn call(
         client
             .call("authenticate", serde_json::json!({"auth_token": token}))
             .await
-            .map_err(|e| format!("authenticate: {e}"))?;
+            .map_err(|e| {
+                let mut text = format!("authenticate: {e}");
+                if e.to_string().contains("signature does not match") {
+                    text.push_str(&match minted {
+                        true => format!(
+                            "\nhint: the server at {url} uses another JWT secret than the {} ({}): \
+                             give the server's --config, or --token",
+                            secret_note(config),
+                            config_note(source)
+                        ),
+                        false => "\nhint: the token was signed with another secret than the \
+                                  server's: make one with \
+                                  `camera-service --config <the server's config> token`"
+                            .to_owned(),
+                    });
+                }
+                text
+            })?;
+    }
+    if method == "subscribe_events" {
+        return follow_events(&client, params).await;
     }
     let result = client
         .call(method, params)
@@ -280,6 +421,36 @@ async fn call(
         serde_json::to_string_pretty(&result).unwrap_or_default()
     );
     Ok(())
+}
+
+/// `call subscribe_events`: the id on stderr, then each event as one JSON line on stdout
+/// (flushed at once, so a pipe sees it) until Ctrl-C or the server ends the subscription.
+async fn follow_events(client: &cs_jsonrpc::Client, params: Value) -> Result<(), String> {
+    use std::io::Write;
+    let mut events = client
+        .subscribe_events(params)
+        .await
+        .map_err(|e| e.to_string())?;
+    eprintln!(
+        "camera-service: subscription {} — one JSON line per event; Ctrl-C ends",
+        events.id()
+    );
+    let mut stdout = std::io::stdout();
+    loop {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => return Ok(()),
+            event = events.next() => match event {
+                Some(Ok(event)) => {
+                    let line = serde_json::to_string(&event).map_err(|e| e.to_string())?;
+                    if writeln!(stdout, "{line}").and_then(|_| stdout.flush()).is_err() {
+                        return Ok(()); // the reader of the pipe has gone
+                    }
+                }
+                Some(Err(e)) => return Err(format!("subscription: {e}")),
+                None => return Err("the server ended the subscription".into()),
+            },
+        }
+    }
 }
 
 #[cfg(test)]
@@ -295,5 +466,6 @@ mod tests {
         assert!(parse_duration("0").is_err());
         assert!(parse_duration("5w").is_err());
         assert!(parse_duration("").is_err());
+        assert!(parse_duration("-5m").unwrap_err().contains("negative"));
     }
 }

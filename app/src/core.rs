@@ -469,7 +469,13 @@ impl ApiGateway for Gateway {
         kind: FileKind,
         name: &SafeFileName,
     ) -> Result<Download, ApiError> {
-        let token = bearer.ok_or_else(auth_required)?;
+        let token = bearer.ok_or_else(|| {
+            ApiError::new(
+                ErrorKind::AuthRequired,
+                "auth_required",
+                "send an Authorization: Bearer header with a JWT or an API key",
+            )
+        })?;
         let identity = self
             .core
             .verify_credential(token, None)

@@ -120,7 +120,8 @@ impl Core {
             "files",
             "retention",
         ];
-        if self.streams.is_some() {
+        // Only while MediaMTX serves: otherwise every stream method answers -32050.
+        if self.streams.as_ref().is_some_and(|s| s.is_serving()) {
             features.push("streams");
         }
         features
@@ -140,6 +141,7 @@ impl Core {
             "name": SERVICE_NAME,
             "version": VERSION,
             "media_mode": self.media_mode(),
+            "configured_media_mode": self.config.media.mode.as_str(),
             "capabilities": self.features(),
             "supported_formats": {"snapshot": ["jpg", "png"], "recording": ["mp4", "mkv"]},
             "max_cameras": MAX_CAMERAS,

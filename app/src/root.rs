@@ -169,6 +169,9 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         simulated_dir,
         log.new(o!("component" => "sim")),
     ));
+    // The configured cameras are in the registry before the service listens: a first client
+    // sees all of them, never a part.
+    sim.report_known(&*sink);
     tasks.push(tokio::spawn(sim.run(Arc::clone(&sink))));
     if !config.camera.device_dir.is_empty() {
         sources.push("v4l2");

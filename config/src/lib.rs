@@ -5,6 +5,12 @@
 //! scalars or flow collections), then validation whose errors name the key and the bad value.
 //! Every section lives in its own module; section names contain no underscore so that the
 //! environment names are unambiguous.
+//!
+//! The environment rule: a `CAMERA_SERVICE_*` variable is an override only when the word
+//! after the prefix names a known section (`CAMERA_SERVICE_SERVER_PORT`); it is refused only
+//! when it names a known section and an unknown key (`CAMERA_SERVICE_SERVER_PROT`). Every
+//! other `CAMERA_SERVICE_*` variable belongs to a tool ([`TOOL_VARIABLES`]: the CLI's token
+//! and config path, the demo's port and directory, ...) and is never read here.
 
 use std::path::{Path, PathBuf};
 
@@ -22,6 +28,17 @@ pub use sections::*;
 pub const DEFAULT_PATH: &str = "/etc/camera-service/config.yaml";
 /// Prefix of environment overrides.
 pub const ENV_PREFIX: &str = "CAMERA_SERVICE_";
+
+/// Variables the tools read themselves; none names a section, so none is an override.
+/// (`config::tests::tool_variables_are_never_overrides` holds each to that.)
+pub const TOOL_VARIABLES: [&str; 6] = [
+    "CAMERA_SERVICE_CONFIG",
+    "CAMERA_SERVICE_TOKEN",
+    "CAMERA_SERVICE_DEMO_PORT",
+    "CAMERA_SERVICE_DEMO_DIR",
+    "CAMERA_SERVICE_DEMO_PROFILE",
+    "CAMERA_SERVICE_BIN",
+];
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields, default)]
@@ -130,10 +147,8 @@ impl Config {
                 message: "the top level must be a mapping of sections".into(),
             });
         }
-        let mut env: Vec<(String, String)> = env
-            .into_iter()
-            .filter(|(k, _)| k.starts_with(ENV_PREFIX))
-            .collect();
+        let mut env: Vec<(String, String)> =
+            env.into_iter().filter(|(k, _)| is_override(k)).collect();
         env.sort();
         for (var, value) in env {
             apply_env(&mut tree, &var, &value)?;
@@ -174,6 +189,30 @@ fn read(path: &Path) -> Result<String, ConfigError> {
         path: path.to_owned(),
         source,
     })
+}
+
+/// The section names, as the environment spells them after [`ENV_PREFIX`] (lower case).
+fn section_names() -> Vec<String> {
+    match serde_yaml::to_value(Config::default()) {
+        Ok(Yaml::Mapping(m)) => m
+            .keys()
+            .filter_map(|k| k.as_str().map(str::to_owned))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Whether `var` is a configuration override: `CAMERA_SERVICE_<SECTION>_...` for a known
+/// section. Anything else (the tools' own variables, other programs') is left alone.
+pub fn is_override(var: &str) -> bool {
+    let Some(rest) = var.strip_prefix(ENV_PREFIX) else {
+        return false;
+    };
+    let Some((section, _)) = rest.split_once('_') else {
+        return false;
+    };
+    let section = section.to_ascii_lowercase();
+    section_names().contains(&section)
 }
 
 /// `CAMERA_SERVICE_SERVER_PORT=8003` sets `server.port` to 8003 (parsed as YAML).

@@ -747,7 +747,8 @@ pub enum LogFormat {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct LoggingConfig {
-    /// `trace`, `debug`, `info`, `warning`, `error`, `critical`.
+    /// `trace`, `debug`, `info`, `warning` (or `warn`), `error`, `critical`; any case.
+    #[serde(deserialize_with = "log_level_text")]
     pub level: String,
     pub format: LogFormat,
     /// Audit log (JSON lines); empty: audit records go to the main log.
@@ -772,6 +773,15 @@ impl Default for LoggingConfig {
             audit_window_secs: 10,
         }
     }
+}
+
+/// `warn` is the common spelling of `warning`; levels are case-insensitive.
+fn log_level_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let text = String::deserialize(d)?.to_ascii_lowercase();
+    Ok(match text.as_str() {
+        "warn" => "warning".to_owned(),
+        _ => text,
+    })
 }
 
 pub const LOG_LEVELS: [&str; 6] = ["trace", "debug", "info", "warning", "error", "critical"];

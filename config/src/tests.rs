@@ -231,3 +231,61 @@ fn port_zero_for_mediamtx_and_a_stall_time_out_of_range_are_refused_naming_the_k
     assert_eq!(c.recording.stall_secs, 3);
     assert_eq!(Config::default().recording.stall_secs, 10);
 }
+
+#[test]
+fn tool_variables_are_never_overrides() {
+    // Each with a value that would be refused were it read as an override.
+    for var in TOOL_VARIABLES {
+        assert!(!is_override(var), "{var} must not be an override");
+        let c = Config::from_yaml_with_env("", "t", env(&[(var, "{not: [valid")]))
+            .unwrap_or_else(|e| panic!("{var} was read as an override: {e}"));
+        assert_eq!(c, Config::from_yaml_with_env("", "t", env(&[])).unwrap());
+    }
+}
+
+#[test]
+fn variables_of_unknown_sections_are_left_to_their_tools() {
+    let c = Config::from_yaml_with_env(
+        "",
+        "t",
+        env(&[
+            ("CAMERA_SERVICE_DEMO_PORT", "8010"),
+            ("CAMERA_SERVICE_SOMETOOL_SETTING", "x"),
+            ("CAMERA_SERVICE_", "x"),
+            ("CAMERA_SERVICE_SERVER", "x"),
+            ("CAMERA_SERVICE_SERVER_PORT", "8011"),
+        ]),
+    )
+    .unwrap();
+    assert_eq!(c.server.port, 8011);
+}
+
+#[test]
+fn an_override_of_a_known_section_is_still_checked() {
+    assert!(is_override("CAMERA_SERVICE_SERVER_PROT"));
+    assert!(is_override("CAMERA_SERVICE_MEDIAMTX_API_URL"));
+    let err = Config::from_yaml_with_env("", "t", env(&[("CAMERA_SERVICE_AUTH_TOKEN", "x")]))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("CAMERA_SERVICE_AUTH_TOKEN"), "{err}");
+}
+
+#[test]
+fn logging_level_takes_the_common_spellings() {
+    for (given, meant) in [
+        ("warn", "warning"),
+        ("WARNING", "warning"),
+        ("Info", "info"),
+    ] {
+        let c = Config::from_yaml_with_env(&format!("logging: {{level: {given}}}"), "t", env(&[]))
+            .unwrap_or_else(|e| panic!("{given}: {e}"));
+        assert_eq!(c.logging.level, meant);
+    }
+    let err = Config::from_yaml_with_env("logging: {level: loud}", "t", env(&[]))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("logging.level") && err.contains("loud"),
+        "{err}"
+    );
+}

@@ -525,7 +525,31 @@ fn normalise(
 }
 
 fn de<T: DeserializeOwned>(obj: serde_json::Map<String, Value>) -> Result<T, ApiError> {
-    serde_json::from_value(Value::Object(obj)).map_err(|e| bad(e.to_string()))
+    serde_json::from_value(Value::Object(obj.clone())).map_err(|e| {
+        let text = e.to_string();
+        match culprit::<T>(&obj) {
+            Some(name) if !text.starts_with(name.as_str()) => {
+                bad(format!("{name}: {text}")).with("param", name)
+            }
+            Some(name) => bad(text).with("param", name),
+            None => bad(text),
+        }
+    })
+}
+
+/// The param whose value a failed parse refused: the one without which the rest parses (or
+/// is only missing that param). serde's own message names no field for a bad value.
+fn culprit<T: DeserializeOwned>(obj: &serde_json::Map<String, Value>) -> Option<String> {
+    obj.keys()
+        .find(|name| {
+            let mut rest = obj.clone();
+            rest.remove(name.as_str());
+            match serde_json::from_value::<T>(Value::Object(rest)) {
+                Ok(_) => true,
+                Err(e) => e.to_string() == format!("missing field `{name}`"),
+            }
+        })
+        .cloned()
 }
 
 fn none(obj: serde_json::Map<String, Value>, call: Call) -> Result<Call, ApiError> {
@@ -725,5 +749,39 @@ mod tests {
                     .prop_map(|m| Value::Object(m.into_iter().collect())),
             ]
         })
+    }
+
+    #[test]
+    fn a_refused_value_names_its_param() {
+        let cases = [
+            (
+                "start_recording",
+                json!({"device": "camera0", "duration": "ten"}),
+                "duration",
+            ),
+            (
+                "set_retention_policy",
+                json!({"max_age_days": -1}),
+                "max_age_days",
+            ),
+            ("take_snapshot", json!({"device": 7}), "device"),
+            (
+                "list_recordings",
+                json!({"limit": 10, "offset": "x"}),
+                "offset",
+            ),
+        ];
+        for (method, params, name) in cases {
+            let e = parse(method, params.clone()).unwrap_err();
+            assert_eq!(e.code(), -32602, "{method} {params}");
+            assert!(
+                e.details.starts_with(&format!("{name}: ")) || e.details.starts_with(name),
+                "{method} {params}: {}",
+                e.details
+            );
+            assert_eq!(e.context["param"], name, "{method} {params}");
+        }
+        let e = parse("set_retention_policy", json!({"max_age_days": -1})).unwrap_err();
+        assert_eq!(e.details, "max_age_days: must be > 0, got -1");
     }
 }

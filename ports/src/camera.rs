@@ -39,4 +39,10 @@ pub trait DiscoverySink: Send + Sync + 'static {
 pub trait CameraDiscovery: Send + Sync + 'static {
     /// Reports what is there now, then follows changes until the task is dropped.
     async fn run(self: Arc<Self>, sink: Arc<dyn DiscoverySink>);
+
+    /// Reports at once, before `run` is spawned, the cameras known without waiting for any
+    /// device (configured ones, descriptor files already there), so that the service listens
+    /// only once they are registered. `run` may report them again: a sink takes an unchanged
+    /// camera as no change.
+    fn report_known(&self, _sink: &dyn DiscoverySink) {}
 }

@@ -146,7 +146,7 @@ impl TestService {
         env: Vec<(String, String)>,
     ) -> TestService {
         let mut cmd = Command::new(binary());
-        // Not a config override: the service refuses unknown CAMERA_SERVICE_* variables.
+        // The tests' own variable, kept from the service it runs.
         cmd.env_remove("CAMERA_SERVICE_BIN");
         cmd.arg("--config").arg(&config_path).arg("serve");
         cmd.stdout(Stdio::piped())

@@ -127,9 +127,27 @@ fn input(
             }
             let rate = rate_text(fps.unwrap_or(30.0));
             args.kv("-f", "lavfi");
-            args.kv("-i", format!("{pattern}=size={size}:rate={rate}"));
+            args.kv(
+                "-i",
+                format!("{pattern}=size={size}:rate={rate},{}", live_clock(size)),
+            );
         }
     }
+}
+
+/// A simulated camera is a live source: lavfi starts every run at frame 0, so the picture
+/// carries the time of day (UTC, ms) from the moment the command starts, running with the
+/// frames — successive snapshots and recordings differ as a real camera's would.
+fn live_clock(size: Resolution) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let of_day = (now.as_millis() % 86_400_000) as f64 / 1000.0;
+    let font = (size.height / 18).max(8);
+    format!(
+        "drawtext=text='%{{pts\\:hms\\:{of_day:.3}}}':x={font}/2:y={font}/2:fontsize={font}:\
+         fontcolor=white:box=1:boxcolor=black@0.6"
+    )
 }
 
 /// ffmpeg's mjpeg `-q:v` (1 best .. 31 worst) for a quality 1..=100.
@@ -499,6 +517,10 @@ mod tests {
         );
         assert!(t.contains("-c:v png"), "{t}");
         assert!(!t.contains("-re"), "{t}");
+        assert!(
+            t.contains(",drawtext=text='%{pts\\:hms\\:"),
+            "a simulated camera shows its running clock: {t}"
+        );
     }
 
     #[test]

@@ -301,6 +301,10 @@ impl Actor {
                     next_tick = Instant::now() + self.tick_period();
                 }
             }
+            // A watch lost just now is retried after WATCH_RETRY, not at the next rescan.
+            if self.watch.is_none() {
+                next_tick = next_tick.min(Instant::now() + WATCH_RETRY);
+            }
             if self.checks.is_empty() {
                 for waiter in self.waiters.drain(..) {
                     let _ = waiter.send(());

@@ -287,3 +287,39 @@ async fn device_directory_created_after_start_is_watched() {
         vec![camera(0)]
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn device_directory_that_comes_back_is_watched_again_within_the_retry() {
+    let Some(bench) = FakeCam::mount_or_skip(
+        "device_directory_that_comes_back_is_watched_again_within_the_retry",
+        [("capture", devices::uvc_capture())],
+    ) else {
+        return;
+    };
+    let parent = cs_fakecam::TempDir::new("parent").unwrap();
+    let dev = parent.path().join("dev");
+    std::fs::create_dir(&dev).unwrap();
+    // A rescan far beyond the wait: only the 1 s watch retry can find the camera in time.
+    let harness = Harness::start(
+        |c| {
+            c.device_dir = dev.clone();
+            c.rescan = Duration::from_secs(600);
+        },
+        |_| {},
+    )
+    .await;
+    std::fs::remove_dir(&dev).unwrap();
+    harness.settled().await;
+    std::fs::create_dir(&dev).unwrap();
+    plug(&dev, 0, &bench.node("capture")).unwrap();
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while harness.sink.cameras().is_empty() && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        harness.settled().await;
+    }
+    assert_eq!(
+        harness.sink.cameras().keys().copied().collect::<Vec<_>>(),
+        vec![camera(0)],
+        "the watch was not re-established within {WAIT:?}"
+    );
+}

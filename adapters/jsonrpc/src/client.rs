@@ -2,7 +2,9 @@
 
 use std::time::Duration;
 
-use jsonrpsee::core::client::{ClientT, Error as ClientError};
+use jsonrpsee::core::client::{
+    ClientT, Error as ClientError, Subscription, SubscriptionClientT, SubscriptionKind,
+};
 use jsonrpsee::core::params::{ArrayParams, ObjectParams};
 use jsonrpsee::ws_client::{HeaderMap, HeaderValue, WsClient, WsClientBuilder};
 use serde_json::Value;
@@ -102,5 +104,46 @@ impl Client {
                 "params must be an object or an array, got {other}"
             ))),
         }
+    }
+
+    /// `subscribe_events` with `params` (an object): the subscription, whose notifications
+    /// are read with [`Events::next`] (`unsubscribe_events` is sent when it is dropped).
+    pub async fn subscribe_events(&self, params: Value) -> Result<Events, CallError> {
+        let mut p = ObjectParams::new();
+        if let Value::Object(map) = params {
+            for (k, v) in map {
+                p.insert(&k, v)
+                    .map_err(|e| CallError::Transport(e.to_string()))?;
+            }
+        }
+        let inner: Subscription<Value> = self
+            .inner
+            .subscribe("subscribe_events", p, "unsubscribe_events")
+            .await
+            .map_err(map_err)?;
+        Ok(Events { inner })
+    }
+}
+
+/// A live subscription of [`Client::subscribe_events`].
+pub struct Events {
+    inner: Subscription<Value>,
+}
+
+impl Events {
+    /// The subscription id the server returned.
+    pub fn id(&self) -> Value {
+        match self.inner.kind() {
+            SubscriptionKind::Subscription(id) => serde_json::to_value(id).unwrap_or(Value::Null),
+            _ => Value::Null,
+        }
+    }
+
+    /// The next event (a notification's `result`); `None` once the connection has ended.
+    pub async fn next(&mut self) -> Option<Result<Value, CallError>> {
+        self.inner
+            .next()
+            .await
+            .map(|r| r.map_err(|e| CallError::Transport(e.to_string())))
     }
 }

@@ -15,5 +15,5 @@ mod rpc;
 mod server;
 mod ws;
 
-pub use client::{CallError, Client};
+pub use client::{CallError, Client, Events};
 pub use server::{serve, ServerHandle, ServerOptions};

@@ -138,8 +138,38 @@ impl Plugged {
     }
 }
 
+/// The descriptor files in `dir`, sorted by name.
+fn descriptor_names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = match std::fs::read_dir(dir) {
+        Ok(entries) => entries
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .filter(|n| is_descriptor(n))
+            .collect(),
+        Err(_) => Vec::new(),
+    };
+    names.sort();
+    names
+}
+
 #[async_trait]
 impl CameraDiscovery for SimulatedDiscovery {
+    /// The configured cameras and the descriptor files there now.
+    fn report_known(&self, sink: &dyn DiscoverySink) {
+        for cam in &self.fixed {
+            if let Some(found) = describe(cam) {
+                sink.appeared(found);
+            }
+        }
+        if let Some(dir) = &self.watch_dir {
+            let mut plugged = Plugged {
+                by_file: HashMap::new(),
+            };
+            for name in descriptor_names(dir) {
+                plugged.load(dir, &name, sink, &self.log);
+            }
+        }
+    }
+
     async fn run(self: Arc<Self>, sink: Arc<dyn DiscoverySink>) {
         for cam in &self.fixed {
             if let Some(found) = describe(cam) {
@@ -185,15 +215,8 @@ impl CameraDiscovery for SimulatedDiscovery {
                 .collect(),
         };
         // The watch is in place before the scan, so nothing written meanwhile is missed.
-        if let Ok(entries) = std::fs::read_dir(&dir) {
-            let mut names: Vec<String> = entries
-                .filter_map(|e| e.ok()?.file_name().into_string().ok())
-                .filter(|n| is_descriptor(n))
-                .collect();
-            names.sort();
-            for name in names {
-                plugged.load(&dir, &name, &*sink, &self.log);
-            }
+        for name in descriptor_names(&dir) {
+            plugged.load(&dir, &name, &*sink, &self.log);
         }
         while let Some(event) = stream.next().await {
             let Ok(event) = event else { continue };
@@ -273,6 +296,23 @@ mod tests {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         rec.0.lock().unwrap().clone()
+    }
+
+    #[test]
+    fn known_cameras_are_reported_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.yaml"), "index: 4\nname: Early\n").unwrap();
+        let rec = Recorder::default();
+        let disc = SimulatedDiscovery::new(
+            vec![SimulatedCamera::with_index(0)],
+            Some(dir.path().to_owned()),
+            log(),
+        );
+        disc.report_known(&rec);
+        assert_eq!(
+            *rec.0.lock().unwrap(),
+            ["+camera0 Simulated Camera 0", "+camera4 Early"]
+        );
     }
 
     #[tokio::test]
