@@ -7,6 +7,7 @@ pub mod api;
 pub mod auth;
 pub mod camera;
 pub mod capabilities;
+pub mod controls;
 pub mod error;
 pub mod events;
 pub mod files;
