@@ -46,6 +46,7 @@ pub struct Core {
     pub log: Logger,
     pub audit: Logger,
     pub started_ms: u64,
+    pub controls: Arc<crate::controls::Controls>,
     key_verifications: Semaphore,
     next_conn: AtomicU64,
 }
@@ -66,6 +67,7 @@ pub struct CoreParts {
     pub files: Arc<Files>,
     pub log: Logger,
     pub audit: Logger,
+    pub controls: Arc<crate::controls::Controls>,
 }
 
 impl Core {
@@ -85,6 +87,7 @@ impl Core {
             files: p.files,
             log: p.log,
             audit: p.audit,
+            controls: p.controls,
             key_verifications: Semaphore::new(KEY_VERIFY_CONCURRENCY),
             next_conn: AtomicU64::new(1),
         }

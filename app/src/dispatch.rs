@@ -23,6 +23,11 @@ fn not_available(method: Method) -> ApiError {
     )
 }
 
+/// A typed result as the JSON the client gets.
+fn to_json(result: impl serde::Serialize) -> Result<Value, ApiError> {
+    serde_json::to_value(result).map_err(|e| ApiError::internal(e.to_string()))
+}
+
 impl Core {
     pub async fn dispatch(&self, _ctx: &CallCtx, call: Call) -> Result<Value, ApiError> {
         match call {
@@ -72,6 +77,9 @@ impl Core {
             Call::GetStreamUrl { device } => self.streams()?.stream_url(device).await,
             Call::GetStreamStatus { device } => self.streams()?.stream_status(device).await,
             Call::GetStreams => self.streams()?.streams().await,
+            Call::GetCameraControls { device } => to_json(self.controls.get(device).await?),
+            Call::SetCameraControls(p) => to_json(self.controls.set(p).await?),
+            Call::ResetCameraControls { device } => to_json(self.controls.reset(device).await?),
             other => Err(not_available(other.method())),
         }
     }
@@ -115,6 +123,7 @@ impl Core {
             "recordings",
             "files",
             "retention",
+            "controls",
         ];
         if self.streams.is_some() {
             features.push("streams");

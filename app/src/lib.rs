@@ -4,6 +4,7 @@
 
 pub mod cameras;
 pub mod cli;
+pub mod controls;
 pub mod core;
 mod dispatch;
 pub mod events;

@@ -16,10 +16,11 @@ pub enum Topic {
     RecordingError,
     SnapshotTaken,
     SystemHealth,
+    CameraControls,
 }
 
 impl Topic {
-    pub const ALL: [Topic; 8] = [
+    pub const ALL: [Topic; 9] = [
         Topic::CameraConnected,
         Topic::CameraDisconnected,
         Topic::CameraStatusChange,
@@ -28,6 +29,7 @@ impl Topic {
         Topic::RecordingError,
         Topic::SnapshotTaken,
         Topic::SystemHealth,
+        Topic::CameraControls,
     ];
 
     pub fn name(self) -> &'static str {
@@ -40,6 +42,7 @@ impl Topic {
             Topic::RecordingError => "recording.error",
             Topic::SnapshotTaken => "snapshot.taken",
             Topic::SystemHealth => "system.health",
+            Topic::CameraControls => "camera.controls",
         }
     }
 
@@ -54,6 +57,7 @@ impl Topic {
             }
             Topic::SnapshotTaken => "snapshot_update",
             Topic::SystemHealth => "system_status_update",
+            Topic::CameraControls => "camera_controls_update",
         }
     }
 
@@ -207,7 +211,7 @@ mod tests {
                 Topic::RecordingError
             ]
         );
-        assert_eq!(Topic::parse_pattern("*").unwrap().len(), 8);
+        assert_eq!(Topic::parse_pattern("*").unwrap().len(), Topic::ALL.len());
         assert!(Topic::parse_pattern("nope.*").is_none());
         assert!(Topic::parse_pattern("camera.exploded").is_none());
     }
@@ -235,14 +239,14 @@ mod tests {
 
     proptest! {
         #[test]
-        fn topic_names_round_trip(i in 0usize..8) {
+        fn topic_names_round_trip(i in 0usize..Topic::ALL.len()) {
             let t = Topic::ALL[i];
             prop_assert_eq!(Topic::parse(t.name()), Some(t));
             prop_assert_eq!(t.index(), i);
         }
 
         #[test]
-        fn topic_set_holds_what_was_inserted(mask in 0u16..256) {
+        fn topic_set_holds_what_was_inserted(mask in 0u16..(1 << Topic::ALL.len())) {
             let picked: Vec<Topic> = Topic::ALL.into_iter().filter(|t| mask & (1 << t.index()) != 0).collect();
             let set: TopicSet = picked.iter().copied().collect();
             prop_assert_eq!(set.iter().collect::<Vec<_>>(), picked);

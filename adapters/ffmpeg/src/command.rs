@@ -25,13 +25,11 @@ const MKV_CLUSTER_MS: &str = "1000";
 /// How much of a stream ffmpeg reads before starting a recording of it (microseconds).
 const STREAM_PROBE_MICROS: &str = "1000000";
 
-/// A lavfi source name: letters, digits and `_` only, so it cannot smuggle a filter graph.
+/// A lavfi source name (letters, digits and `_`), optionally followed by the picture
+/// adjustments a simulated camera's controls make — nothing else, so no filter graph can be
+/// smuggled in (`domain::controls::simulated::valid_pattern`).
 pub fn valid_pattern(pattern: &str) -> bool {
-    !pattern.is_empty()
-        && pattern.len() <= 32
-        && pattern
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    domain::controls::simulated::valid_pattern(pattern)
 }
 
 /// ffmpeg's `-input_format` name for a V4L2 pixel format, where it has one.
@@ -124,7 +122,9 @@ fn input(
             }
             let rate = rate_text(fps.unwrap_or(30.0));
             args.kv("-f", "lavfi");
-            args.kv("-i", format!("{pattern}=size={size}:rate={rate}"));
+            let (name, adjust) = domain::controls::simulated::split_pattern(pattern);
+            let adjust = adjust.map(|f| format!(",{f}")).unwrap_or_default();
+            args.kv("-i", format!("{name}=size={size}:rate={rate}{adjust}"));
         }
     }
 }

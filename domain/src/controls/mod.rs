@@ -606,6 +606,59 @@ pub mod simulated {
                 s as f64 / 100.0
             ))
         }
+
+        /// The values a filter made by [`Picture::filter`] stands for.
+        fn parse_filter(f: &str) -> Option<Picture> {
+            let (eq, hue) = f.strip_prefix("eq=")?.split_once(",hue=h=")?;
+            let mut parts = eq.split(':');
+            let mut field = |name: &str| -> Option<i64> {
+                let v: f64 = parts
+                    .next()?
+                    .strip_prefix(name)?
+                    .strip_prefix('=')?
+                    .parse()
+                    .ok()?;
+                Some((v * 100.0).round() as i64)
+            };
+            Some(Picture {
+                brightness: Some(field("brightness")?),
+                contrast: Some(field("contrast")?),
+                saturation: Some(field("saturation")?),
+                hue: Some(hue.parse().ok()?),
+            })
+        }
+    }
+
+    /// A simulated camera's pattern with its adjustments: `testsrc2`, or
+    /// `testsrc2,eq=...,hue=h=...` when the picture is not the default.
+    pub fn adjusted_pattern(base: &str, picture: &Picture) -> String {
+        let (name, _) = split_pattern(base);
+        match picture.filter() {
+            Some(f) => format!("{name},{f}"),
+            None => name.to_owned(),
+        }
+    }
+
+    /// (source name, adjustment filters) of a pattern.
+    pub fn split_pattern(pattern: &str) -> (&str, Option<&str>) {
+        match pattern.split_once(',') {
+            Some((name, filter)) => (name, Some(filter)),
+            None => (pattern, None),
+        }
+    }
+
+    /// Whether `pattern` is a lavfi source name (letters, digits, `_`) followed by nothing
+    /// or by exactly the filters [`Picture::filter`] makes: no other filter graph can be
+    /// smuggled through a pattern.
+    pub fn valid_pattern(pattern: &str) -> bool {
+        let (name, filter) = split_pattern(pattern);
+        let name_ok = !name.is_empty()
+            && name.len() <= 32
+            && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        name_ok
+            && filter.is_none_or(|f| {
+                Picture::parse_filter(f).and_then(|p| p.filter()).as_deref() == Some(f)
+            })
     }
 }
 

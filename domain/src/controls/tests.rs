@@ -394,6 +394,28 @@ fn simulated_picture_makes_a_filter_only_when_changed() {
     );
 }
 
+#[test]
+fn only_our_own_filters_may_follow_a_pattern() {
+    use simulated::*;
+    let mut p = Picture::default();
+    assert_eq!(adjusted_pattern("testsrc2", &p), "testsrc2");
+    p.brightness = Some(-40);
+    let adjusted = adjusted_pattern("testsrc2", &p);
+    assert!(valid_pattern(&adjusted), "{adjusted}");
+    assert_eq!(split_pattern(&adjusted).0, "testsrc2");
+    // Re-adjusting replaces the filters, never stacks them.
+    assert_eq!(adjusted_pattern(&adjusted, &Picture::default()), "testsrc2");
+    for bad in [
+        "testsrc2,movie=/etc/passwd",
+        "testsrc2,eq=brightness=0.10:contrast=1.00:saturation=1.00,hue=h=0,drawtext=text=x",
+        "testsrc2,eq=brightness=0.1:contrast=1.00:saturation=1.00,hue=h=0",
+        "test src",
+        "",
+    ] {
+        assert!(!valid_pattern(bad), "{bad}");
+    }
+}
+
 fn integer_control() -> impl Strategy<Value = Control> {
     (-1000i64..1000, 0i64..2000, 1u64..20).prop_map(|(min, span, step)| {
         let max = min + span;
