@@ -3,6 +3,7 @@ use proptest::prelude::*;
 use super::memory::*;
 use super::*;
 
+#[allow(clippy::too_many_arguments)] // one row of a control table
 fn ctl(
     cid: u32,
     name: &str,
