@@ -168,3 +168,125 @@ async fn values_set_are_back_after_a_restart() {
     }
     panic!("contrast was not restored after the restart: {last}");
 }
+
+/// Waits (up to 20 s) until `check` holds for the bench's control values.
+async fn bench_until(
+    bench: &cs_fakecam::FakeCam,
+    what: &str,
+    check: impl Fn(&cs_fakecam::FakeCam) -> bool,
+) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !check(bench) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{what} did not happen within 20 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+async fn until_connected(ws: &mut WsClient, device: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let list = ws.ok("get_camera_list", Value::Null).await;
+        let up = list["cameras"].as_array().is_some_and(|c| {
+            c.iter()
+                .any(|c| c["device"] == device && c["status"] == "CONNECTED")
+        });
+        if up {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{device} never connected: {list}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replugged_webcam_gets_its_settings_back_and_driver_errors_are_documented_codes() {
+    use cs_fakecam::{control_sets, devices, plug, unplug, FakeCam, TempDir};
+    use domain::controls::cids;
+    let test = "a_replugged_webcam_gets_its_settings_back";
+    let Some(bench) = FakeCam::mount_or_skip(test, [("c920", devices::uvc_capture())]) else {
+        return;
+    };
+    bench.set_controls("c920", control_sets::c920());
+    let dir = TempDir::new("controls-dev").unwrap();
+    let svc = TestService::builder()
+        .config(&format!(
+            "camera: {{device_dir: '{}', accept_file_nodes: true}}",
+            dir.path().display()
+        ))
+        .start();
+    let mut ws = svc.ws_as(Role::Operator).await;
+    plug(dir.path(), 10, &bench.node("c920")).unwrap();
+    until_connected(&mut ws, "camera10").await;
+
+    // A manual exposure while auto exposure is on names the auto control ...
+    let err = ws
+        .err(
+            "set_camera_controls",
+            json!({"device": "camera10", "controls": {"exposure_time_absolute": 600}}),
+        )
+        .await;
+    assert_eq!(
+        (err["code"].clone(), err["data"]["auto_control"].clone()),
+        (json!(-32602), json!("auto_exposure"))
+    );
+    // ... or switches it off when asked.
+    let set = ws
+        .ok(
+            "set_camera_controls",
+            json!({"device": "camera10", "controls": {"exposure_absolute": 600, "brightness": 200}, "switch_to_manual": true}),
+        )
+        .await;
+    assert_eq!(
+        set["controls"],
+        json!({"auto_exposure": 1, "brightness": 200, "exposure_time_absolute": 600})
+    );
+    assert_eq!(
+        bench.control_value("c920", cids::EXPOSURE_ABSOLUTE),
+        Some(600)
+    );
+
+    // A driver error is a documented code and is not remembered.
+    bench.with_controls("c920", |c| {
+        c.failing_writes = vec![(Some(cids::GAIN), nix::errno::Errno::EBUSY)]
+    });
+    let err = ws
+        .err(
+            "set_camera_controls",
+            json!({"device": "camera10", "controls": {"gain": 30}}),
+        )
+        .await;
+    assert_eq!(
+        (
+            err["code"].clone(),
+            err["data"]["reason"].clone(),
+            err["data"]["control"].clone()
+        ),
+        (json!(-32003), json!("control_busy"), json!("gain"))
+    );
+    bench.with_controls("c920", |c| c.failing_writes.clear());
+    let remembered =
+        std::fs::read_to_string(svc.dir.path().join("state/camera-controls.json")).unwrap();
+    assert!(
+        remembered.contains("brightness") && !remembered.contains("\"gain\""),
+        "{remembered}"
+    );
+
+    // Unplugged, powered off (back to its defaults), plugged into another node.
+    unplug(dir.path(), 10).unwrap();
+    bench.set_controls("c920", control_sets::c920());
+    plug(dir.path(), 11, &bench.node("c920")).unwrap();
+    until_connected(&mut ws, "camera11").await;
+    bench_until(&bench, "the remembered values coming back", |b| {
+        b.control_value("c920", cids::BRIGHTNESS) == Some(200)
+            && b.control_value("c920", cids::EXPOSURE_AUTO) == Some(1)
+            && b.control_value("c920", cids::EXPOSURE_ABSOLUTE) == Some(600)
+    })
+    .await;
+    assert_eq!(bench.control_value("c920", cids::GAIN), Some(0));
+}
