@@ -152,6 +152,23 @@ impl CameraRegistry {
         }
     }
 
+    /// Replaces a camera's capture source (a simulated camera's adjusted pattern) and tells
+    /// the observers, so the media plane picks it up. No event: the camera did not change.
+    pub fn set_source(&self, id: CameraId, source: CaptureSource) {
+        let entry = {
+            let mut cams = self.write();
+            let Some(entry) = cams.get_mut(&id) else {
+                return;
+            };
+            if entry.source == source {
+                return;
+            }
+            entry.source = source;
+            entry.clone()
+        };
+        self.tell_observers(&entry);
+    }
+
     fn connected_ids(&self) -> Vec<String> {
         self.read()
             .values()

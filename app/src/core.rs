@@ -49,6 +49,7 @@ pub struct Core {
     credentials: Credentials,
     /// Denials and rate-limit hits, aggregated per peer and window (see `crate::audit`).
     denials: DenialLog,
+    pub controls: Arc<crate::controls::Controls>,
     next_conn: AtomicU64,
 }
 
@@ -68,6 +69,7 @@ pub struct CoreParts {
     pub files: Arc<Files>,
     pub log: Logger,
     pub audit: Logger,
+    pub controls: Arc<crate::controls::Controls>,
 }
 
 impl Core {
@@ -100,6 +102,7 @@ impl Core {
             audit: p.audit,
             credentials,
             denials,
+            controls: p.controls,
             next_conn: AtomicU64::new(1),
         }
     }

@@ -23,6 +23,11 @@ fn not_available(method: Method) -> ApiError {
     )
 }
 
+/// A typed result as the JSON the client gets.
+fn to_json(result: impl serde::Serialize) -> Result<Value, ApiError> {
+    serde_json::to_value(result).map_err(|e| ApiError::internal(e.to_string()))
+}
+
 impl Core {
     pub async fn dispatch(&self, _ctx: &CallCtx, call: Call) -> Result<Value, ApiError> {
         match call {
@@ -76,6 +81,9 @@ impl Core {
             Call::GetStreamUrl { device } => self.streams()?.stream_url(device).await,
             Call::GetStreamStatus { device } => self.streams()?.stream_status(device).await,
             Call::GetStreams => self.streams()?.streams().await,
+            Call::GetCameraControls { device } => to_json(self.controls.get(device).await?),
+            Call::SetCameraControls(p) => to_json(self.controls.set(p).await?),
+            Call::ResetCameraControls { device } => to_json(self.controls.reset(device).await?),
             other => Err(not_available(other.method())),
         }
     }
@@ -119,6 +127,7 @@ impl Core {
             "recordings",
             "files",
             "retention",
+            "controls",
         ];
         // Only while MediaMTX serves: otherwise every stream method answers -32050.
         if self.streams.as_ref().is_some_and(|s| s.is_serving()) {

@@ -131,6 +131,24 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     )
     .await?;
 
+    let controls = Arc::new(
+        crate::controls::Controls::open(crate::controls::ControlsParts {
+            device: Arc::new(cs_v4l2::V4l2Controls::new()),
+            state: Arc::new(
+                cs_fs::FsStateStore::open(&config.storage.state_dir).map_err(|source| {
+                    StartError::Storage {
+                        path: config.storage.state_dir.clone(),
+                        source,
+                    }
+                })?,
+            ),
+            cameras: Arc::clone(&cameras),
+            events: Arc::clone(&publisher),
+            clock: Arc::clone(&clock),
+            log: log.new(o!("component" => "controls")),
+        })
+        .await,
+    );
     let core = Arc::new(Core::new(CoreParts {
         config: Arc::clone(&config),
         clock: Arc::clone(&clock),
@@ -145,6 +163,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         files: Arc::clone(&files),
         log: log.clone(),
         audit: logs.audit.clone(),
+        controls: Arc::clone(&controls),
     }));
 
     let mut tasks = vec![tokio::spawn(trim_heap_after_bursts(
@@ -157,6 +176,8 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     }
     // A camera that goes away ends its recording (the file is finished, the failure told).
     cameras.observe(core.media.clone());
+    // A camera that comes (back) gets its remembered control values.
+    cameras.observe(controls);
     tasks.push(tokio::spawn(
         files.run(Duration::from_secs(config.retention.interval_secs)),
     ));

@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use crate::auth::Role;
 use crate::camera::CameraId;
+use crate::controls::ControlInput;
 use crate::error::{ApiError, ErrorKind};
 use crate::events::{EventFilter, Topic, TopicSet};
 use crate::files::{RecordingFormat, SafeFileName, SnapshotFormat};
@@ -72,6 +73,9 @@ methods! {
     CleanupOldFiles => "cleanup_old_files", ADMIN, ["dry_run"];
     SubscribeEvents => "subscribe_events", VIEWER, ["topics", "filters"];
     UnsubscribeEvents => "unsubscribe_events", VIEWER, ["subscription"];
+    GetCameraControls => "get_camera_controls", VIEWER, ["device"];
+    SetCameraControls => "set_camera_controls", OPERATOR, ["device", "controls", "switch_to_manual"];
+    ResetCameraControls => "reset_camera_controls", OPERATOR, ["device"];
 }
 
 impl Method {
@@ -92,6 +96,8 @@ impl Method {
                 | Method::DeleteSnapshot
                 | Method::SetRetentionPolicy
                 | Method::CleanupOldFiles
+                | Method::SetCameraControls
+                | Method::ResetCameraControls
         )
     }
 
@@ -309,6 +315,51 @@ struct SubscriptionOnly {
     subscription: Value,
 }
 
+/// `set_camera_controls`: the controls by id or name, in no particular order (the plan
+/// orders them), never empty; each value a number, `true`/`false`, or a menu entry's text.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetControlsParams {
+    pub device: CameraId,
+    pub controls: ControlRequest,
+    /// A manual value whose auto control is on also turns that auto control off.
+    #[serde(default)]
+    pub switch_to_manual: bool,
+}
+
+/// The `controls` object of `set_camera_controls`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ControlRequest(pub Vec<(String, ControlInput)>);
+
+impl<'de> Deserialize<'de> for ControlRequest {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let map = std::collections::BTreeMap::<String, Value>::deserialize(d)?;
+        if map.is_empty() {
+            return Err(D::Error::custom(
+                "controls must name at least one control: {\"brightness\": 140, ...}",
+            ));
+        }
+        let mut out = Vec::with_capacity(map.len());
+        for (key, value) in map {
+            let input = match value {
+                Value::Bool(b) => ControlInput::Bool(b),
+                Value::Number(n) => ControlInput::Int(n.as_i64().ok_or_else(|| {
+                    D::Error::custom(format!("controls.{key}: {n} is not a whole number in 64 bits"))
+                })?),
+                Value::String(t) => ControlInput::Text(t),
+                other => {
+                    return Err(D::Error::custom(format!(
+                        "controls.{key}: must be a number, true/false or a menu entry's text, got {other}"
+                    )))
+                }
+            };
+            out.push((key, input));
+        }
+        Ok(ControlRequest(out))
+    }
+}
+
 /// A method call with its params parsed.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Call {
@@ -367,6 +418,13 @@ pub enum Call {
     /// The id as the client sent it (a string or a number).
     UnsubscribeEvents {
         subscription: Value,
+    },
+    GetCameraControls {
+        device: CameraId,
+    },
+    SetCameraControls(SetControlsParams),
+    ResetCameraControls {
+        device: CameraId,
     },
 }
 
@@ -437,6 +495,13 @@ impl Call {
                 }
                 Call::UnsubscribeEvents { subscription: s }
             }
+            Method::GetCameraControls => Call::GetCameraControls {
+                device: device(obj)?,
+            },
+            Method::SetCameraControls => Call::SetCameraControls(de(obj)?),
+            Method::ResetCameraControls => Call::ResetCameraControls {
+                device: device(obj)?,
+            },
         })
     }
 
@@ -469,6 +534,9 @@ impl Call {
             Call::CleanupOldFiles { .. } => Method::CleanupOldFiles,
             Call::SubscribeEvents(_) => Method::SubscribeEvents,
             Call::UnsubscribeEvents { .. } => Method::UnsubscribeEvents,
+            Call::GetCameraControls { .. } => Method::GetCameraControls,
+            Call::SetCameraControls(_) => Method::SetCameraControls,
+            Call::ResetCameraControls { .. } => Method::ResetCameraControls,
         }
     }
 
@@ -481,7 +549,10 @@ impl Call {
             | Call::StartStreaming { device }
             | Call::StopStreaming { device }
             | Call::GetStreamUrl { device }
-            | Call::GetStreamStatus { device } => Some(*device),
+            | Call::GetStreamStatus { device }
+            | Call::GetCameraControls { device }
+            | Call::ResetCameraControls { device } => Some(*device),
+            Call::SetCameraControls(p) => Some(p.device),
             Call::TakeSnapshot(p) => Some(p.device),
             Call::StartRecording(p) => Some(p.device),
             Call::ListRecordings(p) | Call::ListSnapshots(p) => p.device,
@@ -622,7 +693,10 @@ mod tests {
         assert_eq!(need("get_storage_info"), Some(Role::Admin));
         assert_eq!(need("cleanup_old_files"), Some(Role::Admin));
         assert_eq!(need("subscribe_events"), Some(Role::Viewer));
-        assert_eq!(Method::ALL.len(), 27);
+        assert_eq!(need("get_camera_controls"), Some(Role::Viewer));
+        assert_eq!(need("set_camera_controls"), Some(Role::Operator));
+        assert_eq!(need("reset_camera_controls"), Some(Role::Operator));
+        assert_eq!(Method::ALL.len(), 30);
     }
 
     #[test]
@@ -701,6 +775,24 @@ mod tests {
             ("set_retention_policy", json!({"max_size_gb": -1.5})),
             ("subscribe_events", json!({"topics": []})),
             ("subscribe_events", json!({"topics": ["camera.melted"]})),
+            ("set_camera_controls", json!({"device": "camera0"})),
+            (
+                "set_camera_controls",
+                json!({"device": "camera0", "controls": {}}),
+            ),
+            (
+                "set_camera_controls",
+                json!({"device": "camera0", "controls": {"brightness": 1.5}}),
+            ),
+            (
+                "set_camera_controls",
+                json!({"device": "camera0", "controls": {"brightness": [1]}}),
+            ),
+            (
+                "set_camera_controls",
+                json!({"device": "camera0", "controls": {"a": 1}, "force": true}),
+            ),
+            ("get_camera_controls", json!({})),
             ("ping", json!({"x": 1})),
             ("ping", json!("text")),
         ];
@@ -721,9 +813,36 @@ mod tests {
         assert!(err.details.contains("colour"), "{}", err.details);
     }
 
+    #[test]
+    fn control_values_name_the_control_when_wrong() {
+        let err = parse(
+            "set_camera_controls",
+            json!({"device": "camera0", "controls": {"zoom_absolute": {"x": 1}}}),
+        )
+        .unwrap_err();
+        assert!(
+            err.details.contains("controls.zoom_absolute"),
+            "{}",
+            err.details
+        );
+        let Call::SetCameraControls(p) = parse(
+            "set_camera_controls",
+            json!({"device": "camera0", "controls": {"focus_automatic_continuous": false, "focus_absolute": 40, "power_line_frequency": "50 Hz"}, "switch_to_manual": true}),
+        )
+        .unwrap() else {
+            panic!("wrong call")
+        };
+        assert!(p.switch_to_manual);
+        assert_eq!(p.controls.0.len(), 3);
+        assert!(p.controls.0.contains(&(
+            "power_line_frequency".into(),
+            ControlInput::Text("50 Hz".into())
+        )));
+    }
+
     proptest! {
         #[test]
-        fn parse_never_panics(m in 0usize..27, p in any_json()) {
+        fn parse_never_panics(m in 0usize..30, p in any_json()) {
             let _ = Call::parse(Method::ALL[m], Some(p));
         }
 

@@ -19,10 +19,11 @@ pub enum Topic {
     /// A recording goes on from another source (its stream ended: it continues from the
     /// device in a new file of the same recording).
     RecordingSourceChanged,
+    CameraControls,
 }
 
 impl Topic {
-    pub const ALL: [Topic; 9] = [
+    pub const ALL: [Topic; 10] = [
         Topic::CameraConnected,
         Topic::CameraDisconnected,
         Topic::CameraStatusChange,
@@ -32,6 +33,7 @@ impl Topic {
         Topic::SnapshotTaken,
         Topic::SystemHealth,
         Topic::RecordingSourceChanged,
+        Topic::CameraControls,
     ];
 
     pub fn name(self) -> &'static str {
@@ -45,6 +47,7 @@ impl Topic {
             Topic::SnapshotTaken => "snapshot.taken",
             Topic::SystemHealth => "system.health",
             Topic::RecordingSourceChanged => "recording.source_changed",
+            Topic::CameraControls => "camera.controls",
         }
     }
 
@@ -60,6 +63,7 @@ impl Topic {
             | Topic::RecordingSourceChanged => "recording_status_update",
             Topic::SnapshotTaken => "snapshot_update",
             Topic::SystemHealth => "system_status_update",
+            Topic::CameraControls => "camera_controls_update",
         }
     }
 

@@ -366,23 +366,18 @@ impl PublisherCommand {
                 (capture.size, capture.fps)
             }
             PublisherInput::TestPattern { pattern, size, fps } => {
-                let pattern_ok = !pattern.is_empty()
-                    && pattern
-                        .bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || b == b'_');
-                if !pattern_ok {
+                // A source name, or one with a simulated camera's picture adjustments.
+                if !crate::controls::simulated::valid_pattern(pattern) {
                     return Err(PublisherError::BadPattern(pattern.clone()));
                 }
                 let fps = Some(*fps).filter(|f| f.is_finite() && *f > 0.0);
                 let rate = format_fps(fps.unwrap_or(VideoEncoding::PREFERRED_MAX_FPS));
                 // -re: lavfi sources run as fast as they can otherwise.
-                args.extend([
-                    "-re".into(),
-                    "-f".into(),
-                    "lavfi".into(),
-                    "-i".into(),
-                    format!("{pattern}=size={size}:rate={rate}"),
-                ]);
+                args.extend(["-re".into(), "-f".into(), "lavfi".into(), "-i".into(), {
+                    let (name, adjust) = crate::controls::simulated::split_pattern(pattern);
+                    let adjust = adjust.map(|f| format!(",{f}")).unwrap_or_default();
+                    format!("{name}=size={size}:rate={rate}{adjust}")
+                }]);
                 (*size, fps)
             }
         };

@@ -9,6 +9,7 @@ pub mod auth;
 pub mod camera;
 pub mod capture;
 pub mod clock;
+pub mod controls;
 pub mod events;
 pub mod files;
 pub mod media_server;

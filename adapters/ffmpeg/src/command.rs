@@ -28,13 +28,11 @@ const STREAM_PROBE_MICROS: &str = "1000000";
 /// The bitstream filter that makes a copied stream's first packet time 0.
 const STREAM_TIMESTAMPS_FROM_ZERO: &str = "setts=pts=PTS-STARTPTS:dts=DTS-STARTDTS";
 
-/// A lavfi source name: letters, digits and `_` only, so it cannot smuggle a filter graph.
+/// A lavfi source name (letters, digits and `_`), optionally followed by the picture
+/// adjustments a simulated camera's controls make — nothing else, so no filter graph can be
+/// smuggled in (`domain::controls::simulated::valid_pattern`).
 pub fn valid_pattern(pattern: &str) -> bool {
-    !pattern.is_empty()
-        && pattern.len() <= 32
-        && pattern
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    domain::controls::simulated::valid_pattern(pattern)
 }
 
 /// ffmpeg's `-input_format` name for a V4L2 pixel format, where it has one.
@@ -127,9 +125,11 @@ fn input(
             }
             let rate = rate_text(fps.unwrap_or(30.0));
             args.kv("-f", "lavfi");
+            let (name, adjust) = domain::controls::simulated::split_pattern(pattern);
+            let adjust = adjust.map(|f| format!(",{f}")).unwrap_or_default();
             args.kv(
                 "-i",
-                format!("{pattern}=size={size}:rate={rate},{}", live_clock(size)),
+                format!("{name}=size={size}:rate={rate}{adjust},{}", live_clock(size)),
             );
         }
     }

@@ -4,8 +4,14 @@
 //! asks the kernel what the node is and can do, and closes it again. Only nodes with video
 //! capture (single- or multi-planar) are cameras; metadata, output and memory-to-memory
 //! nodes are reported as `NotCapture`.
+//!
+//! [`V4l2Controls`] implements [`ports::controls::CameraControls`]: a node's controls
+//! (QUERY_EXT_CTRL / QUERYCTRL, QUERYMENU, G/S_CTRL, G/S_EXT_CTRLS for 64-bit values).
 
+mod controls;
+mod ctrl_sys;
 mod probe;
 mod sys;
 
+pub use controls::V4l2Controls;
 pub use probe::V4l2Probe;

@@ -13,6 +13,7 @@ use fuser::{
     ReplyEntry, ReplyIoctl, ReplyOpen, Request,
 };
 
+use crate::controls::FakeControls;
 use crate::device::{FakeDevice, FakeIntervals, FakeSizes, Ioctl};
 use crate::wire::*;
 
@@ -28,6 +29,8 @@ pub(crate) struct Node {
     /// Opens for writing are refused with EACCES (the node is read-only for us).
     pub read_only: bool,
     pub stats: NodeStats,
+    /// The node's controls (none: control ioctls are ENOTTY).
+    pub controls: Option<FakeControls>,
 }
 
 /// What happened to a node.
@@ -210,7 +213,7 @@ impl Filesystem for FakeFs {
 
     fn ioctl(
         &self,
-        _req: &Request,
+        req: &Request,
         ino: INodeNo,
         _fh: FileHandle,
         _flags: IoctlFlags,
@@ -231,10 +234,45 @@ impl Filesystem for FakeFs {
         if !delay.is_zero() {
             std::thread::sleep(delay);
         }
+        if crate::controls::is_control_cmd(cmd) {
+            self.control_ioctl(ino, req.pid(), cmd, in_data, out_size, reply);
+            return;
+        }
         // Start from what came in (an _IOWR struct), as the kernel copies the whole struct back.
         let mut buf = vec![0u8; (out_size as usize).max(in_data.len())];
         buf[..in_data.len()].copy_from_slice(in_data);
         match answer(&device, cmd, &mut buf) {
+            Ok(()) => reply.ioctl(0, &buf[..out_size as usize]),
+            Err(e) => reply.error(Errno::from_i32(e as i32)),
+        }
+    }
+}
+
+impl FakeFs {
+    /// A control ioctl: answered from (and changing) the node's control table.
+    fn control_ioctl(
+        &self,
+        ino: INodeNo,
+        pid: u32,
+        cmd: u32,
+        in_data: &[u8],
+        out_size: u32,
+        reply: ReplyIoctl,
+    ) {
+        let mut buf = vec![0u8; (out_size as usize).max(in_data.len())];
+        buf[..in_data.len()].copy_from_slice(in_data);
+        let result = {
+            let mut nodes = self.lock();
+            match Self::node_index(ino).and_then(|i| nodes.get_mut(i)) {
+                None => Err(nix::errno::Errno::ENOENT),
+                Some(node) => match node.controls.as_mut() {
+                    None => Err(nix::errno::Errno::ENOTTY),
+                    Some(_) if buf.len() < ioc_size(cmd) => Err(nix::errno::Errno::EINVAL),
+                    Some(c) => crate::controls::answer(c, cmd, &mut buf, pid),
+                },
+            }
+        };
+        match result {
             Ok(()) => reply.ioctl(0, &buf[..out_size as usize]),
             Err(e) => reply.error(Errno::from_i32(e as i32)),
         }

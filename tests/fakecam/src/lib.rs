@@ -12,6 +12,8 @@
 //! directly). Where that is missing, [`FakeCam::mount_or_skip`] prints a notice and returns
 //! `None`, and the test returns early; set `CS_REQUIRE_FUSE=1` to make that a failure instead.
 
+pub mod control_sets;
+pub mod controls;
 mod device;
 pub mod devices;
 mod fs;
@@ -52,6 +54,7 @@ impl FakeCam {
                 denied: false,
                 read_only: false,
                 stats: NodeStats::default(),
+                controls: None,
             })
             .collect();
         let nodes: Shared = Arc::new(Mutex::new(nodes));
@@ -117,6 +120,29 @@ impl FakeCam {
     /// Makes every ioctl on `name` take `delay`.
     pub fn set_ioctl_delay(&self, name: &str, delay: Duration) {
         self.with_node(name, |n| n.device.ioctl_delay = delay);
+    }
+
+    /// Gives `name` these controls (replacing what it had: a camera that lost power).
+    pub fn set_controls(&self, name: &str, controls: controls::FakeControls) {
+        self.with_node(name, |n| n.controls = Some(controls));
+    }
+
+    /// Reads or changes `name`'s controls in place (inject failures, read values).
+    pub fn with_controls<R>(
+        &self,
+        name: &str,
+        f: impl FnOnce(&mut controls::FakeControls) -> R,
+    ) -> R {
+        self.with_node(name, |n| {
+            f(n.controls
+                .as_mut()
+                .unwrap_or_else(|| panic!("node {name:?} has no controls")))
+        })
+    }
+
+    /// A control's value on `name` now.
+    pub fn control_value(&self, name: &str, cid: u32) -> Option<i64> {
+        self.with_controls(name, |c| c.value(cid))
     }
 
     pub fn stats(&self, name: &str) -> NodeStats {
