@@ -150,7 +150,8 @@ fn run(cli: Cli) -> Result<(), String> {
             if let Err(e) = cs_sys::raise_fd_limit() {
                 eprintln!("camera-service: cannot raise the open-file limit: {e}");
             }
-            runtime()?.block_on(serve(config))
+            let path = cli.config.clone();
+            runtime()?.block_on(serve(config, move || load_config(path.as_ref())))
         }
         Command::Token {
             role,
@@ -172,19 +173,13 @@ fn run(cli: Cli) -> Result<(), String> {
     }
 }
 
-async fn serve(config: Config) -> Result<(), String> {
+async fn serve(config: Config, reload: impl Fn() -> Result<Config, String>) -> Result<(), String> {
     let running = crate::root::start(config)
         .await
         .map_err(|e| e.to_string())?;
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .map_err(|e| format!("cannot handle SIGTERM: {e}"))?;
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
-        _ = running.stopped() => {}
-    }
-    running.stop().await;
-    Ok(())
+    // systemd (Type=notify): READY, STATUS, WATCHDOG, STOPPING; no-ops without NOTIFY_SOCKET.
+    let manager = std::sync::Arc::new(cs_sys::SystemdNotifier::from_env());
+    crate::lifecycle::run(running, manager, reload).await
 }
 
 fn keys(config: &Config, action: KeysAction) -> Result<(), String> {

@@ -21,6 +21,7 @@ use crate::health::{self, ComponentStatus, Health};
 use crate::logging::{self, Logs};
 use crate::media::{Media, MediaParts};
 use crate::metrics::Metrics;
+use crate::reload::{ReloadParts, ReloadReport, Reloader, SwappableKeys, SwappableTokens};
 use crate::streams::{Streams, StreamsParts};
 
 /// Why the service could not start. The text says what to fix.
@@ -56,11 +57,17 @@ pub struct Running {
     server: cs_jsonrpc::ServerHandle,
     tasks: Vec<JoinHandle<()>>,
     logs: Logs,
+    reloader: Reloader,
 }
 
 impl Running {
     pub fn log(&self) -> &slog::Logger {
         &self.logs.main
+    }
+
+    /// Applies a new configuration as far as it can change while running (SIGHUP).
+    pub async fn reload(&self, config: Config) -> ReloadReport {
+        self.reloader.apply(config).await
     }
 
     /// Resolves when the server has stopped.
@@ -96,13 +103,16 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
 
     let clock: Arc<dyn Clock> = Arc::new(cs_sys::SystemClock::new());
     let secret = jwt_secret(&config).map_err(StartError::Secret)?;
-    let tokens = Arc::new(cs_auth::JwtAuthority::new(&secret));
-    let keys = Arc::new(
+    // Swappable: a reload (SIGHUP) may bring a new secret or key store.
+    let tokens = Arc::new(SwappableTokens::new(Arc::new(cs_auth::JwtAuthority::new(
+        &secret,
+    ))));
+    let keys = Arc::new(SwappableKeys::new(Arc::new(
         cs_auth::FileKeyStore::open(&config.auth.keys_file).map_err(|source| StartError::Keys {
             path: config.auth.keys_file.clone(),
             source,
         })?,
-    );
+    )));
 
     let hub = EventHub::new(&config.events, Arc::clone(&clock));
     let publisher: Arc<dyn EventPublisher> = Arc::new(hub.clone());
@@ -134,8 +144,8 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     let core = Arc::new(Core::new(CoreParts {
         config: Arc::clone(&config),
         clock: Arc::clone(&clock),
-        tokens,
-        keys,
+        tokens: tokens.clone(),
+        keys: keys.clone(),
         cameras: Arc::clone(&cameras),
         hub,
         metrics,
@@ -158,7 +168,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     // A camera that goes away ends its recording (the file is finished, the failure told).
     cameras.observe(core.media.clone());
     tasks.push(tokio::spawn(
-        files.run(Duration::from_secs(config.retention.interval_secs)),
+        Arc::clone(&files).run(Duration::from_secs(config.retention.interval_secs)),
     ));
     let sink: Arc<dyn DiscoverySink> = cameras.clone();
     let simulated_dir = (!config.camera.simulated_dir.is_empty())
@@ -237,13 +247,45 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         format!("listening on {addr}"),
     );
     info!(log, "listening"; "addr" => addr.to_string(), "ws" => format!("ws://{addr}/ws"));
+    let reloader = Reloader::new(ReloadParts {
+        config: (*config).clone(),
+        level: logs.level.clone(),
+        files: Arc::clone(&files),
+        cameras: sink,
+        describe: cs_sim::describe,
+        tokens,
+        keys,
+        auth: Box::new(credential_checkers),
+        log: log.new(o!("component" => "reload")),
+    });
     Ok(Running {
         addr,
         core,
         server,
         tasks,
         logs,
+        reloader,
     })
+}
+
+/// The JWT verifier and API key store `config` names (for a reload).
+#[allow(clippy::type_complexity)] // the pair of ports a reload swaps
+fn credential_checkers(
+    config: &Config,
+) -> Result<
+    (
+        Arc<dyn ports::auth::TokenVerifier>,
+        Arc<dyn ports::auth::KeyStore>,
+    ),
+    String,
+> {
+    let secret = jwt_secret(config).map_err(|e| format!("JWT secret: {e}"))?;
+    let keys = cs_auth::FileKeyStore::open(&config.auth.keys_file)
+        .map_err(|e| format!("API key store {}: {e}", config.auth.keys_file.display()))?;
+    Ok((
+        Arc::new(cs_auth::JwtAuthority::new(&secret)),
+        Arc::new(keys),
+    ))
 }
 
 /// How often the live connections are compared with their peak (two atomic operations).

@@ -302,6 +302,20 @@ impl TestService {
         }
     }
 
+    /// Waits at most `secs` for the process to exit by itself; its status, or `None`.
+    pub fn wait_exit(&mut self, secs: f64) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + Duration::from_secs_f64(secs);
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            if Instant::now() > deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// SIGKILL, like a power cut or the OOM killer.
     pub fn kill9(&mut self) {
         let _ = self.child.kill();
