@@ -1,4 +1,4 @@
-//! The `camera-service` command line: `serve` (default), `token`, `keys`, `call`.
+//! The `camera-service` command line: `serve` (default), `token`, `keys`, `doctor`, `call`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -46,6 +46,13 @@ enum Command {
     Keys {
         #[command(subcommand)]
         action: KeysAction,
+    },
+    /// Check the setup (config, secrets, devices, ffmpeg, MediaMTX, disk, port): one line
+    /// per check with its fix; exit status 1 when a check fails.
+    Doctor {
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Call a method and print its result as JSON.
     Call {
@@ -118,6 +125,9 @@ fn now() -> Timestamp {
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Some(Command::Doctor { json }) = cli.command {
+        return doctor(cli.config.as_ref(), json);
+    }
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(msg) => {
@@ -164,6 +174,7 @@ fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::Keys { action } => keys(&config, action),
+        Command::Doctor { .. } => Err("doctor is run by main".into()),
         Command::Call {
             method,
             params,
@@ -180,6 +191,39 @@ async fn serve(config: Config, reload: impl Fn() -> Result<Config, String>) -> R
     // systemd (Type=notify): READY, STATUS, WATCHDOG, STOPPING; no-ops without NOTIFY_SOCKET.
     let manager = std::sync::Arc::new(cs_sys::SystemdNotifier::from_env());
     crate::lifecycle::run(running, manager, reload).await
+}
+
+/// `camera-service doctor`: exit status 0 when no check failed, 1 otherwise.
+fn doctor(path: Option<&PathBuf>, json: bool) -> ExitCode {
+    let source = match path {
+        Some(p) => p.display().to_string(),
+        None if std::path::Path::new(config::DEFAULT_PATH).exists() => {
+            config::DEFAULT_PATH.to_owned()
+        }
+        None => "built-in default".to_owned(),
+    };
+    let config = load_config(path);
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("camera-service: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let host = crate::root::DoctorHost::new();
+    let report = rt.block_on(crate::doctor::examine(config, source, &host));
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).unwrap_or_default()
+        );
+    } else {
+        print!("{}", report.text());
+    }
+    match report.ok {
+        true => ExitCode::SUCCESS,
+        false => ExitCode::FAILURE,
+    }
 }
 
 fn keys(config: &Config, action: KeysAction) -> Result<(), String> {

@@ -6,6 +6,7 @@ pub mod cameras;
 pub mod cli;
 pub mod core;
 mod dispatch;
+pub mod doctor;
 pub mod events;
 pub mod files;
 pub mod health;

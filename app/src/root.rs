@@ -452,3 +452,92 @@ fn stream_plane(
     });
     Ok(Some(streams))
 }
+
+/// What `camera-service doctor` asks of the outside world, answered by the adapters.
+pub struct DoctorHost {
+    probe: cs_v4l2::V4l2Probe,
+}
+
+impl DoctorHost {
+    pub fn new() -> DoctorHost {
+        DoctorHost {
+            probe: cs_v4l2::V4l2Probe::default(),
+        }
+    }
+}
+
+impl Default for DoctorHost {
+    fn default() -> Self {
+        DoctorHost::new()
+    }
+}
+
+#[async_trait::async_trait]
+impl crate::doctor::Host for DoctorHost {
+    fn probe(
+        &self,
+        node: &std::path::Path,
+    ) -> Result<ports::probe::ProbeOutcome, ports::probe::ProbeError> {
+        use ports::probe::DeviceProbe;
+        self.probe.probe(node)
+    }
+
+    async fn tool_version(
+        &self,
+        program: &std::path::Path,
+        timeout: Duration,
+    ) -> Result<String, String> {
+        let name = match program.file_name().and_then(|n| n.to_str()) {
+            Some(n) if n.contains("ffprobe") => "ffprobe",
+            _ => "ffmpeg",
+        };
+        cs_ffmpeg::tools::version(name, program, timeout)
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    async fn encoders(
+        &self,
+        ffmpeg: &std::path::Path,
+        timeout: Duration,
+    ) -> Result<std::collections::BTreeSet<String>, String> {
+        cs_ffmpeg::tools::encoders(ffmpeg, timeout)
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    fn encoders_used(&self) -> Vec<(&'static str, &'static str)> {
+        cs_ffmpeg::tools::ENCODERS_USED.to_vec()
+    }
+
+    async fn mediamtx(
+        &self,
+        api_url: &str,
+        timeout: Duration,
+    ) -> Result<(String, serde_json::Value), String> {
+        let client = cs_mediamtx::MediamtxClient::new(api_url, timeout)?;
+        let info = client.info().await.map_err(|e| e.to_string())?;
+        let global = client.global_config().await.map_err(|e| e.to_string())?;
+        let version = info["version"]
+            .as_str()
+            .unwrap_or("(no version)")
+            .to_owned();
+        Ok((version, global))
+    }
+
+    fn free_bytes(&self, dir: &std::path::Path) -> Result<u64, String> {
+        cs_fs::free_bytes(dir).map_err(|e| e.to_string())
+    }
+
+    async fn answers_as_camera_service(&self, port: u16) -> bool {
+        let url = format!("ws://127.0.0.1:{port}/ws");
+        let ask = async {
+            let client = cs_jsonrpc::Client::connect(&url, None).await.ok()?;
+            client.call("ping", serde_json::Value::Null).await.ok()
+        };
+        matches!(
+            tokio::time::timeout(Duration::from_secs(3), ask).await,
+            Ok(Some(serde_json::Value::String(s))) if s == "pong"
+        )
+    }
+}

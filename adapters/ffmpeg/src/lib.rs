@@ -10,6 +10,7 @@ pub mod command;
 mod probe;
 pub mod process;
 mod recorder;
+pub mod tools;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
