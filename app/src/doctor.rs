@@ -402,10 +402,7 @@ async fn tools(config: &Config, host: &dyn Host) -> Vec<Check> {
             checks.push(match missing.is_empty() {
                 true => Check::ok(
                     "encoders",
-                    format!(
-                        "{}",
-                        used.iter().map(|(e, _)| *e).collect::<Vec<_>>().join(", ")
-                    ),
+                    used.iter().map(|(e, _)| *e).collect::<Vec<_>>().join(", "),
                 ),
                 false => Check::fail(
                     "encoders",
