@@ -5,6 +5,9 @@ command -v ffmpeg >/dev/null 2>&1 && command -v ffprobe >/dev/null 2>&1 || need_
 # The FUSE test bench mounts with the kernel's fuse module; fusermount3 helps where a
 # direct mount is refused.
 command -v fusermount3 >/dev/null 2>&1 || need_apt+=(fuse3)
+# The package tests: dpkg-deb (and dpkg-shlibdeps for cargo-deb), systemd-analyze verify.
+command -v dpkg-shlibdeps >/dev/null 2>&1 || need_apt+=(dpkg-dev)
+command -v systemd-analyze >/dev/null 2>&1 || need_apt+=(systemd)
 
 ensure_packages() {
     if [ ${#need_apt[@]} -gt 0 ]; then

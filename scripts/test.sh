@@ -39,6 +39,10 @@ report_mediamtx() {
 
 # Build once, test many.
 cargo build --workspace --all-targets
+# The .deb from that debug build, for tests/tests/package.rs (CI must run them, not skip).
+CS_PACKAGE_DEB="$(scripts/package.sh --test)"
+export CS_PACKAGE_DEB
+if [ "${CI:-}" = "true" ]; then export CS_REQUIRE_PACKAGE=1; fi
 status=0
 if command -v cargo-nextest >/dev/null 2>&1 || cargo nextest --version >/dev/null 2>&1; then
     cargo nextest run --workspace --no-fail-fast || status=$?

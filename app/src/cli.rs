@@ -1,4 +1,4 @@
-//! The `camera-service` command line: `serve` (default), `token`, `keys`, `call`.
+//! The `camera-service` command line: `serve` (default), `token`, `keys`, `doctor`, `call`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -47,6 +47,13 @@ enum Command {
     Keys {
         #[command(subcommand)]
         action: KeysAction,
+    },
+    /// Check the setup (config, secrets, devices, ffmpeg, MediaMTX, disk, port): one line
+    /// per check with its fix; exit status 1 when a check fails.
+    Doctor {
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Call a method and print its result as JSON (`subscribe_events` follows: one JSON line
     /// per event until Ctrl-C).
@@ -211,6 +218,9 @@ pub fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => e.exit(),
     };
+    if let Some(Command::Doctor { json }) = cli.command {
+        return doctor(cli.config.as_ref(), json);
+    }
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(msg) => {
@@ -243,7 +253,8 @@ fn run(cli: Cli) -> Result<(), String> {
             if let Err(e) = cs_sys::raise_fd_limit() {
                 eprintln!("camera-service: cannot raise the open-file limit: {e}");
             }
-            runtime()?.block_on(serve(config))
+            let path = cli.config.clone();
+            runtime()?.block_on(serve(config, move || load_config(path.as_ref())))
         }
         Command::Token {
             role,
@@ -268,6 +279,7 @@ fn run(cli: Cli) -> Result<(), String> {
             );
             keys(&config, action)
         }
+        Command::Doctor { .. } => Err("doctor is run by main".into()),
         Command::Call {
             method,
             params,
@@ -284,19 +296,46 @@ fn run(cli: Cli) -> Result<(), String> {
     }
 }
 
-async fn serve(config: Config) -> Result<(), String> {
+async fn serve(config: Config, reload: impl Fn() -> Result<Config, String>) -> Result<(), String> {
     let running = crate::root::start(config)
         .await
         .map_err(|e| e.to_string())?;
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .map_err(|e| format!("cannot handle SIGTERM: {e}"))?;
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
-        _ = running.stopped() => {}
+    // systemd (Type=notify): READY, STATUS, WATCHDOG, STOPPING; no-ops without NOTIFY_SOCKET.
+    let manager = std::sync::Arc::new(cs_sys::SystemdNotifier::from_env());
+    crate::lifecycle::run(running, manager, reload).await
+}
+
+/// `camera-service doctor`: exit status 0 when no check failed, 1 otherwise.
+fn doctor(path: Option<&PathBuf>, json: bool) -> ExitCode {
+    let source = match path {
+        Some(p) => p.display().to_string(),
+        None if std::path::Path::new(config::DEFAULT_PATH).exists() => {
+            config::DEFAULT_PATH.to_owned()
+        }
+        None => "built-in default".to_owned(),
+    };
+    let config = load_config(path);
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("camera-service: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let host = crate::root::DoctorHost::new();
+    let report = rt.block_on(crate::doctor::examine(config, source, &host));
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).unwrap_or_default()
+        );
+    } else {
+        print!("{}", report.text());
     }
-    running.stop().await;
-    Ok(())
+    match report.ok {
+        true => ExitCode::SUCCESS,
+        false => ExitCode::FAILURE,
+    }
 }
 
 fn keys(config: &Config, action: KeysAction) -> Result<(), String> {

@@ -291,6 +291,21 @@ impl Files {
         Ok(json!({"policy": policy}))
     }
 
+    /// A new policy from the configuration (reload): it replaces the one in effect, and is
+    /// persisted as `set_retention_policy` would.
+    pub async fn reconfigure(&self, policy: RetentionPolicy) -> Result<(), String> {
+        let text = serde_json::to_string(&policy).map_err(|e| e.to_string())?;
+        self.parts
+            .state
+            .save(&policy_key(), &text)
+            .await
+            .map_err(|e| format!("cannot persist the retention policy: {e}"))?;
+        *self.policy.write().unwrap_or_else(|p| p.into_inner()) = policy;
+        info!(self.parts.log, "retention policy reconfigured"; "enabled" => policy.enabled(),
+            "max_age_days" => policy.max_age_days(), "max_size_gb" => policy.max_size_gb());
+        Ok(())
+    }
+
     /// `cleanup_old_files`: applies the policy's limits now (whether or not the automatic
     /// schedule is enabled). With `dry_run` nothing is deleted.
     pub async fn cleanup(&self, dry_run: bool) -> Result<Value, ApiError> {

@@ -1,7 +1,8 @@
 //! Structured logs (slog): the main log on stdout and the audit log.
 //!
-//! Main log: JSON lines, or a human format on a terminal (`logging.format`), level from
-//! config. Audit log: JSON lines in `logging.audit_file` with size-based rotation, or the
+//! Main log: JSON lines, or a human format on a terminal, or journal lines under systemd
+//! (`logging.format`; [`crate::journal`]), level from config and changeable while running
+//! ([`LogLevel`]). Audit log: JSON lines in `logging.audit_file` with size-based rotation, or the
 //! main log (records tagged `audit: true`) when no file is configured. Audit records are
 //! never dropped: that drain is synchronous.
 //!
@@ -27,7 +28,54 @@ use crate::tracing_bridge::SlogSubscriber;
 pub struct Logs {
     pub main: Logger,
     pub audit: Logger,
+    /// The main log's level, changeable while running (SIGHUP reload).
+    pub level: LogLevel,
     _async_guard: Option<slog_async::AsyncGuard>,
+}
+
+/// The main log's minimum level, shared by its drain: [`LogLevel::set`] takes effect on
+/// the next record.
+#[derive(Clone)]
+pub struct LogLevel(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+impl LogLevel {
+    fn new(min: Level) -> LogLevel {
+        LogLevel(std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(
+            min.as_usize(),
+        )))
+    }
+
+    /// Sets the level by its configuration name (`logging.level`, already validated).
+    pub fn set(&self, name: &str) {
+        self.0.store(level(name).as_usize(), Ordering::Relaxed);
+    }
+
+    pub fn get(&self) -> Level {
+        Level::from_usize(self.0.load(Ordering::Relaxed)).unwrap_or(Level::Info)
+    }
+}
+
+/// Passes records at or above the current [`LogLevel`].
+struct AtLevel<D> {
+    drain: D,
+    level: LogLevel,
+}
+
+impl<D: Drain> Drain for AtLevel<D> {
+    type Ok = Option<D::Ok>;
+    type Err = D::Err;
+
+    fn log(&self, record: &Record, values: &OwnedKVList) -> Result<Self::Ok, D::Err> {
+        if record.level().is_at_least(self.level.get()) {
+            self.drain.log(record, values).map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+
+    fn is_enabled(&self, level: Level) -> bool {
+        level.is_at_least(self.level.get()) && self.drain.is_enabled(level)
+    }
 }
 
 fn level(name: &str) -> Level {
@@ -62,20 +110,36 @@ fn time_now() -> String {
 
 /// Builds the logs. Fails only when the audit file cannot be opened.
 pub fn build(cfg: &LoggingConfig) -> Result<Logs, String> {
+    // Under systemd (stdout is the journal's stream) lines are journal lines.
+    let journal = match cfg.format {
+        LogFormat::Journal => true,
+        LogFormat::Auto => crate::journal::stdout_is_journal(),
+        _ => false,
+    };
     let human = match cfg.format {
         LogFormat::Human => true,
-        LogFormat::Json => false,
+        LogFormat::Json | LogFormat::Journal => false,
         LogFormat::Auto => std::io::stdout().is_terminal(),
     };
     let min = level(&cfg.level);
-    let (main, guard) = if human {
+    let live = LogLevel::new(min);
+    let (main, guard) = if journal {
+        let drain = crate::journal::JournalDrain::new(std::io::stdout()).fuse();
+        let (drain, guard) = slog_async::Async::new(drain)
+            .chan_size(4096)
+            .build_with_guard();
+        (
+            Logger::root(WithRequest(at_level(drain, &live)).fuse(), o!()),
+            guard,
+        )
+    } else if human {
         let decorator = slog_term::TermDecorator::new().stdout().build();
         let drain = slog_term::FullFormat::new(decorator).build().fuse();
         let (drain, guard) = slog_async::Async::new(drain)
             .chan_size(4096)
             .build_with_guard();
         (
-            Logger::root(WithRequest(drain.filter_level(min)).fuse(), o!()),
+            Logger::root(WithRequest(at_level(drain, &live)).fuse(), o!()),
             guard,
         )
     } else {
@@ -84,7 +148,7 @@ pub fn build(cfg: &LoggingConfig) -> Result<Logs, String> {
             .chan_size(4096)
             .build_with_guard();
         (
-            Logger::root(WithRequest(drain.filter_level(min)).fuse(), o!()),
+            Logger::root(WithRequest(at_level(drain, &live)).fuse(), o!()),
             guard,
         )
     };
@@ -103,8 +167,16 @@ pub fn build(cfg: &LoggingConfig) -> Result<Logs, String> {
     Ok(Logs {
         main,
         audit,
+        level: live,
         _async_guard: Some(guard),
     })
+}
+
+fn at_level<D: Drain>(drain: D, level: &LogLevel) -> AtLevel<D> {
+    AtLevel {
+        drain,
+        level: level.clone(),
+    }
 }
 
 /// Logs that go nowhere (for unit tests).
@@ -112,6 +184,7 @@ pub fn discard() -> Logs {
     Logs {
         main: Logger::root(slog::Discard, o!()),
         audit: Logger::root(slog::Discard, o!()),
+        level: LogLevel::new(Level::Info),
         _async_guard: None,
     }
 }

@@ -21,6 +21,7 @@ use crate::health::{self, ComponentStatus, Health};
 use crate::logging::{self, Logs};
 use crate::media::{Media, MediaParts};
 use crate::metrics::Metrics;
+use crate::reload::{ReloadParts, ReloadReport, Reloader, SwappableKeys, SwappableTokens};
 use crate::streams::{Streams, StreamsParts};
 
 /// Why the service could not start. The text says what to fix.
@@ -56,11 +57,17 @@ pub struct Running {
     server: cs_jsonrpc::ServerHandle,
     tasks: Vec<JoinHandle<()>>,
     logs: Logs,
+    reloader: Reloader,
 }
 
 impl Running {
     pub fn log(&self) -> &slog::Logger {
         &self.logs.main
+    }
+
+    /// Applies a new configuration as far as it can change while running (SIGHUP).
+    pub async fn reload(&self, config: Config) -> ReloadReport {
+        self.reloader.apply(config).await
     }
 
     /// Resolves when the server has stopped.
@@ -96,13 +103,16 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
 
     let clock: Arc<dyn Clock> = Arc::new(cs_sys::SystemClock::new());
     let secret = jwt_secret(&config).map_err(StartError::Secret)?;
-    let tokens = Arc::new(cs_auth::JwtAuthority::new(&secret));
-    let keys = Arc::new(
+    // Swappable: a reload (SIGHUP) may bring a new secret or key store.
+    let tokens = Arc::new(SwappableTokens::new(Arc::new(cs_auth::JwtAuthority::new(
+        &secret,
+    ))));
+    let keys = Arc::new(SwappableKeys::new(Arc::new(
         cs_auth::FileKeyStore::open(&config.auth.keys_file).map_err(|source| StartError::Keys {
             path: config.auth.keys_file.clone(),
             source,
         })?,
-    );
+    )));
 
     let hub = EventHub::new(&config.events, Arc::clone(&clock));
     let publisher: Arc<dyn EventPublisher> = Arc::new(hub.clone());
@@ -152,8 +162,8 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     let core = Arc::new(Core::new(CoreParts {
         config: Arc::clone(&config),
         clock: Arc::clone(&clock),
-        tokens,
-        keys,
+        tokens: tokens.clone(),
+        keys: keys.clone(),
         cameras: Arc::clone(&cameras),
         hub,
         metrics,
@@ -179,7 +189,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     // A camera that comes (back) gets its remembered control values.
     cameras.observe(controls);
     tasks.push(tokio::spawn(
-        files.run(Duration::from_secs(config.retention.interval_secs)),
+        Arc::clone(&files).run(Duration::from_secs(config.retention.interval_secs)),
     ));
     let sink: Arc<dyn DiscoverySink> = cameras.clone();
     let simulated_dir = (!config.camera.simulated_dir.is_empty())
@@ -266,13 +276,45 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         format!("listening on {addr}"),
     );
     info!(log, "listening"; "addr" => addr.to_string(), "ws" => format!("ws://{addr}/ws"));
+    let reloader = Reloader::new(ReloadParts {
+        config: (*config).clone(),
+        level: logs.level.clone(),
+        files: Arc::clone(&files),
+        cameras: sink,
+        describe: cs_sim::describe,
+        tokens,
+        keys,
+        auth: Box::new(credential_checkers),
+        log: log.new(o!("component" => "reload")),
+    });
     Ok(Running {
         addr,
         core,
         server,
         tasks,
         logs,
+        reloader,
     })
+}
+
+/// The JWT verifier and API key store `config` names (for a reload).
+#[allow(clippy::type_complexity)] // the pair of ports a reload swaps
+fn credential_checkers(
+    config: &Config,
+) -> Result<
+    (
+        Arc<dyn ports::auth::TokenVerifier>,
+        Arc<dyn ports::auth::KeyStore>,
+    ),
+    String,
+> {
+    let secret = jwt_secret(config).map_err(|e| format!("JWT secret: {e}"))?;
+    let keys = cs_auth::FileKeyStore::open(&config.auth.keys_file)
+        .map_err(|e| format!("API key store {}: {e}", config.auth.keys_file.display()))?;
+    Ok((
+        Arc::new(cs_auth::JwtAuthority::new(&secret)),
+        Arc::new(keys),
+    ))
 }
 
 /// How often the live connections are compared with their peak (two atomic operations).
@@ -441,4 +483,93 @@ fn stream_plane(
         log: log.new(o!("component" => "streams")),
     });
     Ok(Some(streams))
+}
+
+/// What `camera-service doctor` asks of the outside world, answered by the adapters.
+pub struct DoctorHost {
+    probe: cs_v4l2::V4l2Probe,
+}
+
+impl DoctorHost {
+    pub fn new() -> DoctorHost {
+        DoctorHost {
+            probe: cs_v4l2::V4l2Probe::default(),
+        }
+    }
+}
+
+impl Default for DoctorHost {
+    fn default() -> Self {
+        DoctorHost::new()
+    }
+}
+
+#[async_trait::async_trait]
+impl crate::doctor::Host for DoctorHost {
+    fn probe(
+        &self,
+        node: &std::path::Path,
+    ) -> Result<ports::probe::ProbeOutcome, ports::probe::ProbeError> {
+        use ports::probe::DeviceProbe;
+        self.probe.probe(node)
+    }
+
+    async fn tool_version(
+        &self,
+        program: &std::path::Path,
+        timeout: Duration,
+    ) -> Result<String, String> {
+        let name = match program.file_name().and_then(|n| n.to_str()) {
+            Some(n) if n.contains("ffprobe") => "ffprobe",
+            _ => "ffmpeg",
+        };
+        cs_ffmpeg::tools::version(name, program, timeout)
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    async fn encoders(
+        &self,
+        ffmpeg: &std::path::Path,
+        timeout: Duration,
+    ) -> Result<std::collections::BTreeSet<String>, String> {
+        cs_ffmpeg::tools::encoders(ffmpeg, timeout)
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    fn encoders_used(&self) -> Vec<(&'static str, &'static str)> {
+        cs_ffmpeg::tools::ENCODERS_USED.to_vec()
+    }
+
+    async fn mediamtx(
+        &self,
+        api_url: &str,
+        timeout: Duration,
+    ) -> Result<(String, serde_json::Value), String> {
+        let client = cs_mediamtx::MediamtxClient::new(api_url, timeout)?;
+        let info = client.info().await.map_err(|e| e.to_string())?;
+        let global = client.global_config().await.map_err(|e| e.to_string())?;
+        let version = info["version"]
+            .as_str()
+            .unwrap_or("(no version)")
+            .to_owned();
+        Ok((version, global))
+    }
+
+    fn free_bytes(&self, dir: &std::path::Path) -> Result<u64, String> {
+        cs_fs::free_bytes(dir).map_err(|e| e.to_string())
+    }
+
+    async fn answers_as_camera_service(&self, port: u16) -> bool {
+        let url = format!("ws://127.0.0.1:{port}/ws");
+        let ask = async {
+            let client = cs_jsonrpc::Client::connect(&url, None).await.ok()?;
+            client.call("ping", serde_json::Value::Null).await.ok()
+        };
+        matches!(
+            tokio::time::timeout(Duration::from_secs(3), ask).await,
+            Ok(Some(serde_json::Value::String(s))) if s == "pong"
+        )
+    }
 }

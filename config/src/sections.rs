@@ -737,11 +737,14 @@ impl EventsConfig {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
-    /// Human-readable on a terminal, JSON lines otherwise.
+    /// Journal lines under systemd, human-readable on a terminal, JSON lines otherwise.
     #[default]
     Auto,
     Json,
     Human,
+    /// `<N>` priority prefixes and no timestamps, for systemd's journal (what `auto`
+    /// picks when stdout is the journal's stream, `$JOURNAL_STREAM`).
+    Journal,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -14,4 +14,5 @@ pub mod events;
 pub mod files;
 pub mod media_server;
 pub mod probe;
+pub mod supervisor;
 pub mod system;

@@ -123,6 +123,7 @@ pub struct TestService {
     pub dir: tempfile::TempDir,
     pub config_path: PathBuf,
     pub addr: SocketAddr,
+    bin: PathBuf,
     child: Child,
     logs: Arc<Mutex<Vec<String>>>,
 }
@@ -140,12 +141,32 @@ impl TestService {
         Self::builder().start()
     }
 
+    /// Runs `bin` (e.g. a packaged binary) with the config at `config_path` (port 0,
+    /// JSON logs) until dropped.
+    pub fn spawn_binary(
+        bin: &Path,
+        config_path: PathBuf,
+        env: Vec<(String, String)>,
+    ) -> TestService {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        Self::spawn_with(bin, dir, config_path, env)
+    }
+
     fn spawn(
         dir: tempfile::TempDir,
         config_path: PathBuf,
         env: Vec<(String, String)>,
     ) -> TestService {
-        let mut cmd = Command::new(binary());
+        Self::spawn_with(&binary(), dir, config_path, env)
+    }
+
+    fn spawn_with(
+        bin: &Path,
+        dir: tempfile::TempDir,
+        config_path: PathBuf,
+        env: Vec<(String, String)>,
+    ) -> TestService {
+        let mut cmd = Command::new(bin);
         // The tests' own variable, kept from the service it runs.
         cmd.env_remove("CAMERA_SERVICE_BIN");
         cmd.arg("--config").arg(&config_path).arg("serve");
@@ -201,6 +222,7 @@ impl TestService {
             dir,
             config_path,
             addr,
+            bin: bin.to_owned(),
             child,
             logs,
         }
@@ -239,7 +261,7 @@ impl TestService {
 
     /// Runs the binary's CLI against this service's config (e.g. `keys add`).
     pub fn cli(&self, args: &[&str]) -> std::process::Output {
-        Command::new(binary())
+        Command::new(&self.bin)
             .arg("--config")
             .arg(&self.config_path)
             .args(args)
@@ -299,6 +321,20 @@ impl TestService {
                 return None;
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Waits at most `secs` for the process to exit by itself; its status, or `None`.
+    pub fn wait_exit(&mut self, secs: f64) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + Duration::from_secs_f64(secs);
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            if Instant::now() > deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
         }
     }
 

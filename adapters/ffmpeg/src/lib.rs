@@ -11,6 +11,7 @@ mod probe;
 pub mod process;
 pub mod progress;
 mod recorder;
+pub mod tools;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

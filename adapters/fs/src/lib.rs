@@ -64,6 +64,12 @@ async fn blocking<T: Send + 'static>(
         .map_err(|e| StoreError::Io(format!("file task failed: {e}")))?
 }
 
+/// Bytes free to an unprivileged user on the file system holding `dir` (for `doctor`).
+pub fn free_bytes(dir: &Path) -> io::Result<u64> {
+    let v = nix::sys::statvfs::statvfs(dir).map_err(io::Error::from)?;
+    Ok((v.blocks_available() as u64).saturating_mul(v.fragment_size() as u64))
+}
+
 /// The two collections, each in its own directory.
 #[derive(Debug, Clone)]
 pub struct FsFileStore {

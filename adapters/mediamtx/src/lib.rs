@@ -188,6 +188,11 @@ impl MediamtxClient {
             .collect()
     }
 
+    /// `GET /v3/info`: `version` and `started`.
+    pub async fn info(&self) -> Result<Value, MediaServerError> {
+        self.get_json("/v3/info".into(), Subject::Server).await
+    }
+
     /// `GET /v3/config/global/get`
     pub async fn global_config(&self) -> Result<Value, MediaServerError> {
         let conf = self
