@@ -36,6 +36,7 @@ pub struct Config {
     pub mediamtx: MediamtxConfig,
     pub events: EventsConfig,
     pub logging: LoggingConfig,
+    pub mqtt: MqttConfig,
 }
 
 /// Why a configuration was refused. The text names the key and the value.
@@ -160,6 +161,7 @@ impl Config {
         self.mediamtx.validate()?;
         self.events.validate()?;
         self.logging.validate()?;
+        self.mqtt.validate()?;
         Ok(())
     }
 
