@@ -12,6 +12,7 @@ pub mod health;
 pub mod logging;
 pub mod media;
 pub mod metrics;
+pub mod mqtt;
 pub mod root;
 pub mod streams;
 pub mod tracing_bridge;
