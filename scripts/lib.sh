@@ -5,6 +5,8 @@ command -v ffmpeg >/dev/null 2>&1 && command -v ffprobe >/dev/null 2>&1 || need_
 # The FUSE test bench mounts with the kernel's fuse module; fusermount3 helps where a
 # direct mount is refused.
 command -v fusermount3 >/dev/null 2>&1 || need_apt+=(fuse3)
+# The MQTT bridge's tests and bench run a real broker (and its clients for manual checks).
+[ -x /usr/sbin/mosquitto ] || command -v mosquitto >/dev/null 2>&1 || need_apt+=(mosquitto mosquitto-clients)
 
 ensure_packages() {
     if [ ${#need_apt[@]} -gt 0 ]; then
