@@ -207,7 +207,7 @@ impl Discovery<'_> {
             json(
                 t.discovery("camera", &id("snapshot")),
                 &CameraEntity {
-                    common: self.common(format!("{camera}"), id("snapshot")),
+                    common: self.common(camera.to_owned(), id("snapshot")),
                     topic: t.snapshot(camera),
                 },
             ),

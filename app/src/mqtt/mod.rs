@@ -242,13 +242,18 @@ struct EventHead {
     filename: Option<String>,
 }
 
+/// A command as an API call: the request's `id`, the method, its params.
+pub type CommandCall = (Option<Value>, &'static str, Value);
+/// A command refused before the call: the request's `id` and why.
+pub type CommandRefusal = (Option<Value>, ApiError);
+
 /// Which API method a command runs, and its params (the payload's members but `action`
 /// and `id`, plus `device`).
 pub fn command_call(
     camera: &str,
     command: &str,
     payload: &[u8],
-) -> Result<(Option<Value>, &'static str, Value), (Option<Value>, ApiError)> {
+) -> Result<CommandCall, CommandRefusal> {
     let mut params: Map<String, Value> = if payload.iter().all(u8::is_ascii_whitespace) {
         Map::new()
     } else {
