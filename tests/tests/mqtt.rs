@@ -2,6 +2,8 @@
 //! discovery (checked against Home Assistant's documented keys), state and availability,
 //! the last will, commands with their results, roles and rate limits, reconnects, cameras
 //! gone for good, and `camera-service fleet` over ten services.
+//!
+//! One file (~760 lines): every test shares the broker helpers and the HA key table.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader};
