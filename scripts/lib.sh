@@ -8,6 +8,8 @@ command -v fusermount3 >/dev/null 2>&1 || need_apt+=(fuse3)
 # The package tests: dpkg-deb (and dpkg-shlibdeps for cargo-deb), systemd-analyze verify.
 command -v dpkg-shlibdeps >/dev/null 2>&1 || need_apt+=(dpkg-dev)
 command -v systemd-analyze >/dev/null 2>&1 || need_apt+=(systemd)
+# The MQTT bridge's tests and bench run a real broker (and its clients for manual checks).
+[ -x /usr/sbin/mosquitto ] || command -v mosquitto >/dev/null 2>&1 || need_apt+=(mosquitto mosquitto-clients)
 
 ensure_packages() {
     if [ ${#need_apt[@]} -gt 0 ]; then

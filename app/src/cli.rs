@@ -1,4 +1,5 @@
-//! The `camera-service` command line: `serve` (default), `token`, `keys`, `doctor`, `call`.
+//! The `camera-service` command line: `serve` (default), `token`, `keys`, `doctor`, `call`,
+//! `fleet`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -69,6 +70,19 @@ enum Command {
         /// from the configured secret).
         #[arg(long, env = "CAMERA_SERVICE_TOKEN", hide_env_values = true)]
         token: Option<String>,
+    },
+    /// List every box and camera on an MQTT broker (from their retained states); with
+    /// --follow, then stream events fleet-wide.
+    Fleet {
+        /// mqtt://host[:port] or mqtts://host[:port] (default: the configured mqtt.broker_url).
+        #[arg(long)]
+        broker: Option<String>,
+        /// Topic filter the services publish under.
+        #[arg(long, default_value = "camera-service/#")]
+        topics: String,
+        /// After the list, print events, availability and state changes as they come.
+        #[arg(long)]
+        follow: bool,
     },
 }
 
@@ -293,6 +307,42 @@ fn run(cli: Cli) -> Result<(), String> {
             url,
             token,
         )),
+        Command::Fleet {
+            broker,
+            topics,
+            follow,
+        } => runtime()?.block_on(fleet(&config, broker, &topics, follow)),
+    }
+}
+
+/// `fleet`: a broker connection of its own (credentials and CA from the mqtt section).
+async fn fleet(
+    config: &Config,
+    broker: Option<String>,
+    topics: &str,
+    follow: bool,
+) -> Result<(), String> {
+    let m = &config.mqtt;
+    let url = broker.unwrap_or_else(|| m.broker_url.clone());
+    let ca_pem = match m.ca_file.as_str() {
+        "" => None,
+        path => Some(std::fs::read(path).map_err(|e| format!("mqtt.ca_file {path}: {e}"))?),
+    };
+    let options = cs_mqtt::BrokerOptions {
+        ca_pem,
+        username: (!m.username.is_empty()).then(|| m.username.clone()),
+        password: m
+            .password_text()
+            .map_err(|e| format!("mqtt password: {e}"))?,
+        ..cs_mqtt::BrokerOptions::new(&url, &format!("cs-fleet-{}", std::process::id()))
+    };
+    let (inbox, incoming) = crate::mqtt::inbox_of(1 << 16);
+    let broker = cs_mqtt::MqttBroker::start(options, std::sync::Arc::new(inbox))
+        .map_err(|e| e.to_string())?;
+    let mut out = std::io::stdout();
+    tokio::select! {
+        r = crate::mqtt::fleet::run(broker, incoming, topics, follow, &mut out) => r,
+        _ = tokio::signal::ctrl_c() => Ok(()),
     }
 }
 

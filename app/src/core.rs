@@ -51,6 +51,8 @@ pub struct Core {
     denials: DenialLog,
     pub controls: Arc<crate::controls::Controls>,
     next_conn: AtomicU64,
+    /// The MQTT broker connection, when `mqtt.enabled` (set once by the composition root).
+    pub broker: std::sync::OnceLock<Arc<dyn ports::broker::MessageBroker>>,
 }
 
 /// The ports and shared pieces the core is built from (by the composition root).
@@ -104,6 +106,34 @@ impl Core {
             denials,
             controls: p.controls,
             next_conn: AtomicU64::new(1),
+            broker: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// A session for callers that are not WebSocket clients (the MQTT bridge's commands):
+    /// already authenticated as `identity`, and then exactly like a connection: rate limit,
+    /// role checks, param parsing, the audit log (`via` names where the calls come from).
+    pub fn internal_session(self: &Arc<Self>, identity: Identity, via: &'static str) -> Session {
+        let id = self.next_conn.fetch_add(1, Ordering::Relaxed);
+        let limit = RateLimit {
+            per_second: self.config.auth.rate_per_second,
+            burst: self.config.auth.rate_burst,
+        };
+        info!(self.audit, "authenticated"; "event" => "auth_success", "conn" => id, "via" => via,
+            "user" => &identity.subject, "role" => identity.role.as_str());
+        let tally = self.metrics.connection_opened();
+        tally.set_authenticated(true);
+        Session {
+            core: Arc::clone(self),
+            id,
+            peer: None,
+            state: Mutex::new(SessionState {
+                auth: Some(identity),
+                header_error: None,
+                bucket: TokenBucket::new(limit, self.clock.monotonic_ms()),
+            }),
+            tally,
+            log: self.log.new(o!("conn" => id, "via" => via)),
         }
     }
 
@@ -463,7 +493,11 @@ impl ApiGateway for Gateway {
 
     async fn metrics_text(&self) -> String {
         self.core.refresh_gauges();
-        self.core.metrics.to_prometheus()
+        let mut text = self.core.metrics.to_prometheus();
+        if let Some(b) = self.core.broker.get() {
+            crate::mqtt::write_prometheus(&mut text, &b.stats());
+        }
+        text
     }
 
     async fn download(

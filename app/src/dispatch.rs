@@ -58,7 +58,11 @@ impl Core {
             }
             Call::GetMetrics => {
                 self.refresh_gauges();
-                Ok(self.metrics.to_json())
+                let mut v = self.metrics.to_json();
+                if let Some(b) = self.broker.get() {
+                    v["mqtt"] = json!(crate::mqtt::MqttFigures::from(b.stats()));
+                }
+                Ok(v)
             }
             Call::TakeSnapshot(p) => self.media.take_snapshot(p).await,
             Call::StartRecording(p) => self.media.start_recording(p).await,

@@ -18,6 +18,7 @@ pub mod lifecycle;
 pub mod logging;
 pub mod media;
 pub mod metrics;
+pub mod mqtt;
 pub mod reload;
 pub mod root;
 pub mod streams;

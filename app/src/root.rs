@@ -22,6 +22,7 @@ use crate::logging::{self, Logs};
 use crate::media::{Media, MediaParts};
 use crate::metrics::Metrics;
 use crate::reload::{ReloadParts, ReloadReport, Reloader, SwappableKeys, SwappableTokens};
+use crate::mqtt::MqttBridge;
 use crate::streams::{Streams, StreamsParts};
 
 /// Why the service could not start. The text says what to fix.
@@ -48,6 +49,8 @@ pub enum StartError {
         addr: String,
         source: std::io::Error,
     },
+    #[error("mqtt: {0}")]
+    Mqtt(String),
 }
 
 /// A running service.
@@ -58,6 +61,7 @@ pub struct Running {
     tasks: Vec<JoinHandle<()>>,
     logs: Logs,
     reloader: Reloader,
+    mqtt: Option<Arc<MqttBridge>>,
 }
 
 impl Running {
@@ -79,6 +83,9 @@ impl Running {
     pub async fn stop(self) {
         info!(self.logs.main, "stopping");
         self.core.media.stop_all().await;
+        if let Some(mqtt) = &self.mqtt {
+            mqtt.stop().await;
+        }
         self.core.hub.close();
         self.server.stop().await;
         for t in self.tasks {
@@ -287,6 +294,10 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         auth: Box::new(credential_checkers),
         log: log.new(o!("component" => "reload")),
     });
+    let mqtt = match config.mqtt.enabled {
+        true => Some(start_mqtt(&config, &core, &log, &mut tasks)?),
+        false => None,
+    };
     Ok(Running {
         addr,
         core,
@@ -294,6 +305,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         tasks,
         logs,
         reloader,
+        mqtt,
     })
 }
 
@@ -315,6 +327,87 @@ fn credential_checkers(
         Arc::new(cs_auth::JwtAuthority::new(&secret)),
         Arc::new(keys),
     ))
+}
+
+/// This machine's host name (empty when it cannot be read).
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .unwrap_or_default()
+}
+
+/// The MQTT bridge: the broker connection (connecting in the background, retried forever:
+/// a broker that is down never stops the start) and the bridge's task.
+fn start_mqtt(
+    config: &Config,
+    core: &Arc<Core>,
+    log: &slog::Logger,
+    tasks: &mut Vec<JoinHandle<()>>,
+) -> Result<Arc<MqttBridge>, StartError> {
+    let m = &config.mqtt;
+    let host = match hostname() {
+        h if h.is_empty() => "localhost".to_owned(),
+        h => h,
+    };
+    let base = match m.base_topic.as_str() {
+        "" => format!("camera-service/{}", crate::mqtt::topics::id_chars(&host)),
+        b => b.to_owned(),
+    };
+    let topics = crate::mqtt::topics::TopicMap::new(&base, &m.discovery_prefix);
+    let client_id = match m.client_id.as_str() {
+        "" => format!("cs-{}", topics.node_id),
+        id => id.to_owned(),
+    };
+    let ca_pem = match m.ca_file.as_str() {
+        "" => None,
+        path => Some(
+            std::fs::read(path)
+                .map_err(|e| StartError::Mqtt(format!("mqtt.ca_file {path}: {e}")))?,
+        ),
+    };
+    let password = m
+        .password_text()
+        .map_err(|e| StartError::Mqtt(format!("mqtt.password_file {}: {e}", m.password_file)))?;
+    let options = cs_mqtt::BrokerOptions {
+        ca_pem,
+        username: (!m.username.is_empty()).then(|| m.username.clone()),
+        password,
+        keepalive: Duration::from_secs(m.keepalive_secs),
+        qos: m.qos,
+        will: Some(MqttBridge::offline(&topics)),
+        queue_capacity: m.queue_capacity,
+        max_packet_bytes: (m.snapshot_max_bytes as usize).max(256 * 1024) + 64 * 1024,
+        ..cs_mqtt::BrokerOptions::new(&m.broker_url, &client_id)
+    };
+    let (inbox, incoming) = crate::mqtt::inbox();
+    let broker: Arc<dyn ports::broker::MessageBroker> =
+        cs_mqtt::MqttBroker::start(options, Arc::new(inbox))
+            .map_err(|e| StartError::Mqtt(e.to_string()))?;
+    let _ = core.broker.set(Arc::clone(&broker));
+    let settings = crate::mqtt::BridgeSettings {
+        topics,
+        box_name: if m.base_topic.is_empty() {
+            host
+        } else {
+            base.clone()
+        },
+        qos: m.qos,
+        role: domain::Role::parse(&m.role).unwrap_or(domain::Role::Operator),
+        discovery: m.discovery,
+        snapshot_max_bytes: m.snapshot_max_bytes,
+        snapshot_every: (m.snapshot_interval_secs > 0)
+            .then(|| Duration::from_secs(m.snapshot_interval_secs)),
+        system_every: Duration::from_secs(m.system_interval_secs),
+    };
+    let bridge = MqttBridge::new(
+        Arc::clone(core),
+        broker,
+        settings,
+        log.new(o!("component" => "mqtt")),
+    );
+    tasks.push(tokio::spawn(Arc::clone(&bridge).run(incoming)));
+    info!(log, "mqtt bridge started"; "broker" => &m.broker_url, "base_topic" => base, "client_id" => client_id);
+    Ok(bridge)
 }
 
 /// How often the live connections are compared with their peak (two atomic operations).

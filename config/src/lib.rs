@@ -53,6 +53,7 @@ pub struct Config {
     pub mediamtx: MediamtxConfig,
     pub events: EventsConfig,
     pub logging: LoggingConfig,
+    pub mqtt: MqttConfig,
 }
 
 /// Why a configuration was refused. The text names the key and the value.
@@ -175,6 +176,7 @@ impl Config {
         self.mediamtx.validate()?;
         self.events.validate()?;
         self.logging.validate()?;
+        self.mqtt.validate()?;
         Ok(())
     }
 

@@ -817,3 +817,164 @@ impl LoggingConfig {
         )
     }
 }
+
+/// The MQTT bridge (docs/mqtt.md): events, state, snapshots and commands on a broker.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MqttConfig {
+    /// Off by default.
+    pub enabled: bool,
+    /// `mqtt://host[:1883]` or `mqtts://host[:8883]` (then `ca_file` is required).
+    pub broker_url: String,
+    /// PEM file of the CA that signed the broker's certificate (for `mqtts://`).
+    pub ca_file: String,
+    /// Broker user name; empty: connect without credentials.
+    pub username: String,
+    /// Broker password. Prefer `CAMERA_SERVICE_MQTT_PASSWORD` or `password_file`.
+    pub password: Option<Secret>,
+    /// File holding the password (trailing newline ignored).
+    pub password_file: String,
+    /// Empty: `camera-service-<hostname>`.
+    pub client_id: String,
+    /// Every topic starts with it; empty: `camera-service/<hostname>`.
+    pub base_topic: String,
+    /// QoS of everything published and subscribed (0, 1 or 2).
+    pub qos: u8,
+    /// The role commands received on the broker run with.
+    pub role: String,
+    /// Publish Home Assistant discovery configs.
+    pub discovery: bool,
+    pub discovery_prefix: String,
+    /// Take and publish a snapshot of every connected camera this often; 0: only when one is
+    /// taken anyway.
+    pub snapshot_interval_secs: u64,
+    /// Snapshots larger than this are not published (the event still is).
+    pub snapshot_max_bytes: u64,
+    /// How often `<base>/system` is re-published besides on every health change.
+    pub system_interval_secs: u64,
+    /// Outgoing messages waiting for the broker before the oldest events are dropped.
+    pub queue_capacity: usize,
+    pub keepalive_secs: u64,
+}
+
+impl Default for MqttConfig {
+    fn default() -> Self {
+        MqttConfig {
+            enabled: false,
+            broker_url: "mqtt://127.0.0.1:1883".into(),
+            ca_file: String::new(),
+            username: String::new(),
+            password: None,
+            password_file: String::new(),
+            client_id: String::new(),
+            base_topic: String::new(),
+            qos: 1,
+            role: "operator".into(),
+            discovery: true,
+            discovery_prefix: "homeassistant".into(),
+            snapshot_interval_secs: 0,
+            snapshot_max_bytes: 1024 * 1024,
+            system_interval_secs: 60,
+            queue_capacity: 1024,
+            keepalive_secs: 30,
+        }
+    }
+}
+
+/// A topic name we publish under: levels not empty, no wildcards, no leading or trailing `/`.
+fn plain_topic(t: &str) -> bool {
+    !t.is_empty() && !t.contains(['+', '#', '\0']) && t.split('/').all(|l| !l.is_empty())
+}
+
+impl MqttConfig {
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let url = self.broker_url.as_str();
+        let tls = url.starts_with("mqtts://");
+        check(
+            url.starts_with("mqtt://") || tls,
+            "mqtt.broker_url",
+            url,
+            "must start with mqtt:// or mqtts://",
+        )?;
+        let rest = url.split_once("://").map(|(_, r)| r).unwrap_or("");
+        check(
+            !rest.is_empty() && !rest.contains(['/', '@', '?']),
+            "mqtt.broker_url",
+            url,
+            "must be mqtt[s]://host[:port] (credentials go in mqtt.username / mqtt.password)",
+        )?;
+        check(
+            !tls || !self.ca_file.is_empty(),
+            "mqtt.ca_file",
+            "\"\"",
+            "is required with an mqtts:// broker_url",
+        )?;
+        check(self.qos <= 2, "mqtt.qos", self.qos, "must be 0, 1 or 2")?;
+        check(
+            domain::Role::parse(&self.role).is_some(),
+            "mqtt.role",
+            &self.role,
+            "must be viewer, operator or admin",
+        )?;
+        check(
+            self.base_topic.is_empty() || plain_topic(&self.base_topic),
+            "mqtt.base_topic",
+            &self.base_topic,
+            "must be topic levels without wildcards, empty levels or leading/trailing /",
+        )?;
+        check(
+            plain_topic(&self.discovery_prefix),
+            "mqtt.discovery_prefix",
+            &self.discovery_prefix,
+            "must be topic levels without wildcards or empty levels",
+        )?;
+        check(
+            self.client_id.len() <= 128,
+            "mqtt.client_id",
+            &self.client_id,
+            "must be at most 128 bytes",
+        )?;
+        check(
+            (1024..=64 * 1024 * 1024).contains(&self.snapshot_max_bytes),
+            "mqtt.snapshot_max_bytes",
+            self.snapshot_max_bytes,
+            "must be 1024..=67108864",
+        )?;
+        check(
+            (1..=86_400).contains(&self.system_interval_secs),
+            "mqtt.system_interval_secs",
+            self.system_interval_secs,
+            "must be 1..=86400",
+        )?;
+        check(
+            self.snapshot_interval_secs <= 86_400,
+            "mqtt.snapshot_interval_secs",
+            self.snapshot_interval_secs,
+            "must be 0..=86400",
+        )?;
+        check(
+            (16..=1_000_000).contains(&self.queue_capacity),
+            "mqtt.queue_capacity",
+            self.queue_capacity,
+            "must be 16..=1000000",
+        )?;
+        check(
+            (5..=3600).contains(&self.keepalive_secs),
+            "mqtt.keepalive_secs",
+            self.keepalive_secs,
+            "must be 5..=3600",
+        )
+    }
+
+    /// The password: `password` (file or env), else `password_file`'s first line.
+    pub fn password_text(&self) -> Result<Option<String>, std::io::Error> {
+        if let Some(p) = &self.password {
+            return Ok(Some(p.expose().to_owned()));
+        }
+        if self.password_file.is_empty() {
+            return Ok(None);
+        }
+        let text = std::fs::read_to_string(&self.password_file)?;
+        Ok(Some(text.lines().next().unwrap_or("").to_owned()))
+    }
+}

@@ -244,6 +244,24 @@ fn tool_variables_are_never_overrides() {
 }
 
 #[test]
+fn mqtt_is_off_by_default_and_its_bad_values_are_named() {
+    let c = Config::from_yaml_with_env("", "t", env(&[])).unwrap();
+    assert!(!c.mqtt.enabled);
+    assert_eq!(c.mqtt.role, "operator");
+    for (yaml, key) in [
+        ("mqtt: {broker_url: 'http://x'}", "mqtt.broker_url"),
+        ("mqtt: {broker_url: 'mqtts://x'}", "mqtt.ca_file"),
+        ("mqtt: {role: root}", "mqtt.role"),
+        ("mqtt: {qos: 3}", "mqtt.qos"),
+        ("mqtt: {base_topic: 'a/#'}", "mqtt.base_topic"),
+        ("mqtt: {base_topic: '/a'}", "mqtt.base_topic"),
+    ] {
+        let e = Config::from_yaml_with_env(yaml, "t", env(&[])).unwrap_err();
+        assert!(e.to_string().contains(key), "{yaml}: {e}");
+    }
+}
+
+#[test]
 fn variables_of_unknown_sections_are_left_to_their_tools() {
     let c = Config::from_yaml_with_env(
         "",
@@ -288,4 +306,19 @@ fn logging_level_takes_the_common_spellings() {
         err.contains("logging.level") && err.contains("loud"),
         "{err}"
     );
+}
+
+#[test]
+fn mqtt_password_comes_from_the_env_and_is_never_printed() {
+    let c = Config::from_yaml_with_env(
+        "mqtt: {enabled: true, username: cam}",
+        "t",
+        env(&[("CAMERA_SERVICE_MQTT_PASSWORD", "hunter2-secret")]),
+    )
+    .unwrap();
+    assert_eq!(
+        c.mqtt.password_text().unwrap().as_deref(),
+        Some("hunter2-secret")
+    );
+    assert!(!c.to_redacted_yaml().contains("hunter2-secret"));
 }

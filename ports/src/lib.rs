@@ -6,6 +6,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod broker;
 pub mod camera;
 pub mod capture;
 pub mod clock;

@@ -4,6 +4,7 @@
 
 pub mod http;
 pub mod mediamtx;
+pub mod mosquitto;
 pub mod notify;
 pub mod probe;
 pub mod procs;

@@ -106,6 +106,7 @@ fn only_adapters_know_the_outside_world() {
         "argon2",
         "jsonwebtoken",
         "fuser",
+        "rumqttc",
     ];
     let meta = metadata();
     for p in ["cs-domain", "cs-ports", "cs-config", "cs-app"] {
