@@ -268,7 +268,9 @@ fn run(cli: Cli) -> Result<(), String> {
                 eprintln!("camera-service: cannot raise the open-file limit: {e}");
             }
             let path = cli.config.clone();
-            runtime()?.block_on(serve(config, move || load_config(path.as_ref())))
+            runtime()?.block_on(serve(config, move || {
+                load_config(path.as_ref()).map(|(config, _)| config)
+            }))
         }
         Command::Token {
             role,
@@ -357,14 +359,12 @@ async fn serve(config: Config, reload: impl Fn() -> Result<Config, String>) -> R
 
 /// `camera-service doctor`: exit status 0 when no check failed, 1 otherwise.
 fn doctor(path: Option<&PathBuf>, json: bool) -> ExitCode {
-    let source = match path {
-        Some(p) => p.display().to_string(),
-        None if std::path::Path::new(config::DEFAULT_PATH).exists() => {
-            config::DEFAULT_PATH.to_owned()
-        }
-        None => "built-in default".to_owned(),
+    let loaded = load_config(path);
+    let source = match (&loaded, path) {
+        (Ok((_, Source::File(p))), _) | (Err(_), Some(p)) => p.display().to_string(),
+        (Ok((_, Source::BuiltIn)), _) | (Err(_), None) => "built-in default".to_owned(),
     };
-    let config = load_config(path);
+    let config = loaded.map(|(config, _)| config);
     let rt = match runtime() {
         Ok(rt) => rt,
         Err(e) => {

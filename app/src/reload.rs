@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use config::{Config, SimulatedCamera};
 use domain::{CameraId, Timestamp};
-use ports::auth::{CredentialError, Identity, KeyStore, TokenVerifier};
+use ports::auth::{CredentialError, Identity, KeyPrecheck, KeyStore, TokenVerifier};
 use ports::camera::{DiscoveredCamera, DiscoverySink};
 use serde::Serialize;
 use serde_json::Value;
@@ -266,6 +266,10 @@ impl SwappableKeys {
 impl KeyStore for SwappableKeys {
     fn verify(&self, key: &str, now: Timestamp) -> Result<Identity, CredentialError> {
         self.get().verify(key, now)
+    }
+
+    fn precheck(&self, key: &str, now: Timestamp) -> Result<KeyPrecheck, CredentialError> {
+        self.get().precheck(key, now)
     }
 
     fn check(&self, key_id: &str, now: Timestamp) -> Result<(), CredentialError> {

@@ -169,6 +169,6 @@ async fn real_mediamtx_a_frozen_media_server_stalls_the_recording() {
             mtx.api, mtx.rtsp
         ))
         .start();
-    a_frozen_source_stalls_the_recording(&svc, "stream", Some(mtx.child.id())).await;
+    a_frozen_source_stalls_the_recording(&svc, "stream", mtx.pid()).await;
     drop(svc);
 }

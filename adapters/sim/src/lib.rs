@@ -151,6 +151,16 @@ fn descriptor_names(dir: &Path) -> Vec<String> {
     names
 }
 
+impl SimulatedDiscovery {
+    /// The ids of the configured cameras, which no descriptor file may replace.
+    fn configured_ids(&self) -> HashSet<CameraId> {
+        self.fixed
+            .iter()
+            .filter_map(|c| CameraId::new(c.index))
+            .collect()
+    }
+}
+
 #[async_trait]
 impl CameraDiscovery for SimulatedDiscovery {
     /// The configured cameras and the descriptor files there now.
@@ -163,6 +173,7 @@ impl CameraDiscovery for SimulatedDiscovery {
         if let Some(dir) = &self.watch_dir {
             let mut plugged = Plugged {
                 by_file: HashMap::new(),
+                configured: self.configured_ids(),
             };
             for name in descriptor_names(dir) {
                 plugged.load(dir, &name, sink, &self.log);
@@ -208,11 +219,7 @@ impl CameraDiscovery for SimulatedDiscovery {
         info!(self.log, "watching for simulated camera descriptors"; "dir" => dir.display().to_string());
         let mut plugged = Plugged {
             by_file: HashMap::new(),
-            configured: self
-                .fixed
-                .iter()
-                .filter_map(|c| CameraId::new(c.index))
-                .collect(),
+            configured: self.configured_ids(),
         };
         // The watch is in place before the scan, so nothing written meanwhile is missed.
         for name in descriptor_names(&dir) {
