@@ -21,8 +21,8 @@ use crate::health::{self, ComponentStatus, Health};
 use crate::logging::{self, Logs};
 use crate::media::{Media, MediaParts};
 use crate::metrics::Metrics;
-use crate::reload::{ReloadParts, ReloadReport, Reloader, SwappableKeys, SwappableTokens};
 use crate::mqtt::MqttBridge;
+use crate::reload::{ReloadParts, ReloadReport, Reloader, SwappableKeys, SwappableTokens};
 use crate::streams::{Streams, StreamsParts};
 
 /// Why the service could not start. The text says what to fix.

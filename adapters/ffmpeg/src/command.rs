@@ -129,7 +129,10 @@ fn input(
             let adjust = adjust.map(|f| format!(",{f}")).unwrap_or_default();
             args.kv(
                 "-i",
-                format!("{name}=size={size}:rate={rate}{adjust},{}", live_clock(size)),
+                format!(
+                    "{name}=size={size}:rate={rate}{adjust},{}",
+                    live_clock(size)
+                ),
             );
         }
     }
