@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the Debian package with cargo-deb: target/debian/camera-service_<version>_<arch>.deb
-# (release profile). `--test`: packs the debug build the test command already made
+# (release profile); prints its absolute path. `--test`: packs the debug build the test command already made
 # (cargo build --workspace --all-targets) into target/debian-test/ instead, so the package
 # tests need no second, fat-LTO release build; prints the .deb's path.
 set -euo pipefail
@@ -24,4 +24,4 @@ else
     out="$target/debian"
     cargo deb -p cs-app -o "$out/" >&2
 fi
-ls "$out"/camera-service_*.deb
+readlink -f "$out"/camera-service_*.deb

@@ -65,13 +65,15 @@ fn audit_records_with_rotated(svc: &TestService) -> Vec<Value> {
 
 /// Six connections calling as fast as they can for ten seconds, nearly every call
 /// rate-limited, must not rotate the earliest security records out of a small audit log:
-/// their denials are written once per peer and window, with a count.
+/// their denials are written once per peer and window, with a count. (The flooders never
+/// authenticate: the authentication deadline is raised so it does not end the flood early.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn earliest_security_records_survive_a_ten_second_flood() {
     let svc = TestService::builder()
         .config(
             "auth: {rate_per_second: 1, rate_burst: 1}\n\
-             logging: {audit_max_bytes: 65536, audit_keep: 1, audit_window_secs: 2}",
+             logging: {audit_max_bytes: 65536, audit_keep: 1, audit_window_secs: 2}\n\
+             server: {auth_timeout_secs: 60}",
         )
         .start();
     let token = svc.token(Role::Admin, 600);
