@@ -11,8 +11,11 @@ source scripts/lib.sh
 ensure_packages
 
 target_dir="${CARGO_TARGET_DIR:-$PWD/target}"
-# CAMERA_SERVICE_DEMO_PROFILE=debug skips the (slow, fat-LTO) release build.
-if [ "${CAMERA_SERVICE_DEMO_PROFILE:-release}" = debug ]; then
+# CAMERA_SERVICE_BIN runs that binary (no build); CAMERA_SERVICE_DEMO_PROFILE=debug skips the
+# (slow, fat-LTO) release build.
+if [ -n "${CAMERA_SERVICE_BIN:-}" ]; then
+    bin="$(cd "$(dirname "$CAMERA_SERVICE_BIN")" && pwd)/$(basename "$CAMERA_SERVICE_BIN")"
+elif [ "${CAMERA_SERVICE_DEMO_PROFILE:-release}" = debug ]; then
     cargo build -p cs-app
     bin="$(cd "$target_dir/debug" && pwd)/camera-service"
 else

@@ -50,4 +50,6 @@ else
     cargo test --workspace --no-fail-fast || status=$?
 fi
 report_mediamtx
+# The first run as documented: the demo's printed commands and the README's example session.
+bash scripts/demo-check.sh || status=1
 exit "$status"

@@ -286,6 +286,20 @@ fn devices(config: &Config, host: &dyn Host) -> Vec<Check> {
                     d.formats.len()
                 ),
             ),
+            Ok(ProbeOutcome::Incomplete {
+                description: d,
+                missing,
+            }) => Check::warn(
+                check,
+                format!(
+                    "capture: {} ({}, {}), but the driver did not answer for: {}",
+                    d.card,
+                    d.driver,
+                    d.bus_info,
+                    missing.join("; ")
+                ),
+                "the service probes it again by itself; if it persists, re-plug the camera and check `dmesg` for uvcvideo errors",
+            ),
             Ok(ProbeOutcome::NotCapture) => Check::ok(
                 check,
                 "metadata or other non-capture node: not a camera (the service skips it)",

@@ -12,6 +12,13 @@ pub enum ProbeOutcome {
     Capture(DeviceDescription),
     /// A device, but not a camera: a metadata node, an output-only or memory-to-memory node.
     NotCapture,
+    /// A camera whose driver failed some of the enumerations (sizes or frame intervals) even
+    /// after a few retries: what it did answer, and which questions went unanswered. Worth
+    /// probing again later.
+    Incomplete {
+        description: DeviceDescription,
+        missing: Vec<String>,
+    },
 }
 
 /// Why a probe gave no answer. Each carries a human-readable reason.

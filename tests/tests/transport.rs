@@ -115,6 +115,40 @@ async fn an_expired_token_ends_subscriptions_with_a_last_notification() {
 }
 
 #[tokio::test]
+async fn a_revoked_api_key_ends_subscriptions_before_the_next_event() {
+    let svc = TestService::start();
+    let out = svc.cli(&["keys", "add", "--role", "viewer", "--label", "watcher"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let key = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    let mut ws = svc.ws().await;
+    ws.ok("authenticate", json!({"auth_token": key})).await;
+    let sub = ws
+        .ok("subscribe_events", json!({"topics": ["camera.*"]}))
+        .await;
+    svc.plug_sim(5, "Before");
+    let before = ws.notification(20.0).await.expect("an event while the key is valid");
+    assert_eq!(before["method"], "camera_status_update", "{before}");
+
+    let listed: Value = serde_json::from_slice(&svc.cli(&["keys", "list"]).stdout).unwrap();
+    let id = listed[0]["id"].as_str().unwrap().to_owned();
+    assert!(svc.cli(&["keys", "revoke", &id]).status.success());
+    // The next event is not delivered: the subscription ends instead, saying why.
+    svc.plug_sim(6, "After");
+    let last = ws
+        .notification(20.0)
+        .await
+        .expect("a notification once the key is revoked");
+    assert_eq!(last["method"], "subscription_ended", "{last}");
+    assert_eq!(last["params"]["subscription"], sub, "{last}");
+    assert_eq!(last["params"]["result"]["reason"], "key_revoked", "{last}");
+    svc.plug_sim(7, "Later");
+    assert!(
+        ws.notification(2.0).await.is_none(),
+        "no event after the key was revoked"
+    );
+}
+
+#[tokio::test]
 async fn subscriptions_past_the_cap_are_refused_naming_the_limit() {
     let svc = TestService::builder()
         .config("server: {max_subscriptions: 2}")

@@ -8,7 +8,8 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use cs_fakecam::{devices, plug, unplug, FakeCam, FakeDevice, TempDir};
+use cs_fakecam::{devices, plug, unplug, FakeCam, FakeDevice, Ioctl, TempDir};
+use nix::errno::Errno;
 use cs_tests::{TestService, WsClient};
 use domain::{CameraId, Capabilities, Role};
 use serde_json::{json, Value};
@@ -221,6 +222,121 @@ async fn unplugged_camera_is_reported_disconnected() {
     assert_eq!(n["params"]["result"]["device"], "camera10", "{n}");
     assert_eq!(n["params"]["result"]["status"], "DISCONNECTED", "{n}");
     camera_when(&svc, &mut ws, "camera10", |c| c["status"] == "DISCONNECTED").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_that_fails_its_probe_is_listed_in_error_and_connects_once_it_answers() {
+    let test = "a_node_that_fails_its_probe_is_listed_in_error_and_connects_once_it_answers";
+    let Some(bench) = FakeCam::mount_or_skip(test, [("uvc", devices::uvc_capture())]) else {
+        return;
+    };
+    // QUERYCAP answers EIO every time (a camera whose firmware is wedged).
+    bench.fail_ioctl("uvc", Ioctl::QueryCap, Errno::EIO, None);
+    let dir = TempDir::new("v4l2-dev").unwrap();
+    let svc = service_watching(dir.path(), "{}");
+    let mut ws = svc.ws_as(Role::Viewer).await;
+    let mut events = svc.ws_as(Role::Viewer).await;
+    events
+        .ok(
+            "subscribe_events",
+            json!({"topics": ["camera.*"], "filters": {"device": "camera10"}}),
+        )
+        .await;
+    plug(dir.path(), 10, &bench.node("uvc")).unwrap();
+
+    let camera = camera_when(&svc, &mut ws, "camera10", |c| c["status"] == "ERROR").await;
+    let reason = camera["error"].as_str().unwrap_or_default();
+    assert!(
+        reason.contains("VIDIOC_QUERYCAP") && reason.contains("EIO"),
+        "the reason says what failed: {camera}"
+    );
+    // Still failing: probed again with backoff (1 s, 2 s, ...), not only at the 30 s rescan.
+    let asked = bench.stats("uvc").ioctls;
+    assert!(
+        bench.wait_for("uvc", Duration::from_secs(10), |s| s.ioctls > asked),
+        "a failing node is probed again within seconds"
+    );
+    camera_when(&svc, &mut ws, "camera10", |c| c["status"] == "ERROR").await;
+
+    // The camera recovers: the next retry finds it, well before the periodic rescan.
+    bench.clear_failures("uvc");
+    let recovered = Instant::now();
+    connected(&svc, &mut ws, "camera10").await;
+    assert!(
+        recovered.elapsed() < Duration::from_secs(20),
+        "found again by the retry, not the 30 s rescan"
+    );
+    let mut statuses = Vec::new();
+    while let Some(n) = events.notification(5.0).await {
+        statuses.push(n["params"]["result"]["status"].clone());
+        if n["params"]["result"]["status"] == "CONNECTED" {
+            break;
+        }
+    }
+    assert_eq!(
+        statuses.first(),
+        Some(&json!("ERROR")),
+        "subscribers hear of the failure: {statuses:?}"
+    );
+    assert_eq!(
+        statuses.last(),
+        Some(&json!("CONNECTED")),
+        "and of the recovery: {statuses:?}"
+    );
+    let caps = ws
+        .ok("get_camera_capabilities", json!({"device": "camera10"}))
+        .await;
+    assert_eq!(caps, expected_capabilities(10, &devices::uvc_capture()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transient_enumeration_failure_is_probed_again_until_the_capabilities_are_whole() {
+    let test = "a_transient_enumeration_failure_is_probed_again_until_the_capabilities_are_whole";
+    let Some(bench) = FakeCam::mount_or_skip(
+        test,
+        [
+            ("intervals", devices::uvc_capture()),
+            ("sizes", devices::uvc_capture()),
+        ],
+    ) else {
+        return;
+    };
+    // More consecutive EIO than one probe retries (3): the first probe leaves a part out.
+    bench.fail_ioctl("intervals", Ioctl::EnumFrameIntervals, Errno::EIO, Some(4));
+    bench.fail_ioctl("sizes", Ioctl::EnumFrameSizes, Errno::EIO, Some(4));
+    let dir = TempDir::new("v4l2-dev").unwrap();
+    let svc = service_watching(dir.path(), "{}");
+    let mut ws = svc.ws_as(Role::Viewer).await;
+    plug(dir.path(), 10, &bench.node("intervals")).unwrap();
+    plug(dir.path(), 11, &bench.node("sizes")).unwrap();
+
+    for (device, index) in [("camera10", 10), ("camera11", 11)] {
+        connected(&svc, &mut ws, device).await;
+        let want = expected_capabilities(index, &devices::uvc_capture());
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let caps = ws
+                .ok("get_camera_capabilities", json!({"device": device}))
+                .await;
+            if caps == want {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{device} kept partial capabilities: {caps}\nlogs:\n{}",
+                svc.logs().join("\n")
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    assert_eq!(bench.pending_failures("intervals"), 0);
+    assert_eq!(bench.pending_failures("sizes"), 0);
+    assert!(
+        svc.logs()
+            .iter()
+            .any(|l| l.contains("left parts of its description unanswered")),
+        "the first probe was partial and said so"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -186,6 +186,8 @@ impl CameraDiscovery for V4l2Discovery {
 enum Checked {
     Absent,
     Camera(DeviceDescription),
+    /// A camera whose driver left parts of its description unanswered.
+    Incomplete(DeviceDescription, Vec<String>),
     NotCamera,
     Failed(String),
 }
@@ -206,6 +208,10 @@ struct Node {
     checking: bool,
     /// Something happened during the running check: check again when it ends.
     dirty: bool,
+    /// Checks in a row that failed or found the description incomplete.
+    misses: u32,
+    /// When to check again (a failed probe, an incomplete description), with backoff.
+    retry_at: Option<Instant>,
 }
 
 /// An inotify event, owned.
@@ -220,10 +226,24 @@ enum Step {
     Checked(CameraId, Checked),
     Control(Control),
     Tick,
+    Retry,
 }
 
 /// Retry period of a missing watch (the directory does not exist yet).
 const WATCH_RETRY: Duration = Duration::from_secs(1);
+/// The first wait before probing a failed or incomplete node again; it doubles after each
+/// miss up to [`RETRY_MAX`]. A failed node is retried for as long as it is there; an
+/// incomplete one [`INCOMPLETE_RETRIES`] times, then at each periodic reconcile.
+const RETRY_FIRST: Duration = Duration::from_secs(1);
+const RETRY_MAX: Duration = Duration::from_secs(30);
+const INCOMPLETE_RETRIES: u32 = 5;
+
+/// The wait before the next check after `misses` misses in a row (1 s, 2 s, 4 s, ... 30 s).
+fn retry_after(misses: u32) -> Duration {
+    RETRY_FIRST
+        .saturating_mul(1 << misses.saturating_sub(1).min(16))
+        .min(RETRY_MAX)
+}
 /// Stand-in for "never" when the periodic reconcile is off.
 const NEVER: Duration = Duration::from_secs(86_400);
 
@@ -260,6 +280,7 @@ impl Actor {
         self.full_rescan("start");
         let mut next_tick = Instant::now() + self.tick_period();
         loop {
+            let next_retry = self.nodes.values().filter_map(|n| n.retry_at).min();
             let step = tokio::select! {
                 events = next_events(&mut self.watch, &mut self.buffer) => Step::Events(events),
                 Some(done) = self.checks.join_next(), if !self.checks.is_empty() => match done {
@@ -277,6 +298,7 @@ impl Actor {
                     None => std::future::pending().await,
                 },
                 () = tokio::time::sleep_until(next_tick) => Step::Tick,
+                () = tokio::time::sleep_until(next_retry.unwrap_or(next_tick)), if next_retry.is_some() => Step::Retry,
             };
             match step {
                 Step::Events(Ok(events)) => self.handle_events(events),
@@ -286,6 +308,7 @@ impl Actor {
                     self.full_rescan("watch error");
                 }
                 Step::Checked(id, checked) => self.finish_check(id, checked),
+                Step::Retry => self.retry_due(),
                 Step::Control(Control::Settled(waiter)) => {
                     self.drain_events();
                     self.waiters.push(waiter);
@@ -418,12 +441,33 @@ impl Actor {
             .filter(|id| {
                 self.nodes
                     .get(id)
-                    .is_none_or(|n| matches!(n.reported, Reported::Nothing | Reported::Failed(_)))
+                    .is_none_or(|n| {
+                        n.misses > 0
+                            || matches!(n.reported, Reported::Nothing | Reported::Failed(_))
+                    })
             })
             .copied()
             .collect();
         due.extend(self.nodes.keys().filter(|id| !present.contains(id)));
         for id in due {
+            self.schedule(id);
+        }
+    }
+
+    /// Checks again the failed and incomplete nodes whose wait is over.
+    fn retry_due(&mut self) {
+        let now = Instant::now();
+        let due: Vec<CameraId> = self
+            .nodes
+            .iter_mut()
+            .filter(|(_, n)| n.retry_at.is_some_and(|at| at <= now))
+            .map(|(id, n)| {
+                n.retry_at = None;
+                *id
+            })
+            .collect();
+        for id in due {
+            debug!(self.log, "probing again"; "camera" => %id);
             self.schedule(id);
         }
     }
@@ -468,6 +512,22 @@ impl Actor {
             return;
         }
         let before = node.reported.clone();
+        // A failed probe or an incomplete description is checked again after a wait that
+        // doubles with each miss; anything else ends the retries.
+        let missed = matches!(checked, Checked::Failed(_) | Checked::Incomplete(..));
+        node.misses = if missed { node.misses + 1 } else { 0 };
+        node.retry_at = match &checked {
+            Checked::Failed(_) => Some(Instant::now() + retry_after(node.misses)),
+            Checked::Incomplete(..) if node.misses <= INCOMPLETE_RETRIES => {
+                Some(Instant::now() + retry_after(node.misses))
+            }
+            _ => None,
+        };
+        if let Checked::Incomplete(_, missing) = &checked {
+            warn!(self.log, "the camera left parts of its description unanswered; probing again later";
+                "camera" => %id, "missing" => missing.join("; "), "attempt" => node.misses,
+                "next_in_secs" => node.retry_at.map(|at| at.saturating_duration_since(Instant::now()).as_secs()));
+        }
         match checked {
             Checked::Absent => {
                 self.nodes.remove(&id);
@@ -487,7 +547,7 @@ impl Actor {
                     debug!(self.log, "node is not a camera"; "camera" => %id);
                 }
             }
-            Checked::Camera(description) => {
+            Checked::Camera(description) | Checked::Incomplete(description, _) => {
                 if before == Reported::Camera(description.clone()) {
                     return;
                 }
@@ -591,6 +651,10 @@ async fn check(
             Ok(Ok(Attempt::Absent)) => return Checked::Absent,
             Ok(Ok(Attempt::Probed(ProbeOutcome::Capture(d)))) => return Checked::Camera(d),
             Ok(Ok(Attempt::Probed(ProbeOutcome::NotCapture))) => return Checked::NotCamera,
+            Ok(Ok(Attempt::Probed(ProbeOutcome::Incomplete {
+                description,
+                missing,
+            }))) => return Checked::Incomplete(description, missing),
             Ok(Ok(Attempt::Error(e))) => e,
         };
         if Instant::now() + pause > give_up {
@@ -629,6 +693,13 @@ mod tests {
     use domain::capabilities::DeviceDescription;
 
     use super::*;
+
+    #[test]
+    fn retries_back_off_from_one_second_to_thirty() {
+        let waits: Vec<u64> = (1..=7).map(|m| retry_after(m).as_secs()).collect();
+        assert_eq!(waits, [1, 2, 4, 8, 16, 30, 30]);
+        assert_eq!(retry_after(u32::MAX), RETRY_MAX);
+    }
 
     fn description(card: &str) -> DeviceDescription {
         DeviceDescription {

@@ -10,7 +10,10 @@
 //! - one check per node at a time; an event during a check makes it run again, so a node
 //!   that appears and vanishes quickly leaves no ghost camera;
 //! - a node that is there but fails its probe is retried for a short while (udev may still
-//!   be fixing its permissions) before it is reported failed;
+//!   be fixing its permissions) before it is reported failed, then probed again with backoff
+//!   (1 s doubling to 30 s) for as long as it is there;
+//! - a camera described only in part (the driver failed some enumerations) is probed again
+//!   with the same backoff, five times, then at each periodic reconcile;
 //! - a full rescan at start and when the inotify queue overflows, and a slow periodic
 //!   reconcile as a safety net.
 

@@ -53,6 +53,7 @@ impl DeviceProbe for V4l2Probe {
             fd: file.as_raw_fd(),
             deadline: Instant::now() + self.budget,
             budget: self.budget,
+            missing: Default::default(),
         };
         // `file` is dropped (closed) on every path out of here.
         session.describe()
@@ -91,11 +92,18 @@ fn open_error(node: &Path, e: io::Error) -> ProbeError {
     }
 }
 
+/// How often an enumeration step that fails for another reason than "end of list" or
+/// "unsupported" is asked before its part is given up as missing, and the pause between.
+const PART_TRIES: u32 = 3;
+const PART_RETRY_PAUSE: Duration = Duration::from_millis(10);
+
 /// One open node being asked questions.
 struct Session {
     fd: i32,
     deadline: Instant,
     budget: Duration,
+    /// Enumerations the driver failed (not "end of list", not "unsupported") after retries.
+    missing: std::cell::RefCell<Vec<String>>,
 }
 
 /// How an ioctl the probe could do without went.
@@ -114,9 +122,10 @@ impl Session {
         })
         .and_then(|a| match a {
             Answer::Some(_) => Ok(()),
-            Answer::No(e) => Err(ProbeError::Failed(format!(
+            Answer::No(e @ Errno::ENOTTY) => Err(ProbeError::Failed(format!(
                 "not a V4L2 device: VIDIOC_QUERYCAP: {e}"
             ))),
+            Answer::No(e) => Err(ProbeError::Failed(format!("VIDIOC_QUERYCAP: {e}"))),
         })?;
         let caps = if cap.capabilities & CAP_DEVICE_CAPS != 0 {
             cap.device_caps
@@ -139,13 +148,22 @@ impl Session {
             }
         }
         let current = self.current_mode(buffer_types[0])?;
-        Ok(ProbeOutcome::Capture(DeviceDescription {
+        let description = DeviceDescription {
             driver: c_text(&cap.driver),
             card: c_text(&cap.card),
             bus_info: c_text(&cap.bus_info),
             formats,
             current,
-        }))
+        };
+        let missing = self.missing.take();
+        Ok(if missing.is_empty() {
+            ProbeOutcome::Capture(description)
+        } else {
+            ProbeOutcome::Incomplete {
+                description,
+                missing,
+            }
+        })
     }
 
     fn formats(&self, buf_type: u32) -> Result<Vec<PixelFormat>, ProbeError> {
@@ -185,9 +203,11 @@ impl Session {
             e.index = index;
             e.pixel_format = code;
             // SAFETY: `e` is a `struct v4l2_frmsizeenum` with index and pixel_format set.
-            let Answer::Some(_) = self.ask("VIDIOC_ENUM_FRAMESIZES", || unsafe {
-                vidioc_enum_framesizes(self.fd, &mut e)
-            })?
+            let Answer::Some(_) = self.ask_part(
+                "VIDIOC_ENUM_FRAMESIZES",
+                || format!("{} sizes", FourCc::from_u32(code)),
+                || unsafe { vidioc_enum_framesizes(self.fd, &mut e) },
+            )?
             else {
                 break;
             };
@@ -241,9 +261,11 @@ impl Session {
             e.width = width;
             e.height = height;
             // SAFETY: `e` is a `struct v4l2_frmivalenum` with index, format and size set.
-            let Answer::Some(_) = self.ask("VIDIOC_ENUM_FRAMEINTERVALS", || unsafe {
-                vidioc_enum_frameintervals(self.fd, &mut e)
-            })?
+            let Answer::Some(_) = self.ask_part(
+                "VIDIOC_ENUM_FRAMEINTERVALS",
+                || format!("{} {width}x{height} frame rates", FourCc::from_u32(code)),
+                || unsafe { vidioc_enum_frameintervals(self.fd, &mut e) },
+            )?
             else {
                 break;
             };
@@ -316,6 +338,33 @@ impl Session {
             height,
             fps,
         }))
+    }
+
+    /// One step of an enumeration the description can do without (sizes, frame intervals):
+    /// EINVAL (the end of the list) and ENOTTY (the driver lacks the ioctl) are answers;
+    /// any other refusal (EIO from a flaky device, EBUSY) is retried a few times, and if it
+    /// persists `what` is noted as missing, so the caller can probe again later.
+    fn ask_part(
+        &self,
+        name: &str,
+        what: impl Fn() -> String,
+        mut call: impl FnMut() -> nix::Result<i32>,
+    ) -> Result<Answer<()>, ProbeError> {
+        let mut tries = 0;
+        loop {
+            match self.ask(name, &mut call)? {
+                Answer::No(e) if !matches!(e, Errno::EINVAL | Errno::ENOTTY) => {
+                    tries += 1;
+                    if tries < PART_TRIES {
+                        std::thread::sleep(PART_RETRY_PAUSE);
+                        continue;
+                    }
+                    self.missing.borrow_mut().push(format!("{} ({name}: {e})", what()));
+                    return Ok(Answer::No(e));
+                }
+                answer => return Ok(answer),
+            }
+        }
     }
 
     /// Runs one ioctl: retries interruptions, turns a vanished device into `Gone` and a

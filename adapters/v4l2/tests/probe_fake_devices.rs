@@ -3,8 +3,9 @@
 
 use std::time::Duration;
 
-use cs_fakecam::{devices, FakeCam, FakeDevice};
+use cs_fakecam::{devices, FakeCam, FakeDevice, Ioctl};
 use cs_v4l2::V4l2Probe;
+use nix::errno::Errno;
 use domain::capabilities::{
     CurrentMode, DeviceDescription, DiscreteSize, FourCc, FrameSize, PixelFormat, SizeRange,
     SizeRangeKind,
@@ -284,4 +285,43 @@ fn a_node_that_refuses_opens_is_denied_not_failed() {
     bench.set_denied("node", true);
     let outcome = V4l2Probe::default().probe(&bench.node("node"));
     assert!(matches!(outcome, Err(ProbeError::Denied(_))), "{outcome:?}");
+}
+
+#[test]
+fn a_flaky_enumeration_is_retried_and_a_persistent_failure_is_named_as_missing() {
+    let Some(bench) = FakeCam::mount_or_skip(
+        "a_flaky_enumeration_is_retried_and_a_persistent_failure_is_named_as_missing",
+        [("cam", devices::uvc_capture())],
+    ) else {
+        return;
+    };
+    let whole = devices::uvc_capture().expected_description().unwrap();
+    // Two EIO in a row: within the probe's own retries, the answer is whole.
+    bench.fail_ioctl("cam", Ioctl::EnumFrameIntervals, Errno::EIO, Some(2));
+    let got = V4l2Probe::default().probe(&bench.node("cam"));
+    assert_eq!(got, Ok(ProbeOutcome::Capture(whole.clone())));
+
+    // EIO every time: the camera is described without those rates, and says what is missing.
+    bench.fail_ioctl("cam", Ioctl::EnumFrameIntervals, Errno::EIO, None);
+    match V4l2Probe::default().probe(&bench.node("cam")) {
+        Ok(ProbeOutcome::Incomplete {
+            description,
+            missing,
+        }) => {
+            assert_eq!(description.card, whole.card);
+            assert_eq!(missing.len(), 6, "one per size: {missing:?}");
+            assert!(
+                missing[0].contains("YUYV 640x480 frame rates")
+                    && missing[0].contains("VIDIOC_ENUM_FRAMEINTERVALS"),
+                "{missing:?}"
+            );
+        }
+        other => panic!("expected Incomplete, got {other:?}"),
+    }
+    // The driver lacking the ioctl (ENOTTY) is an answer, not a failure.
+    bench.fail_ioctl("cam", Ioctl::EnumFrameIntervals, Errno::ENOTTY, None);
+    assert!(matches!(
+        V4l2Probe::default().probe(&bench.node("cam")),
+        Ok(ProbeOutcome::Capture(_))
+    ));
 }

@@ -31,6 +31,34 @@ pub(crate) struct Node {
     pub stats: NodeStats,
     /// The node's controls (none: control ioctls are ENOTTY).
     pub controls: Option<FakeControls>,
+    /// Failures injected while mounted (`FakeCam::fail_ioctl`), checked before the device's
+    /// own answers.
+    pub injected: Vec<Injected>,
+}
+
+/// An ioctl answered with `errno`: the next `remaining` times, or every time (`None`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Injected {
+    pub ioctl: Ioctl,
+    pub errno: nix::errno::Errno,
+    pub remaining: Option<u32>,
+}
+
+impl Node {
+    /// The injected error for `cmd`, if one is due now (a counted one is used up).
+    fn take_injected(&mut self, cmd: u32) -> Option<nix::errno::Errno> {
+        let ioctl = Ioctl::from_cmd(cmd)?;
+        let i = self.injected.iter().position(|f| f.ioctl == ioctl)?;
+        let errno = self.injected[i].errno;
+        match &mut self.injected[i].remaining {
+            None => {}
+            Some(1) => {
+                self.injected.remove(i);
+            }
+            Some(n) => *n -= 1,
+        }
+        Some(errno)
+    }
 }
 
 /// What happened to a node.
@@ -229,6 +257,10 @@ impl Filesystem for FakeFs {
                 return;
             };
             node.stats.ioctls += 1;
+            if let Some(errno) = node.take_injected(cmd) {
+                reply.error(Errno::from_i32(errno as i32));
+                return;
+            }
             (node.device.clone(), node.device.ioctl_delay)
         };
         if !delay.is_zero() {

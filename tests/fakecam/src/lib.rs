@@ -31,7 +31,7 @@ pub use device::{
 };
 pub use fs::NodeStats;
 
-use fs::{FakeFs, Node, Shared};
+use fs::{FakeFs, Injected, Node, Shared};
 
 /// A mounted bench; unmounted (and its directory removed) on drop.
 pub struct FakeCam {
@@ -55,6 +55,7 @@ impl FakeCam {
                 read_only: false,
                 stats: NodeStats::default(),
                 controls: None,
+                injected: Vec::new(),
             })
             .collect();
         let nodes: Shared = Arc::new(Mutex::new(nodes));
@@ -115,6 +116,30 @@ impl FakeCam {
     /// Refuses opens of `name` for writing with EACCES (read-only opens still work).
     pub fn set_read_only(&self, name: &str, read_only: bool) {
         self.with_node(name, |n| n.read_only = read_only);
+    }
+
+    /// Answers `ioctl` on `name` with `errno` the next `times` times (`None`: until
+    /// [`FakeCam::clear_failures`]), as a flaky or broken driver would; replaces an earlier
+    /// injection for the same ioctl.
+    pub fn fail_ioctl(&self, name: &str, ioctl: Ioctl, errno: nix::errno::Errno, times: Option<u32>) {
+        self.with_node(name, |n| {
+            n.injected.retain(|f| f.ioctl != ioctl);
+            n.injected.push(Injected {
+                ioctl,
+                errno,
+                remaining: times,
+            });
+        });
+    }
+
+    /// Ends every failure injected with [`FakeCam::fail_ioctl`] on `name`.
+    pub fn clear_failures(&self, name: &str) {
+        self.with_node(name, |n| n.injected.clear());
+    }
+
+    /// Injected failures of `name` still due (a counted one disappears when used up).
+    pub fn pending_failures(&self, name: &str) -> usize {
+        self.with_node(name, |n| n.injected.len())
     }
 
     /// Makes every ioctl on `name` take `delay`.
