@@ -34,7 +34,15 @@ fn lower_half(png: &std::path::Path) -> Vec<u8> {
     let out = std::process::Command::new("ffmpeg")
         .args(["-v", "error", "-i"])
         .arg(png)
-        .args(["-vf", "crop=iw:ih/2:0:ih/2", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"])
+        .args([
+            "-vf",
+            "crop=iw:ih/2:0:ih/2",
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            "rgb24",
+            "-",
+        ])
         .output()
         .expect("ffmpeg runs");
     assert!(

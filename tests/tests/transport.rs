@@ -118,7 +118,11 @@ async fn an_expired_token_ends_subscriptions_with_a_last_notification() {
 async fn a_revoked_api_key_ends_subscriptions_before_the_next_event() {
     let svc = TestService::start();
     let out = svc.cli(&["keys", "add", "--role", "viewer", "--label", "watcher"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let key = String::from_utf8(out.stdout).unwrap().trim().to_owned();
     let mut ws = svc.ws().await;
     ws.ok("authenticate", json!({"auth_token": key})).await;
@@ -126,7 +130,10 @@ async fn a_revoked_api_key_ends_subscriptions_before_the_next_event() {
         .ok("subscribe_events", json!({"topics": ["camera.*"]}))
         .await;
     svc.plug_sim(5, "Before");
-    let before = ws.notification(20.0).await.expect("an event while the key is valid");
+    let before = ws
+        .notification(20.0)
+        .await
+        .expect("an event while the key is valid");
     assert_eq!(before["method"], "camera_status_update", "{before}");
 
     let listed: Value = serde_json::from_slice(&svc.cli(&["keys", "list"]).stdout).unwrap();

@@ -9,9 +9,9 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use cs_fakecam::{devices, plug, unplug, FakeCam, FakeDevice, Ioctl, TempDir};
-use nix::errno::Errno;
 use cs_tests::{TestService, WsClient};
 use domain::{CameraId, Capabilities, Role};
+use nix::errno::Errno;
 use serde_json::{json, Value};
 
 /// A service watching `dir` for V4L2 nodes (fake ones are regular files), next to its two

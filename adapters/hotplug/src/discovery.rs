@@ -439,12 +439,9 @@ impl Actor {
         let mut due: Vec<CameraId> = present
             .iter()
             .filter(|id| {
-                self.nodes
-                    .get(id)
-                    .is_none_or(|n| {
-                        n.misses > 0
-                            || matches!(n.reported, Reported::Nothing | Reported::Failed(_))
-                    })
+                self.nodes.get(id).is_none_or(|n| {
+                    n.misses > 0 || matches!(n.reported, Reported::Nothing | Reported::Failed(_))
+                })
             })
             .copied()
             .collect();

@@ -359,7 +359,9 @@ impl Session {
                         std::thread::sleep(PART_RETRY_PAUSE);
                         continue;
                     }
-                    self.missing.borrow_mut().push(format!("{} ({name}: {e})", what()));
+                    self.missing
+                        .borrow_mut()
+                        .push(format!("{} ({name}: {e})", what()));
                     return Ok(Answer::No(e));
                 }
                 answer => return Ok(answer),

@@ -5,11 +5,11 @@ use std::time::Duration;
 
 use cs_fakecam::{devices, FakeCam, FakeDevice, Ioctl};
 use cs_v4l2::V4l2Probe;
-use nix::errno::Errno;
 use domain::capabilities::{
     CurrentMode, DeviceDescription, DiscreteSize, FourCc, FrameSize, PixelFormat, SizeRange,
     SizeRangeKind,
 };
+use nix::errno::Errno;
 use ports::probe::{DeviceProbe, ProbeError, ProbeOutcome};
 
 fn sized(width: u32, height: u32, frame_rates: &[f64]) -> FrameSize {

@@ -121,7 +121,13 @@ impl FakeCam {
     /// Answers `ioctl` on `name` with `errno` the next `times` times (`None`: until
     /// [`FakeCam::clear_failures`]), as a flaky or broken driver would; replaces an earlier
     /// injection for the same ioctl.
-    pub fn fail_ioctl(&self, name: &str, ioctl: Ioctl, errno: nix::errno::Errno, times: Option<u32>) {
+    pub fn fail_ioctl(
+        &self,
+        name: &str,
+        ioctl: Ioctl,
+        errno: nix::errno::Errno,
+        times: Option<u32>,
+    ) {
         self.with_node(name, |n| {
             n.injected.retain(|f| f.ioctl != ioctl);
             n.injected.push(Injected {
