@@ -83,7 +83,8 @@ async fn every_recording_stop_reaches_the_subscriber_before_the_going_away_close
     assert_eq!(
         stops,
         ["camera0", "camera1", "camera2"],
-        "every recording's ending event before the close"
+        "every recording's ending event before the close; service logs:\n{}",
+        svc.logs().join("\n")
     );
 }
 

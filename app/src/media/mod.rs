@@ -96,6 +96,10 @@ struct Slot {
     base: Option<SafeFileName>,
     /// Held while the recording changes recorder, so a stop waits for the new one.
     switch: Arc<tokio::sync::Mutex<()>>,
+    /// Held while a recording's end is settled and announced: a second report of the same
+    /// end (the watcher's and a stop's) waits until the first has published its event, so
+    /// a stop — and the service's shutdown — returns only after the event is out.
+    ending: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Slot {

@@ -457,6 +457,8 @@ impl Media {
         generation: u64,
         end: RecordingEnd,
     ) -> Option<(Outcome, Vec<PathBuf>)> {
+        let ending = Arc::clone(&self.slots().get(&device)?.ending);
+        let _ending = ending.lock().await;
         let now = self.parts.clock.now();
         let (outcome, files) = {
             let mut slots = self.slots();
