@@ -568,7 +568,7 @@ fn stream_plane(
         },
         local_rtsp: format!("rtsp://127.0.0.1:{}/", mtx.rtsp_port),
         encoding,
-        ffmpeg,
+        publisher: Arc::new(cs_ffmpeg::FfmpegPublisher::new(ffmpeg)),
         reconcile_every: Duration::from_secs(mtx.reconcile_secs),
         cameras: Arc::clone(cameras),
         health: Arc::clone(health),

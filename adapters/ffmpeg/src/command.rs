@@ -55,7 +55,7 @@ pub fn v4l2_input_format(fourcc: FourCc) -> Option<&'static str> {
 }
 
 /// A rate as ffmpeg reads it: `30`, `29.97`.
-fn rate_text(fps: f64) -> String {
+pub(crate) fn rate_text(fps: f64) -> String {
     let r = (fps * 1000.0).round() / 1000.0;
     if r.fract() == 0.0 {
         format!("{}", r as u64)
