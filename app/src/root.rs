@@ -1,5 +1,8 @@
 //! The composition root: builds every adapter from the configuration and wires them to the
 //! use cases. The only place in `app` that names concrete adapters.
+//!
+//! One file of ~670 lines on purpose: it is the only module of `app` allowed to name concrete
+//! adapters (`tests/tests/layering.rs`), so all the wiring, `DoctorHost` included, stays here.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
