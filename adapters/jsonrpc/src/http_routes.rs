@@ -166,7 +166,7 @@ async fn files(
     };
     let download = match shared
         .gateway
-        .download(bearer(req.headers()), kind, &name)
+        .download(Some(peer), bearer(req.headers()), kind, &name)
         .await
     {
         Ok(d) => d,
