@@ -22,6 +22,9 @@
 //! server), [`FakeMediamtx::restart_empty`], and [`FakeMediamtx::requests`] for assertions.
 //!
 //! It binds 127.0.0.1 on a free port and stops when dropped or [`FakeMediamtx::stop`]ped.
+//!
+//! One file of ~1,000 lines: the fake's state, its spec-checked routes and its fault knobs are
+//! one server; the spec checks are in `spec.rs`, the RTSP relay in `rtsp.rs`.
 
 pub mod godur;
 pub mod rtsp;
