@@ -737,9 +737,12 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
                 async move { Ok::<_, Infallible>(handle(&shared, req).await) }
             });
             let conn = http1::Builder::new().serve_connection(TokioIo::new(stream), svc);
+            // Biased: once the epoch moved (the fake went down), a request already waiting on
+            // this kept-alive connection must not be served (it was, one run in many).
             tokio::select! {
-                _ = conn => {}
+                biased;
                 _ = epoch.changed() => {}
+                _ = conn => {}
             }
         });
     }
