@@ -87,49 +87,6 @@ fn dep_sources(dep_info: &str) -> Vec<PathBuf> {
     out
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn dep_info_lists_every_prerequisite_with_escaped_spaces() {
-        let text = "/t/debug/camera-service: /w/a.rs /w/my\\ dir/b.rs\n\n/w/a.rs:\n";
-        assert_eq!(
-            dep_sources(text),
-            [PathBuf::from("/w/a.rs"), PathBuf::from("/w/my dir/b.rs")]
-        );
-    }
-
-    #[test]
-    fn a_source_newer_than_the_binary_makes_it_stale() {
-        let dir = tempfile::tempdir().unwrap();
-        let src = dir.path().join("lib.rs");
-        let bin = dir.path().join("camera-service");
-        std::fs::write(&src, "fn main() {}").unwrap();
-        std::fs::write(&bin, "binary").unwrap();
-        std::fs::write(
-            dir.path().join("camera-service.d"),
-            format!("{}: {}\n", bin.display(), src.display()),
-        )
-        .unwrap();
-        let old = SystemTime::now() - Duration::from_secs(60);
-        std::fs::File::options()
-            .write(true)
-            .open(&src)
-            .unwrap()
-            .set_modified(old)
-            .unwrap();
-        assert_eq!(newer_source(&bin), None);
-        std::fs::File::options()
-            .write(true)
-            .open(&src)
-            .unwrap()
-            .set_modified(SystemTime::now() + Duration::from_secs(60))
-            .unwrap();
-        assert_eq!(newer_source(&bin), Some(src));
-    }
-}
-
 pub fn now() -> Timestamp {
     let ms = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -445,5 +402,48 @@ impl Drop for TestService {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dep_info_lists_every_prerequisite_with_escaped_spaces() {
+        let text = "/t/debug/camera-service: /w/a.rs /w/my\\ dir/b.rs\n\n/w/a.rs:\n";
+        assert_eq!(
+            dep_sources(text),
+            [PathBuf::from("/w/a.rs"), PathBuf::from("/w/my dir/b.rs")]
+        );
+    }
+
+    #[test]
+    fn a_source_newer_than_the_binary_makes_it_stale() {
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("lib.rs");
+        let bin = dir.path().join("camera-service");
+        std::fs::write(&src, "fn main() {}").unwrap();
+        std::fs::write(&bin, "binary").unwrap();
+        std::fs::write(
+            dir.path().join("camera-service.d"),
+            format!("{}: {}\n", bin.display(), src.display()),
+        )
+        .unwrap();
+        let old = SystemTime::now() - Duration::from_secs(60);
+        std::fs::File::options()
+            .write(true)
+            .open(&src)
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+        assert_eq!(newer_source(&bin), None);
+        std::fs::File::options()
+            .write(true)
+            .open(&src)
+            .unwrap()
+            .set_modified(SystemTime::now() + Duration::from_secs(60))
+            .unwrap();
+        assert_eq!(newer_source(&bin), Some(src));
     }
 }
