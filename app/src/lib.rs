@@ -23,4 +23,3 @@ pub mod mqtt;
 pub mod reload;
 pub mod root;
 pub mod streams;
-pub mod tracing_bridge;
