@@ -419,8 +419,8 @@ const HEAP_CHECK_EVERY: Duration = Duration::from_secs(1);
 /// of free heap behind).
 const HEAP_TRIM_MIN_DROP: u64 = 500;
 
-/// glibc keeps the heap a burst of connections freed (DESIGN.md: < 50 MB once clients have
-/// gone); once most of a burst has left, hand it back to the kernel. The trim walks the free
+/// glibc keeps the heap a burst of connections freed (docs/performance.md, Budgets: < 50 MB
+/// once clients have gone); once most of a burst has left, hand it back to the kernel. The trim walks the free
 /// chunks with the arena locks held, so it runs on a blocking thread, not a worker.
 async fn trim_heap_after_bursts(metrics: Metrics, log: slog::Logger) {
     let mut trigger = cs_sys::TrimAfterBursts::new(HEAP_TRIM_MIN_DROP);
