@@ -4,6 +4,7 @@
 
 pub mod admission;
 pub mod audit;
+pub mod camera_monitor;
 pub mod cameras;
 pub mod cli;
 pub mod controls;
