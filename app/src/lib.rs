@@ -13,6 +13,8 @@ pub mod credentials;
 mod dispatch;
 pub mod doctor;
 pub mod events;
+#[cfg(test)]
+pub mod fakes;
 pub mod files;
 pub mod health;
 pub mod journal;
