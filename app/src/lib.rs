@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod cameras;
 pub mod cli;
+pub mod console_sessions;
 pub mod controls;
 pub mod core;
 pub mod credentials;
