@@ -29,7 +29,7 @@ fn to_json(result: impl serde::Serialize) -> Result<Value, ApiError> {
 }
 
 impl Core {
-    pub async fn dispatch(&self, _ctx: &CallCtx, call: Call) -> Result<Value, ApiError> {
+    pub async fn dispatch(&self, ctx: &CallCtx, call: Call) -> Result<Value, ApiError> {
         match call {
             Call::Ping => Ok(json!("pong")),
             Call::GetCameraList => Ok(self.camera_list()),
@@ -88,6 +88,9 @@ impl Core {
             Call::GetCameraControls { device } => to_json(self.controls.get(device).await?),
             Call::SetCameraControls(p) => to_json(self.controls.set(p).await?),
             Call::ResetCameraControls { device } => to_json(self.controls.reset(device).await?),
+            Call::ListApiKeys => to_json(self.list_api_keys()?),
+            Call::CreateApiKey(p) => to_json(self.create_api_key(ctx, p).await?),
+            Call::RevokeApiKey { id } => to_json(self.revoke_api_key(ctx, &id)?),
             other => Err(not_available(other.method())),
         }
     }
