@@ -5,7 +5,7 @@ use domain::{ApiError, Call, Method, SafeFileName};
 use ports::api::Download;
 use serde_json::{json, Value};
 
-use crate::core::{CallCtx, Core};
+use crate::core::Core;
 
 pub const SERVICE_NAME: &str = "camera-service";
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -29,7 +29,7 @@ fn to_json(result: impl serde::Serialize) -> Result<Value, ApiError> {
 }
 
 impl Core {
-    pub async fn dispatch(&self, ctx: &CallCtx, call: Call) -> Result<Value, ApiError> {
+    pub async fn dispatch(&self, call: Call) -> Result<Value, ApiError> {
         match call {
             Call::Ping => Ok(json!("pong")),
             Call::GetCameraList => Ok(self.camera_list()),
@@ -89,8 +89,8 @@ impl Core {
             Call::SetCameraControls(p) => to_json(self.controls.set(p).await?),
             Call::ResetCameraControls { device } => to_json(self.controls.reset(device).await?),
             Call::ListApiKeys => to_json(self.list_api_keys()?),
-            Call::CreateApiKey(p) => to_json(self.create_api_key(ctx, p).await?),
-            Call::RevokeApiKey { id } => to_json(self.revoke_api_key(ctx, &id)?),
+            Call::CreateApiKey(p) => to_json(self.create_api_key(p).await?),
+            Call::RevokeApiKey { id } => to_json(self.revoke_api_key(&id)?),
             other => Err(not_available(other.method())),
         }
     }

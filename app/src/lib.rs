@@ -2,6 +2,7 @@
 //!
 //! Only `root`, `cli` and `logging` name concrete adapters; the use cases see ports.
 
+pub mod admission;
 pub mod api_keys;
 pub mod audit;
 pub mod cameras;

@@ -122,10 +122,10 @@ pub async fn handle(
                     &json!({"error": "/metrics is served to loopback clients only"}),
                 )
             } else {
-                let text = shared.gateway.metrics_text().await;
+                let text = crate::prometheus::render(&shared.gateway.metrics().await);
                 response(
                     StatusCode::OK,
-                    "text/plain; version=0.0.4; charset=utf-8",
+                    crate::prometheus::CONTENT_TYPE,
                     HttpBody::from(text),
                 )
             }
@@ -168,7 +168,11 @@ async fn files(
         Some(token) => Some(HttpCredential::Bearer(token)),
         None => crate::console::session_cookie(req.headers()).map(HttpCredential::Session),
     };
-    let download = match shared.gateway.download(credential, kind, &name).await {
+    let download = match shared
+        .gateway
+        .download(Some(peer), credential, kind, &name)
+        .await
+    {
         Ok(d) => d,
         Err(e) => return error_response(&e),
     };

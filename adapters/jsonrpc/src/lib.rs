@@ -13,6 +13,7 @@ pub mod console;
 pub mod fuzz;
 mod http_routes;
 mod limits;
+mod prometheus;
 mod rpc;
 mod server;
 mod ws;

@@ -18,8 +18,8 @@ use cs_jsonrpc::{ServerHandle, ServerOptions};
 use domain::files::FileKind;
 use domain::{ApiError, ErrorKind, SafeFileName};
 use ports::api::{
-    ApiConnection, ApiGateway, AuthState, ConnectionInfo, ConsoleLogin, Download, EventStream,
-    HttpCredential, Readiness, SessionView,
+    ApiConnection, ApiGateway, AuthState, ConnectionInfo, ConsoleLogin, Download, HttpCredential,
+    Outcome, Readiness, SessionView,
 };
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -43,8 +43,8 @@ struct Conn {
 
 #[async_trait]
 impl ApiConnection for Conn {
-    async fn call(&self, method: &str, params: Option<Value>) -> Result<Value, ApiError> {
-        match method {
+    async fn call(&self, method: &str, params: Option<Value>) -> Result<Outcome, ApiError> {
+        let value = match method {
             "ping" => Ok(json!("pong")),
             "authenticate" => {
                 self.authenticated.store(true, Ordering::Release);
@@ -63,20 +63,14 @@ impl ApiConnection for Conn {
                 };
                 Ok(json!({"len": text.len(), "tail": tail}))
             }
+            "subscribe_events" => Err(ApiError::new(
+                ErrorKind::Unsupported,
+                "no_events",
+                "the conformance double has no events",
+            )),
             other => Err(domain::api::method_not_found(other)),
-        }
-    }
-
-    fn admit(&self, _method: &str) -> Result<(), ApiError> {
-        Ok(())
-    }
-
-    async fn subscribe(&self, _params: Option<Value>) -> Result<Box<dyn EventStream>, ApiError> {
-        Err(ApiError::new(
-            ErrorKind::Unsupported,
-            "no_events",
-            "the conformance double has no events",
-        ))
+        };
+        value.map(Outcome::Result)
     }
 
     fn closing_slow(&self, _stuck_secs: u64) {}
@@ -111,11 +105,12 @@ impl ApiGateway for Gateway {
     async fn health(&self) -> Value {
         json!({})
     }
-    async fn metrics_text(&self) -> String {
-        String::new()
+    async fn metrics(&self) -> Vec<ports::metrics::MetricFamily> {
+        Vec::new()
     }
     async fn download(
         &self,
+        _peer: Option<std::net::SocketAddr>,
         _credential: Option<HttpCredential<'_>>,
         _kind: FileKind,
         name: &SafeFileName,
