@@ -90,6 +90,39 @@ async fn login_shows_the_cameras_and_a_snapshot_taken_from_the_page() {
     )
     .await;
     b.screenshot("camera").await;
+
+    // The events panel has the snapshot's notification, live.
+    b.client
+        .goto(&format!("{}#/events", base(&svc)))
+        .await
+        .expect("events page");
+    b.wait_js(
+        "the snapshot.taken event",
+        &format!("return document.getElementById('event-list')?.textContent.includes('{name}')"),
+        10.0,
+    )
+    .await;
+
+    // Phone width: the grid fits, nothing scrolls sideways.
+    b.client
+        .set_window_size(390, 844)
+        .await
+        .expect("phone width");
+    b.client
+        .goto(&format!("{}#/cameras", base(&svc)))
+        .await
+        .expect("grid");
+    b.wait_js(
+        "the grid at phone width",
+        &format!("{GRID_COUNT} === 2"),
+        15.0,
+    )
+    .await;
+    let overflow = b
+        .js("return document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        .await;
+    assert_eq!(overflow, 0, "no sideways scrolling at phone width");
+    b.screenshot("grid-phone").await;
     b.close().await;
 }
 
@@ -179,6 +212,62 @@ async fn a_recording_from_the_page_appears_in_files_and_plays() {
         "{version}"
     );
     b.screenshot("system").await;
+    b.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_creates_a_key_shown_once_and_revokes_it() {
+    let Some(b) = Browser::start("console::an_admin_creates_a_key_shown_once_and_revokes_it").await
+    else {
+        return;
+    };
+    let svc = TestService::start();
+    b.login(&base(&svc), &svc.token(Role::Admin, 3600)).await;
+    b.client
+        .goto(&format!("{}#/keys", base(&svc)))
+        .await
+        .expect("keys page");
+    let label = b
+        .client
+        .wait()
+        .at_most(Duration::from_secs(15))
+        .for_element(fantoccini::Locator::Css("#key-label"))
+        .await
+        .expect("the key form");
+    label.send_keys("kiosk").await.expect("label typed");
+    b.click("#key-form button[type=submit]").await;
+    let key = b
+        .wait_js(
+            "the new key",
+            "return document.getElementById('new-key-value')?.value",
+            15.0,
+        )
+        .await;
+    let key = key.as_str().unwrap().to_owned();
+    assert!(key.starts_with("csk_"), "{key}");
+    let id = b
+        .wait_js(
+            "the key listed",
+            "return document.querySelector('#key-rows tr[data-id]')?.dataset.id",
+            10.0,
+        )
+        .await;
+    let id = id.as_str().unwrap().to_owned();
+    assert!(key.contains(&id), "the key {key} is of the listed id {id}");
+    assert_eq!(
+        b.js("return document.getElementById('key-rows').textContent.includes('csk_')")
+            .await,
+        false,
+        "the list never shows a key"
+    );
+    b.screenshot("keys").await;
+    b.click(&format!("#key-rows button[data-id='{id}']")).await;
+    b.wait_js(
+        "the key revoked",
+        &format!("return document.querySelector(\"#key-rows tr[data-id='{id}']\")?.textContent.includes('revoked')"),
+        10.0,
+    )
+    .await;
     b.close().await;
 }
 
