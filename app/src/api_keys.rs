@@ -3,57 +3,23 @@
 //! connections, subscriptions and console sessions at their next use.
 
 use domain::api::NewApiKey;
-use domain::{ApiError, ErrorKind, Role, Timestamp};
+use domain::contract::results::{ApiKeyInfo, ApiKeyList, CreatedApiKey, RevokedApiKey};
+use domain::{ApiError, ErrorKind};
 use ports::auth::{ApiKeyRecord, KeyStoreError};
-use serde::Serialize;
 use slog::info;
 
 use crate::core::Core;
 
-/// One key as listed: never its secret.
-#[derive(Debug, Serialize)]
-pub struct ApiKeyInfo {
-    pub id: String,
-    pub role: Role,
-    pub label: String,
-    pub created_at: Timestamp,
-    pub expires_at: Option<Timestamp>,
-    pub last_used_at: Option<Timestamp>,
-    pub revoked: bool,
-}
-
-impl From<ApiKeyRecord> for ApiKeyInfo {
-    fn from(r: ApiKeyRecord) -> Self {
-        ApiKeyInfo {
-            id: r.id,
-            role: r.role,
-            label: r.label,
-            created_at: r.created_at,
-            expires_at: r.expires_at,
-            last_used_at: r.last_used_at,
-            revoked: r.revoked,
-        }
+fn info(r: ApiKeyRecord) -> ApiKeyInfo {
+    ApiKeyInfo {
+        id: r.id,
+        role: r.role,
+        label: r.label,
+        created_at: r.created_at,
+        expires_at: r.expires_at,
+        last_used_at: r.last_used_at,
+        revoked: r.revoked,
     }
-}
-
-#[derive(Debug, Serialize)]
-pub struct ApiKeyList {
-    pub keys: Vec<ApiKeyInfo>,
-    pub total: usize,
-}
-
-/// `create_api_key`'s result: the key itself, here and never again.
-#[derive(Debug, Serialize)]
-pub struct CreatedApiKey {
-    pub key: String,
-    #[serde(flatten)]
-    pub info: ApiKeyInfo,
-}
-
-#[derive(Debug, Serialize)]
-pub struct RevokedApiKey {
-    pub id: String,
-    pub revoked: bool,
 }
 
 fn store_error(e: KeyStoreError) -> ApiError {
@@ -70,7 +36,7 @@ impl Core {
             .list()
             .map_err(store_error)?
             .into_iter()
-            .map(ApiKeyInfo::from)
+            .map(info)
             .collect();
         Ok(ApiKeyList {
             total: keys.len(),
@@ -95,7 +61,7 @@ impl Core {
         info!(self.audit, "API key created"; "event" => "api_key_created", "key_id" => &record.id, "role" => record.role.as_str(), "label" => &record.label);
         Ok(CreatedApiKey {
             key,
-            info: record.into(),
+            info: info(record),
         })
     }
 

@@ -127,6 +127,7 @@ impl Core {
                 peer: None,
                 via,
             },
+            host: None,
             state: Mutex::new(SessionState {
                 auth: Some(identity),
                 header_error: None,
@@ -198,6 +199,8 @@ struct SessionState {
 pub struct Session {
     core: Arc<Core>,
     caller: Caller,
+    /// The upgrade's `Host` header (`rpc.discover`'s server URL).
+    host: Option<String>,
     state: Mutex<SessionState>,
     tally: ConnectionTally,
     log: Logger,
@@ -295,6 +298,7 @@ impl Session {
             Call::Authenticate { auth_token } => {
                 self.authenticate(&auth_token).await.map(Outcome::Result)
             }
+            Call::RpcDiscover => Ok(Outcome::Result(self.core.openrpc(self.host.as_deref()))),
             Call::SubscribeEvents(p) => self.subscribe(identity, p).map(Outcome::Subscribed),
             Call::UnsubscribeEvents { subscription } => Ok(Outcome::Unsubscribe(subscription)),
             call => {
@@ -421,6 +425,7 @@ impl ApiGateway for Gateway {
                 peer: info.peer,
                 via: "ws",
             },
+            host: info.host,
             state: Mutex::new(SessionState {
                 auth: None,
                 header_error: None,

@@ -18,6 +18,8 @@ pub struct ConnectionInfo {
     pub peer: Option<SocketAddr>,
     /// `Authorization: Bearer <token>` of the WebSocket upgrade, if any.
     pub bearer: Option<String>,
+    /// The upgrade's `Host` header (the `servers` URL of `rpc.discover`), as sent.
+    pub host: Option<String>,
     /// The console's session cookie of the upgrade, if any (used only without `bearer`;
     /// the transport has checked the request's `Origin` before passing it).
     pub session: Option<String>,
