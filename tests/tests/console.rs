@@ -91,6 +91,23 @@ async fn login_shows_the_cameras_and_a_snapshot_taken_from_the_page() {
     .await;
     b.screenshot("camera").await;
 
+    // Direct mode: asked for it, the live tile shows a fresh picture every 2 s.
+    b.click("#live-refresh").await;
+    let first = b
+        .wait_js(
+            "a refreshed picture",
+            &format!("const i = document.querySelector('[data-live=camera0] img'); return i && i.src.split('/').pop() !== '{name}' && i.src"),
+            15.0,
+        )
+        .await;
+    b.wait_js(
+        "another refreshed picture",
+        &format!("const i = document.querySelector('[data-live=camera0] img'); return i && i.src !== {first} && i.src"),
+        15.0,
+    )
+    .await;
+    b.click("#live-refresh").await;
+
     // The events panel has the snapshot's notification, live.
     b.client
         .goto(&format!("{}#/events", base(&svc)))

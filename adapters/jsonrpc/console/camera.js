@@ -14,6 +14,7 @@ export async function render(ctx, root, [device]) {
   const side = h("div", { class: "card" });
   root.append(h("div", { class: "two" }, h("div", {}, live.el, h("div", { id: "snapshot-view", class: "viewer" })), side));
   let timer = null;
+  let refresher = null;
 
   if (operator) {
     const snapView = root.querySelector("#snapshot-view");
@@ -55,6 +56,21 @@ export async function render(ctx, root, [device]) {
     showRec();
     side.append(h("h2", {}, "Actions"), h("div", { class: "row" }, snapBtn, recBtn), recState);
 
+    // Media mode direct has no stream: an operator may ask for a fresh picture every 2 s
+    // (each one is a snapshot file, kept like any other until retention removes it).
+    if (ctx.server.media_mode !== "mediamtx") {
+      const box = h("input", { type: "checkbox", id: "live-refresh" });
+      box.addEventListener("change", () => {
+        clearInterval(refresher);
+        if (box.checked) {
+          const shoot = () => ctx.rpc.call("take_snapshot", { device }).catch((e) => { box.checked = false; clearInterval(refresher); act(null, () => { throw e; }); });
+          shoot();
+          refresher = setInterval(shoot, 2000);
+        }
+      });
+      side.append(h("div", { class: "row" }, box, h("label", { for: "live-refresh" }, "Refresh the picture every 2 s (takes snapshots)")));
+    }
+
     if (ctx.server.media_mode === "mediamtx") {
       const s1 = h("button", { type: "button", class: "secondary", id: "start-stream", onclick: () => act(s1, async () => {
         await ctx.rpc.call("start_streaming", { device }); streamState.textContent = "stream up";
@@ -95,5 +111,5 @@ export async function render(ctx, root, [device]) {
       root.querySelector("h1 .badge").replaceWith(badge(ev.status));
     }
   });
-  return () => { off(); live.stop(); clearInterval(timer); };
+  return () => { off(); live.stop(); clearInterval(timer); clearInterval(refresher); };
 }
