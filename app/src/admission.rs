@@ -149,3 +149,140 @@ impl Core {
         Ok(identity)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use config::Config;
+    use domain::Role;
+    use ports::api::{ApiConnection, ApiGateway, ConnectionInfo, Outcome};
+    use ports::clock::Clock;
+    use serde_json::{json, Value};
+
+    use super::*;
+    use crate::core::Gateway;
+    use crate::fakes::{self, FakeTokens};
+
+    async fn connect(fx: &fakes::Fixture, bearer: Option<String>) -> Arc<dyn ApiConnection> {
+        Gateway {
+            core: Arc::clone(&fx.core),
+        }
+        .connect(ConnectionInfo {
+            peer: Some("127.0.0.1:50000".parse().unwrap()),
+            bearer,
+            ..Default::default()
+        })
+        .await
+    }
+
+    async fn result(conn: &Arc<dyn ApiConnection>, method: &str) -> Result<Value, ApiError> {
+        conn.call(method, None)
+            .await
+            .map(|o| o.into_result().unwrap_or(Value::Null))
+    }
+
+    #[tokio::test]
+    async fn a_session_ends_when_its_token_expires_on_the_clock() {
+        let fx = fakes::core(Config::default()).await;
+        let token = FakeTokens::token(Role::Viewer, "alice", fx.clock.now().plus_millis(10_000));
+        let conn = connect(&fx, Some(token)).await;
+        result(&conn, "get_camera_list").await.expect("valid now");
+        fx.clock.advance(Duration::from_secs(10));
+        let e = result(&conn, "get_camera_list").await.unwrap_err();
+        assert_eq!(
+            (e.kind, e.reason.as_str()),
+            (ErrorKind::AuthRequired, "token_expired")
+        );
+    }
+
+    #[tokio::test]
+    async fn the_rate_limit_refuses_past_the_burst_and_refills_with_time() {
+        let mut config = Config::default();
+        config.auth.rate_per_second = 1.0;
+        config.auth.rate_burst = 2;
+        let fx = fakes::core(config).await;
+        let conn = connect(&fx, None).await;
+        result(&conn, "ping").await.expect("first of the burst");
+        result(&conn, "ping").await.expect("second of the burst");
+        let e = result(&conn, "ping").await.unwrap_err();
+        assert_eq!(e.kind, ErrorKind::RateLimited);
+        fx.clock.advance(Duration::from_secs(1));
+        assert_eq!(result(&conn, "ping").await.unwrap(), json!("pong"));
+    }
+
+    #[tokio::test]
+    async fn a_revoked_key_is_refused_on_the_next_call() {
+        let fx = fakes::core(Config::default()).await;
+        let conn = connect(&fx, Some("csk_k1_operator".into())).await;
+        result(&conn, "get_camera_list").await.expect("a live key");
+        fx.keys.revoke("k1");
+        let e = result(&conn, "get_camera_list").await.unwrap_err();
+        assert_eq!(e.reason, "key_revoked");
+    }
+
+    #[tokio::test]
+    async fn the_subscription_pair_is_admitted_and_counted_like_any_call() {
+        let fx = fakes::core(Config::default()).await;
+        let anonymous = connect(&fx, None).await;
+        let e = anonymous
+            .call(
+                "subscribe_events",
+                Some(json!({"topics": ["camera.connected"]})),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind, ErrorKind::AuthRequired);
+        let token = FakeTokens::token(Role::Viewer, "v", fx.clock.now().plus_millis(60_000));
+        let viewer = connect(&fx, Some(token)).await;
+        let denied = viewer
+            .call(
+                "subscribe_events",
+                Some(json!({"topics": ["recording.start"]})),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(denied.kind, ErrorKind::PermissionDenied);
+        let sub = viewer
+            .call(
+                "subscribe_events",
+                Some(json!({"topics": ["camera.connected"]})),
+            )
+            .await
+            .expect("a viewer may follow cameras");
+        assert!(matches!(sub, Outcome::Subscribed(_)));
+        let unsub = viewer
+            .call("unsubscribe_events", Some(json!([7])))
+            .await
+            .expect("admitted");
+        assert!(matches!(unsub, Outcome::Unsubscribe(ref id) if *id == json!(7)));
+        let counted = fx.core.metrics.to_json();
+        assert_eq!(
+            counted["requests"]["by_method"]["subscribe_events"]["count"],
+            3
+        );
+        assert_eq!(
+            counted["requests"]["by_method"]["unsubscribe_events"]["count"],
+            1
+        );
+    }
+
+    #[test]
+    fn http_buckets_are_per_peer_address() {
+        let limits = PeerLimits::new(RateLimit {
+            per_second: 1.0,
+            burst: 1,
+        });
+        let a = Some("10.0.0.1".parse().unwrap());
+        let b = Some("10.0.0.2".parse().unwrap());
+        assert_eq!(limits.try_take(a, 0), Ok(()));
+        assert!(limits.try_take(a, 10).is_err());
+        assert_eq!(
+            limits.try_take(b, 10),
+            Ok(()),
+            "another address has its own"
+        );
+        assert_eq!(limits.try_take(a, 1_010), Ok(()), "refilled a second later");
+    }
+}

@@ -132,9 +132,13 @@ impl Core {
 
     /// The features this running service offers (`get_server_info.capabilities`).
     pub fn features(&self) -> Vec<&'static str> {
-        let mut features = vec![
-            "cameras",
-            "hotplug",
+        let mut features = vec!["cameras"];
+        // Cameras come and go by themselves only where a directory is watched.
+        let camera = &self.config.camera;
+        if !camera.device_dir.is_empty() || !camera.simulated_dir.is_empty() {
+            features.push("hotplug");
+        }
+        features.extend([
             "events",
             "metrics",
             "snapshots",
@@ -142,7 +146,7 @@ impl Core {
             "files",
             "retention",
             "controls",
-        ];
+        ]);
         // Only while MediaMTX serves: otherwise every stream method answers -32050.
         if self.streams.as_ref().is_some_and(|s| s.is_serving()) {
             features.push("streams");

@@ -5,6 +5,7 @@
 pub mod admission;
 pub mod api_keys;
 pub mod audit;
+pub mod camera_monitor;
 pub mod cameras;
 pub mod cli;
 pub mod console_sessions;
@@ -14,6 +15,8 @@ pub mod credentials;
 mod dispatch;
 pub mod doctor;
 pub mod events;
+#[cfg(test)]
+pub mod fakes;
 pub mod files;
 pub mod health;
 pub mod journal;
@@ -25,4 +28,3 @@ pub mod mqtt;
 pub mod reload;
 pub mod root;
 pub mod streams;
-pub mod tracing_bridge;

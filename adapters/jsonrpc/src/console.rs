@@ -13,10 +13,10 @@
 
 use std::net::SocketAddr;
 
+use crate::body::{HttpBody, HttpResponse};
 use http::header::{self, HeaderMap, HeaderValue};
 use http::{Method, StatusCode};
 use http_body_util::{BodyExt, Limited};
-use jsonrpsee::server::{HttpBody, HttpResponse};
 use serde::{Deserialize, Serialize};
 
 use crate::http_routes::{error_response, json_response, plain};

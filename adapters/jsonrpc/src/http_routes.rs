@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 
+use crate::body::{HttpBody, HttpResponse};
 use domain::files::FileKind;
 use domain::{ApiError, ErrorKind, SafeFileName};
 use futures_util::TryStreamExt;
@@ -9,7 +10,6 @@ use http::header::{self, HeaderMap, HeaderValue};
 use http::{Method, StatusCode};
 use http_body_util::StreamBody;
 use hyper::body::Frame;
-use jsonrpsee::server::{HttpBody, HttpResponse};
 use ports::api::{Download, HttpCredential};
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
