@@ -6,6 +6,21 @@ use ports::metrics::{HistogramSample, MetricFamily, MetricValues, Sample};
 use super::histogram::LATENCY_BUCKETS_US;
 use super::snapshot::MetricsSnapshot;
 
+/// (name, help, value) of figures without labels.
+type Plain = (&'static str, &'static str, u64);
+
+fn gauges(figures: &[Plain]) -> impl Iterator<Item = MetricFamily> + '_ {
+    figures
+        .iter()
+        .map(|&(name, help, v)| MetricFamily::gauge(name, help, v as f64))
+}
+
+fn counters(figures: &[Plain]) -> impl Iterator<Item = MetricFamily> + '_ {
+    figures
+        .iter()
+        .map(|&(name, help, v)| MetricFamily::counter(name, help, v))
+}
+
 fn method_label(name: &str) -> Vec<(&'static str, String)> {
     vec![("method", name.to_owned())]
 }
@@ -30,32 +45,28 @@ impl MetricsSnapshot {
                 help: "User and system CPU time used since the process started.",
                 values: MetricValues::Counter(vec![Sample::plain(p.cpu_seconds_total)]),
             });
-            out.push(MetricFamily::gauge(
-                "process_threads",
-                "Threads of the process.",
-                p.threads as f64,
-            ));
-            out.push(MetricFamily::gauge(
-                "process_open_fds",
-                "Open file descriptors.",
-                p.open_fds as f64,
-            ));
+            out.extend(gauges(&[
+                ("process_threads", "Threads of the process.", p.threads),
+                ("process_open_fds", "Open file descriptors.", p.open_fds),
+            ]));
         }
-        out.push(MetricFamily::gauge(
-            "connections_active",
-            "Open client connections.",
-            self.connections_active as f64,
-        ));
-        out.push(MetricFamily::gauge(
-            "connections_authenticated",
-            "Open client connections that are authenticated.",
-            self.connections_authenticated as f64,
-        ));
-        out.push(MetricFamily::counter(
+        out.extend(gauges(&[
+            (
+                "connections_active",
+                "Open client connections.",
+                self.connections_active,
+            ),
+            (
+                "connections_authenticated",
+                "Open client connections that are authenticated.",
+                self.connections_authenticated,
+            ),
+        ]));
+        out.extend(counters(&[(
             "connections_accepted_total",
             "Client connections accepted since start.",
             self.connections_accepted,
-        ));
+        )]));
 
         let per_method = |figure: fn(&super::LatencySnapshot) -> u64| {
             let mut samples: Vec<Sample> = self
@@ -111,31 +122,31 @@ impl MetricsSnapshot {
             values: MetricValues::Histogram(latencies),
         });
 
-        out.push(MetricFamily::gauge(
-            "cameras",
-            "Cameras known.",
-            self.cameras_total as f64,
-        ));
-        out.push(MetricFamily::gauge(
-            "cameras_connected",
-            "Cameras connected.",
-            self.cameras_connected as f64,
-        ));
-        out.push(MetricFamily::gauge(
-            "recordings_active",
-            "Recordings running.",
-            self.recordings_active as f64,
-        ));
-        out.push(MetricFamily::counter(
-            "recordings_started_total",
-            "Recordings started since start.",
-            self.recordings_started,
-        ));
-        out.push(MetricFamily::counter(
-            "recordings_failed_total",
-            "Recordings that failed to start or while running.",
-            self.recordings_failed,
-        ));
+        out.extend(gauges(&[
+            ("cameras", "Cameras known.", self.cameras_total),
+            (
+                "cameras_connected",
+                "Cameras connected.",
+                self.cameras_connected,
+            ),
+            (
+                "recordings_active",
+                "Recordings running.",
+                self.recordings_active,
+            ),
+        ]));
+        out.extend(counters(&[
+            (
+                "recordings_started_total",
+                "Recordings started since start.",
+                self.recordings_started,
+            ),
+            (
+                "recordings_failed_total",
+                "Recordings that failed to start or while running.",
+                self.recordings_failed,
+            ),
+        ]));
         out.push(MetricFamily {
             name: "snapshots_total",
             help: "Snapshots taken, by tier.",
@@ -164,36 +175,36 @@ impl MetricsSnapshot {
             ),
         });
         let e = &self.events;
-        out.push(MetricFamily::counter(
-            "events_published_total",
-            "Events published.",
-            e.published,
-        ));
-        out.push(MetricFamily::counter(
-            "events_delivered_total",
-            "Notifications read by subscribers.",
-            e.delivered,
-        ));
-        out.push(MetricFamily::counter(
-            "events_dropped_total",
-            "Events slow subscribers lost.",
-            e.dropped,
-        ));
-        out.push(MetricFamily::gauge(
+        out.extend(counters(&[
+            ("events_published_total", "Events published.", e.published),
+            (
+                "events_delivered_total",
+                "Notifications read by subscribers.",
+                e.delivered,
+            ),
+            (
+                "events_dropped_total",
+                "Events slow subscribers lost.",
+                e.dropped,
+            ),
+        ]));
+        out.extend(gauges(&[(
             "event_subscribers",
             "Live event subscriptions.",
-            e.subscribers as f64,
-        ));
-        out.push(MetricFamily::counter(
-            "event_stuck_disconnects_total",
-            "Subscriptions ended because they stayed stuck.",
-            e.stuck_disconnects,
-        ));
-        out.push(MetricFamily::counter(
-            "slow_clients_closed_total",
-            "Connections closed because a subscription stayed stuck (the client did not read).",
-            e.slow_clients_closed,
-        ));
+            e.subscribers,
+        )]));
+        out.extend(counters(&[
+            (
+                "event_stuck_disconnects_total",
+                "Subscriptions ended because they stayed stuck.",
+                e.stuck_disconnects,
+            ),
+            (
+                "slow_clients_closed_total",
+                "Connections closed because a subscription stayed stuck (the client did not read).",
+                e.slow_clients_closed,
+            ),
+        ]));
         out
     }
 }
