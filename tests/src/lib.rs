@@ -3,6 +3,7 @@
 //! and plain HTTP to it.
 
 pub mod browser;
+pub mod contract;
 pub mod http;
 pub mod mediamtx;
 pub mod mosquitto;
