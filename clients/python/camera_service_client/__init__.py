@@ -1,0 +1,39 @@
+"""Typed asyncio client for camera-service's JSON-RPC 2.0 WebSocket API.
+
+    async with await connect("ws://host:8002/ws", token=jwt) as cs:
+        print(await cs.get_camera_list())
+"""
+
+from ._generated import *  # noqa: F403  (the generated types, error classes and tables)
+from ._generated import ERROR_CLASSES, METHODS, NOTIFICATIONS, ApiEvent, ErrorCode, GeneratedMethods
+from .client import (
+    CameraServiceClient,
+    ConnectionState,
+    Credential,
+    EventMeta,
+    ReconnectPolicy,
+    Subscription,
+    SubscriptionEnd,
+    connect,
+)
+from .errors import ClientConnectionError, RequestTimeoutError, RpcError
+
+__all__ = [
+    "ERROR_CLASSES",
+    "METHODS",
+    "NOTIFICATIONS",
+    "ApiEvent",
+    "CameraServiceClient",
+    "ClientConnectionError",
+    "ConnectionState",
+    "Credential",
+    "ErrorCode",
+    "EventMeta",
+    "GeneratedMethods",
+    "ReconnectPolicy",
+    "RequestTimeoutError",
+    "RpcError",
+    "Subscription",
+    "SubscriptionEnd",
+    "connect",
+]

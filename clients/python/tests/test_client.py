@@ -1,0 +1,242 @@
+"""The Python client against the real camera-service binary (tests/service.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, TypeVar
+
+import pytest
+
+from camera_service_client import (
+    ERROR_CLASSES,
+    CameraServiceClient,
+    ClientConnectionError,
+    ErrorCode,
+    EventMeta,
+    ReconnectPolicy,
+    RpcError,
+    connect,
+)
+from camera_service_client._generated import AuthenticationRequiredError, InsufficientPermissionsError
+from service import TestService
+
+T = TypeVar("T")
+FAST = ReconnectPolicy(initial_delay=0.05, max_delay=0.5)
+
+
+def run(coro: Coroutine[Any, Any, T]) -> T:
+    return asyncio.run(asyncio.wait_for(coro, 60))
+
+
+async def eventually(f: Callable[[], bool], timeout: float, what: str) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not f():
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.025)
+
+
+def test_connects_with_a_jwt_and_lists_the_simulated_cameras(service: TestService) -> None:
+    async def scenario() -> None:
+        async with await connect(service.url, token=service.token("admin")) as cs:
+            assert cs.state == "open"
+            assert cs.session is not None and cs.session["role"] == "admin"
+            cameras = await cs.get_camera_list()
+            assert [(c["device"], c["status"]) for c in cameras["cameras"]] == [
+                ("camera0", "CONNECTED"),
+                ("camera1", "CONNECTED"),
+            ]
+            assert cameras["total"] == 2
+        assert cs.state == "closed"
+
+    run(scenario())
+
+
+def test_connects_with_an_api_key_and_gets_the_keys_role(service: TestService) -> None:
+    async def scenario() -> None:
+        async with await connect(service.url, api_key=service.api_key("viewer")) as cs:
+            assert cs.session is not None
+            assert cs.session["role"] == "viewer"
+            assert cs.session["expires_at"] is None, "a key without expiry has expires_at None"
+            status = await cs.get_camera_status("camera1")
+            assert status["device"] == "camera1"
+
+    run(scenario())
+
+
+def test_a_refused_credential_raises_a_typed_authentication_error(service: TestService) -> None:
+    async def scenario() -> None:
+        with pytest.raises(AuthenticationRequiredError) as info:
+            await connect(service.url, token="not-a-jwt", reconnect=False)
+        assert info.value.code == -32001
+        assert info.value.code == ErrorCode.AUTHENTICATION_REQUIRED
+        assert info.value.method == "authenticate"
+        assert isinstance(info.value.reason, str)
+
+    run(scenario())
+
+
+def test_takes_a_snapshot_and_the_file_is_there(service: TestService) -> None:
+    async def scenario() -> None:
+        async with await connect(service.url, token=service.token("operator")) as cs:
+            shot = await cs.take_snapshot("camera0", format="png")
+            assert shot["device"] == "camera0"
+            assert shot["filename"].startswith("camera0_") and shot["filename"].endswith(".png")
+            assert shot["file_size"] > 0
+            assert (service.dir / "snapshots" / shot["filename"]).is_file()
+
+    run(scenario())
+
+
+def test_subscribes_and_receives_an_event_by_callback_and_iterator(service: TestService) -> None:
+    async def scenario() -> None:
+        async with await connect(service.url, token=service.token("operator")) as cs:
+            seen: list[tuple[Any, EventMeta]] = []
+            sub = await cs.subscribe(["snapshot.taken"], on_event=lambda e, m: seen.append((e, m)))
+            assert isinstance(sub.id, int)
+            waiting = asyncio.ensure_future(sub.next_event(10))
+            await asyncio.sleep(0)  # the iterator is listening before the snapshot
+            shot = await cs.take_snapshot("camera1")
+            event = await waiting
+            assert event["topic"] == "snapshot.taken"
+            assert event["filename"] == shot["filename"]
+            await eventually(lambda: bool(seen), 5, "the callback")
+            assert seen[0][0]["filename"] == shot["filename"]
+            assert seen[0][1].method == "snapshot_update"
+            assert seen[0][1].subscription == sub.id
+            await sub.unsubscribe()
+            assert sub.end_reason is not None and sub.end_reason.reason == "unsubscribed"
+            assert [e async for e in sub] == [], "an ended subscription's iterator finishes"
+
+    run(scenario())
+
+
+def test_a_plugged_camera_arrives_as_camera_connected(service: TestService) -> None:
+    async def scenario() -> None:
+        async with await connect(service.url, token=service.token("viewer")) as cs:
+            sub = await cs.subscribe(["camera.*"], filters={"device": "camera5"})
+            events = aiter(sub)
+            first = asyncio.ensure_future(anext(events))
+            await asyncio.sleep(0)
+            service.plug_sim(5, "Plugged Five")
+            event = await asyncio.wait_for(first, 10)
+            assert event["topic"] == "camera.connected"
+            assert event["device"] == "camera5"
+            service.unplug_sim(5)
+            gone = await asyncio.wait_for(anext(events), 10)
+            assert gone["topic"] == "camera.disconnected"
+            await sub.unsubscribe()
+
+    run(scenario())
+
+
+def test_a_bad_param_is_a_typed_invalid_params_error_naming_it(service: TestService) -> None:
+    async def scenario() -> None:
+        async with await connect(service.url, token=service.token("viewer")) as cs:
+            with pytest.raises(RpcError) as info:
+                await cs.get_camera_status("not-a-camera")
+            assert info.value.code == -32602
+            if -32602 in ERROR_CLASSES:
+                assert isinstance(info.value, ERROR_CLASSES[-32602])
+            assert "device" in json.dumps(info.value.data)
+
+    run(scenario())
+
+
+def test_an_unknown_camera_is_camera_not_found_with_the_available_ones(service: TestService) -> None:
+    async def scenario() -> None:
+        async with await connect(service.url, token=service.token("viewer")) as cs:
+            with pytest.raises(RpcError) as info:
+                await cs.get_camera_status("camera9")
+            assert info.value.code == -32000
+            assert isinstance(info.value, ERROR_CLASSES[-32000])
+            assert info.value.data["available"] == ["camera0", "camera1"]
+
+    run(scenario())
+
+
+def test_a_method_above_the_role_is_a_typed_permission_error(service: TestService) -> None:
+    async def scenario() -> None:
+        async with await connect(service.url, token=service.token("viewer")) as cs:
+            with pytest.raises(InsufficientPermissionsError) as info:
+                await cs.take_snapshot("camera0")
+            assert info.value.code == ErrorCode.INSUFFICIENT_PERMISSIONS
+            assert info.value.data["required_role"] == "operator"
+            assert info.value.data["role"] == "viewer"
+
+    run(scenario())
+
+
+def test_close_ends_subscriptions_and_later_calls_fail(service: TestService) -> None:
+    async def scenario() -> None:
+        cs = await connect(service.url, token=service.token("viewer"))
+        sub = await cs.subscribe(["camera.*"])
+        await cs.close()
+        assert cs.state == "closed"
+        assert (await sub.wait_ended()).reason == "client_closed"
+        assert [e async for e in sub] == []
+        with pytest.raises(ClientConnectionError):
+            await cs.get_camera_list()
+
+    run(scenario())
+
+
+# The last two restart the service.
+
+
+def test_after_a_server_restart_it_reconnects_reauthenticates_and_resubscribes(service: TestService) -> None:
+    async def scenario() -> None:
+        by_token = await connect(service.url, token=lambda: service.token("admin"), reconnect=FAST)
+        by_key = await connect(service.url, api_key=service.api_key("viewer"), reconnect=FAST)
+        states: list[str] = []
+        by_token.on_state_change(lambda s, _e: states.append(s))
+        sub = await by_token.subscribe(["camera.*"])
+        key_sub = await by_key.subscribe(["camera.connected"])
+        events, key_events = aiter(sub), aiter(key_sub)
+        try:
+            await asyncio.to_thread(service.restart)
+            await eventually(lambda: by_token.state == "open" and by_token.reconnects == 1, 15, "the token client back")
+            await eventually(lambda: by_key.state == "open" and by_key.reconnects == 1, 15, "the key client back")
+            assert states == ["reconnecting", "open"]
+            assert by_token.session is not None and by_token.session["role"] == "admin"
+            assert by_key.session is not None and by_key.session["role"] == "viewer"
+            assert isinstance(sub.id, int), "subscribed again"
+            assert sub.end_reason is None
+
+            assert (await by_key.get_camera_list())["total"] == 2
+            first = asyncio.ensure_future(anext(events))
+            key_first = asyncio.ensure_future(anext(key_events))
+            await asyncio.sleep(0)
+            service.plug_sim(7)
+            event = await asyncio.wait_for(first, 10)
+            assert event["device"] == "camera7"
+            key_event = await asyncio.wait_for(key_first, 10)
+            assert key_event["topic"] == "camera.connected"
+            assert key_event["device"] == "camera7"
+        finally:
+            await by_token.close()
+            await by_key.close()
+
+    run(scenario())
+
+
+def test_a_call_made_while_the_server_is_down_is_answered_after_the_reconnect(service: TestService) -> None:
+    async def scenario() -> None:
+        async with await connect(service.url, token=service.token("viewer"), reconnect=FAST) as cs:
+            await asyncio.to_thread(service.stop)
+            await eventually(lambda: cs.state == "reconnecting", 5, "the client to notice")
+            pending = asyncio.ensure_future(cs.get_server_info())
+            await asyncio.to_thread(service.restart)
+            info = await pending
+            assert isinstance(info["version"], str)
+            assert cs.reconnects == 1
+
+    run(scenario())
+
+
+def test_a_credential_is_required() -> None:
+    with pytest.raises(TypeError):
+        run(CameraServiceClient.connect("ws://127.0.0.1:1/ws"))
