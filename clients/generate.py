@@ -502,8 +502,10 @@ class PyTypes:
         props: dict[str, JsonSchema] = schema.get("properties") or {}
         required = set(schema.get("required") or [])
         fields: list[tuple[str, str, str]] = []
+        functional: list[tuple[str, str]] = []  # the functional form: types as forward refs
         for pname, sub in props.items():
             t = self.expr(sub, name + pascal(pname))
+            functional.append((pname, repr(t) if pname in required else f"NotRequired[{t!r}]"))
             if pname not in required:
                 t = f"NotRequired[{t}]"
             doc = sub.get("description", "") if isinstance(sub, dict) else ""
@@ -513,8 +515,8 @@ class PyTypes:
             lines = [f"class {name}(TypedDict):"]
             if desc:
                 lines.append(_py_docstring(desc, "    "))
-            for pname, t, doc in fields:
-                lines.append(f"    {pname}: {t}")
+            for (pname, _t, doc), (_p, ft) in zip(fields, functional):
+                lines.append(f"    {pname}: {ft}")
                 if doc:
                     lines.append(_py_docstring(doc, "    "))
             if not fields and not desc:
@@ -527,8 +529,8 @@ class PyTypes:
         lines.append(f"{name} = TypedDict(")
         lines.append(f"    {name!r},")
         lines.append("    {")
-        for pname, t, _doc in fields:
-            lines.append(f"        {pname!r}: {t!r},")
+        for pname, t in functional:
+            lines.append(f"        {pname!r}: {t},")
         lines.append("    },")
         lines.append(")")
         return lines
@@ -759,7 +761,7 @@ def render_py(model: Model) -> str:
         body.append(_py_docstring(f"{e.code} {e.message}.", "    "))
         body.append("")
         body.append(f"    code_value = {e.code}")
-        body.append(f"    data: {data_t}")
+        body.append(f"    data: {data_t!r}")
         body.append("")
         body.append("")
     body.append("ERROR_CLASSES: dict[int, type[RpcError]] = {")
@@ -811,21 +813,21 @@ def render_py(model: Model) -> str:
         optional = [p for p in m.params if not p.required]
         pnames = {p.name: snake(p.name) for p in m.params}
         for p in required:
-            args.append(f"{pnames[p.name]}: {types.expr(p.schema, base + pascal(p.name))}")
+            args.append(f"{pnames[p.name]}: {types.expr(p.schema, base + pascal(p.name))!r}")
         if optional:
             args.append("*")
             for p in optional:
                 t = types.expr(p.schema, base + pascal(p.name))
                 if "None" not in t.split(" | "):
                     t += " | None"
-                args.append(f"{pnames[p.name]}: {t} = None")
+                args.append(f"{pnames[p.name]}: {t!r} = None")
         body.append("")
-        signature = f"    async def {snake(m.name)}({', '.join(args)}) -> {base}Result:"
+        signature = f"    async def {snake(m.name)}({', '.join(args)}) -> {base + 'Result'!r}:"
         if len(signature) > 100:
             body.append(f"    async def {snake(m.name)}(")
             for a in args:
                 body.append(f"        {a},")
-            body.append(f"    ) -> {base}Result:")
+            body.append(f"    ) -> {base + 'Result'!r}:")
         else:
             body.append(signature)
         body.append(_py_docstring(_method_doc(m, errors_by_code), "        "))
@@ -849,12 +851,10 @@ def render_py(model: Model) -> str:
         "# fmt: off",
         f'"""Types, error classes and typed methods of the camera-service API {model.version}."""',
         "",
-        "from __future__ import annotations",
+        "# Annotations are strings (forward references): TypedDicts may name types defined below them.",
         "",
         "from enum import IntEnum",
-        "from typing import Any, Literal, NamedTuple, NoReturn, TypeAlias, TypedDict, cast",
-        "",
-        "from typing_extensions import NotRequired" if False else "from typing import NotRequired",
+        "from typing import Any, Literal, NamedTuple, NoReturn, NotRequired, TypeAlias, TypedDict, cast",
         "",
         "from .errors import RpcError",
         "",

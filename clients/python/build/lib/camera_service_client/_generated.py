@@ -3,12 +3,10 @@
 # fmt: off
 """Types, error classes and typed methods of the camera-service API 0.0.0-test."""
 
-from __future__ import annotations
+# Annotations are strings (forward references): TypedDicts may name types defined below them.
 
 from enum import IntEnum
-from typing import Any, Literal, NamedTuple, NoReturn, TypeAlias, TypedDict, cast
-
-from typing import NotRequired
+from typing import Any, Literal, NamedTuple, NoReturn, NotRequired, TypeAlias, TypedDict, cast
 
 from .errors import RpcError
 
@@ -30,37 +28,37 @@ class NotificationInfo(NamedTuple):
 # ---- Anonymous object schemas, named by where they appear
 
 class TakeSnapshotResultSize(TypedDict):
-    width: int
-    height: int
+    width: 'int'
+    height: 'int'
 
 
 class TakeSnapshotResult(TypedDict):
-    device: str
-    filename: str
-    tier: int
-    size: NotRequired[TakeSnapshotResultSize]
+    device: 'str'
+    filename: 'str'
+    tier: 'int'
+    size: NotRequired['TakeSnapshotResultSize']
 
 
 # ---- Schemas (components.schemas)
 
 class AuthResult(TypedDict):
-    authenticated: bool
-    role: Role
-    expires_at: str | None
-    session_id: str
+    authenticated: 'bool'
+    role: 'Role'
+    expires_at: 'str | None'
+    session_id: 'str'
 
 
 Role: TypeAlias = 'Literal["viewer", "operator", "admin"]'
 
 
 class AuthErrorData(TypedDict):
-    reason: str
-    details: NotRequired[str]
+    reason: 'str'
+    details: NotRequired['str']
 
 
 class CameraNotFoundData(TypedDict):
-    device: str
-    available: list[str]
+    device: 'str'
+    available: 'list[str]'
 
 
 # A camera as listed.
@@ -70,33 +68,33 @@ Camera = TypedDict(
         'device': 'str',
         'status': 'Literal["CONNECTED"] | Literal["DISCONNECTED"] | Literal["ERROR"]',
         'fps': 'float | None',
-        'class': 'NotRequired[str]',
+        'class': NotRequired['str'],
         'streams': 'dict[str, str]',
     },
 )
 
 
 class CameraList(TypedDict):
-    cameras: list[Camera]
-    total: int
-    connected: int
+    cameras: 'list[Camera]'
+    total: 'int'
+    connected: 'int'
 
 
 class EventFilters(TypedDict):
-    device: NotRequired[str]
+    device: NotRequired['str']
 
 
 class CameraEvent(TypedDict):
-    topic: Literal["camera.connected", "camera.disconnected", "camera.status_change"]
-    timestamp: str
-    device: str
-    dropped: NotRequired[int]
+    topic: 'Literal["camera.connected", "camera.disconnected", "camera.status_change"]'
+    timestamp: 'str'
+    device: 'str'
+    dropped: NotRequired['int']
 
 
 class SnapshotEvent(TypedDict):
-    topic: Literal["snapshot.taken"]
-    timestamp: str
-    filename: str
+    topic: 'Literal["snapshot.taken"]'
+    timestamp: 'str'
+    filename: 'str'
 
 
 # ---- Methods
@@ -147,21 +145,21 @@ class CameraNotFoundError(RpcError):
     """-32000 Camera not found."""
 
     code_value = -32000
-    data: CameraNotFoundData
+    data: 'CameraNotFoundData'
 
 
 class AuthenticationRequiredError(RpcError):
     """-32001 Authentication required."""
 
     code_value = -32001
-    data: AuthErrorData
+    data: 'AuthErrorData'
 
 
 class InsufficientPermissionsError(RpcError):
     """-32002 Insufficient permissions."""
 
     code_value = -32002
-    data: Any
+    data: 'Any'
 
 
 ERROR_CLASSES: dict[int, type[RpcError]] = {
@@ -201,12 +199,12 @@ class GeneratedMethods:
     async def _request(self, method: str, params: dict[str, Any]) -> Any:
         raise NotImplementedError
 
-    async def ping(self) -> PingResult:
+    async def ping(self) -> 'PingResult':
         """Role: none (before authentication too)."""
         params: dict[str, Any] = {}
         return cast('PingResult', await self._request('ping', params))
 
-    async def get_camera_list(self) -> GetCameraListResult:
+    async def get_camera_list(self) -> 'GetCameraListResult':
         """Role: viewer.
         Errors: -32001 AuthenticationRequired.
         """
@@ -215,12 +213,12 @@ class GeneratedMethods:
 
     async def take_snapshot(
         self,
-        device: str,
+        device: 'str',
         *,
-        format: Literal["jpg", "png"] | None = None,
-        quality: int | None = None,
-        filename: str | None = None,
-    ) -> TakeSnapshotResult:
+        format: 'Literal["jpg", "png"] | None' = None,
+        quality: 'int | None' = None,
+        filename: 'str | None' = None,
+    ) -> 'TakeSnapshotResult':
         """Role: operator.
         Errors: -32000 CameraNotFound, -32002 InsufficientPermissions.
         """
@@ -233,7 +231,7 @@ class GeneratedMethods:
             params['filename'] = filename
         return cast('TakeSnapshotResult', await self._request('take_snapshot', params))
 
-    async def rpc_discover(self) -> RpcDiscoverResult:
+    async def rpc_discover(self) -> 'RpcDiscoverResult':
         """Role: none (before authentication too)."""
         params: dict[str, Any] = {}
         return cast('RpcDiscoverResult', await self._request('rpc.discover', params))

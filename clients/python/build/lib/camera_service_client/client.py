@@ -14,7 +14,7 @@ import json
 import logging
 import random
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, cast
 
@@ -130,7 +130,7 @@ class Subscription:
     def __aiter__(self) -> AsyncIterator[ApiEvent]:
         return self._iterate()
 
-    async def _iterate(self) -> AsyncIterator[ApiEvent]:
+    async def _iterate(self) -> AsyncGenerator[ApiEvent, None]:
         queue = _Queue(self._buffer_size)
         self._queues.add(queue)
         try:
@@ -452,19 +452,19 @@ class CameraServiceClient(GeneratedMethods):
             else:
                 future.set_result(m.get("result"))
             return
-        method = m.get("method")
+        name = m.get("method")
         params = m.get("params")
-        if isinstance(method, str) and isinstance(params, dict):
+        if isinstance(name, str) and isinstance(params, dict):
             sid = params.get("subscription")
             sub = self._by_id.get(sid) if isinstance(sid, int) else None
             if sub is None:
                 return
             result = params.get("result")
-            if method == "subscription_ended":
+            if name == "subscription_ended":
                 r = result if isinstance(result, dict) else {}
                 sub._finish(SubscriptionEnd(str(r.get("reason", "ended")), r.get("details")))
                 return
-            sub._deliver(cast(ApiEvent, result), EventMeta(method, cast(int, sid)))
+            sub._deliver(cast(ApiEvent, result), EventMeta(name, cast(int, sid)))
 
     def _fail_pending(self, error: BaseException) -> None:
         for _method, future in list(self._pending.values()):
