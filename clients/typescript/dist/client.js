@@ -153,6 +153,7 @@ export class CameraServiceClient extends GeneratedMethods {
     #closing = false;
     #wakeSleep = null;
     #lastError;
+    #refreshing = null;
     constructor(url, options) {
         super();
         const credential = options.token ?? options.apiKey;
@@ -203,7 +204,17 @@ export class CameraServiceClient extends GeneratedMethods {
     /** Calls any method, typed or not (a method newer than this client, or deliberately bad params). */
     async callRaw(method, params) {
         await this.#whenOpen(method);
-        return this.#send(this.#ws, method, params);
+        try {
+            return await this.#send(this.#ws, method, params);
+        }
+        catch (error) {
+            // An expired JWT with a credential function: authenticate again with a fresh one, once.
+            if (error instanceof RpcError && error.code === AUTH_REQUIRED && error.reason === "token_expired" && this.#refreshable()) {
+                await this.#refresh();
+                return this.#send(this.#ws, method, params);
+            }
+            throw error;
+        }
     }
     async request(method, params) {
         return (await this.callRaw(method, params));
@@ -294,6 +305,35 @@ export class CameraServiceClient extends GeneratedMethods {
                 reject(new ConnectionError(`${method}: ${error.message}`));
             }
         });
+    }
+    #refreshable() {
+        return typeof this.#credential === "function";
+    }
+    /**
+     * Authenticates the open connection again with a fresh credential and subscribes again the
+     * subscriptions the server ended; concurrent callers share one refresh.
+     */
+    #refresh() {
+        if (this.#refreshing)
+            return this.#refreshing;
+        const ws = this.#ws;
+        if (!ws)
+            return Promise.reject(new ConnectionError("not connected"));
+        this.#refreshing = (async () => {
+            try {
+                this.#session = (await this.#send(ws, "authenticate", {
+                    auth_token: await this.#credentialValue(),
+                }));
+                for (const sub of [...this.#subscriptions]) {
+                    if (sub.id === null && !sub.endReason)
+                        await this.#subscribeOn(ws, sub);
+                }
+            }
+            finally {
+                this.#refreshing = null;
+            }
+        })();
+        return this.#refreshing;
     }
     async #credentialValue() {
         const c = this.#credential;
@@ -402,7 +442,15 @@ export class CameraServiceClient extends GeneratedMethods {
                 return;
             if (m.method === "subscription_ended") {
                 const r = (m.params.result ?? {});
-                sub._finish({ reason: r.reason ?? "ended", details: r.details });
+                this.#byId.delete(id);
+                sub._bind(null);
+                if (r.reason === "token_expired" && this.#refreshable()) {
+                    // A credential function gives a fresh one: authenticate again and subscribe again.
+                    void this.#refresh().catch((error) => sub._finish({ reason: "token_expired", details: r.details, error }));
+                }
+                else {
+                    sub._finish({ reason: r.reason ?? "ended", details: r.details });
+                }
                 return;
             }
             sub._deliver(m.params.result, { method: m.method, subscription: id });

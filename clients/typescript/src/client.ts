@@ -245,6 +245,7 @@ export class CameraServiceClient extends GeneratedMethods {
   #closing = false;
   #wakeSleep: (() => void) | null = null;
   #lastError: Error | undefined;
+  #refreshing: Promise<void> | null = null;
 
   private constructor(url: string, options: ClientOptions) {
     super();
@@ -303,7 +304,16 @@ export class CameraServiceClient extends GeneratedMethods {
   /** Calls any method, typed or not (a method newer than this client, or deliberately bad params). */
   async callRaw(method: string, params?: unknown): Promise<unknown> {
     await this.#whenOpen(method);
-    return this.#send(this.#ws!, method, params);
+    try {
+      return await this.#send(this.#ws!, method, params);
+    } catch (error) {
+      // An expired JWT with a credential function: authenticate again with a fresh one, once.
+      if (error instanceof RpcError && error.code === AUTH_REQUIRED && error.reason === "token_expired" && this.#refreshable()) {
+        await this.#refresh();
+        return this.#send(this.#ws!, method, params);
+      }
+      throw error;
+    }
   }
 
   protected override async request<M extends MethodName>(
@@ -395,6 +405,33 @@ export class CameraServiceClient extends GeneratedMethods {
         reject(new ConnectionError(`${method}: ${(error as Error).message}`));
       }
     });
+  }
+
+  #refreshable(): boolean {
+    return typeof this.#credential === "function";
+  }
+
+  /**
+   * Authenticates the open connection again with a fresh credential and subscribes again the
+   * subscriptions the server ended; concurrent callers share one refresh.
+   */
+  #refresh(): Promise<void> {
+    if (this.#refreshing) return this.#refreshing;
+    const ws = this.#ws;
+    if (!ws) return Promise.reject(new ConnectionError("not connected"));
+    this.#refreshing = (async () => {
+      try {
+        this.#session = (await this.#send(ws, "authenticate", {
+          auth_token: await this.#credentialValue(),
+        })) as AuthenticateResult;
+        for (const sub of [...this.#subscriptions]) {
+          if (sub.id === null && !sub.endReason) await this.#subscribeOn(ws, sub);
+        }
+      } finally {
+        this.#refreshing = null;
+      }
+    })();
+    return this.#refreshing;
   }
 
   async #credentialValue(): Promise<string> {
@@ -498,7 +535,14 @@ export class CameraServiceClient extends GeneratedMethods {
       if (!sub) return;
       if (m.method === "subscription_ended") {
         const r = (m.params.result ?? {}) as { reason?: string; details?: unknown };
-        sub._finish({ reason: r.reason ?? "ended", details: r.details });
+        this.#byId.delete(id);
+        sub._bind(null);
+        if (r.reason === "token_expired" && this.#refreshable()) {
+          // A credential function gives a fresh one: authenticate again and subscribe again.
+          void this.#refresh().catch((error: Error) => sub._finish({ reason: "token_expired", details: r.details, error }));
+        } else {
+          sub._finish({ reason: r.reason ?? "ended", details: r.details });
+        }
         return;
       }
       sub._deliver(m.params.result, { method: m.method, subscription: id });
