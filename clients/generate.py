@@ -124,10 +124,16 @@ class ErrorSpec:
 
 
 @dataclass
+class TopicSpec:
+    name: str
+    min_role: str | None
+    schema: JsonSchema
+
+
+@dataclass
 class NotificationSpec:
     name: str
-    topics: list[str]
-    min_role: str | None
+    topics: list[TopicSpec]
     schema: JsonSchema
     summary: str
 
@@ -182,8 +188,9 @@ def load_model(doc: dict[str, Any]) -> Model:
     comps = doc.get("components") or {}
     schemas = dict(comps.get("schemas") or {})
     errors: dict[int, ErrorSpec] = {}
+    data_schemas: dict[int, list[JsonSchema]] = {}
 
-    def add_error(e: Any, where: str) -> int:
+    def add_error(e: Any, where: str, data: JsonSchema | None = None) -> int:
         if isinstance(e, dict) and "$ref" in e:
             target = e["$ref"]
             prefix = "#/components/errors/"
@@ -195,12 +202,12 @@ def load_model(doc: dict[str, Any]) -> Model:
         if not isinstance(e, dict) or not isinstance(e.get("code"), int):
             raise DocumentError(f"{where}: an error needs an integer code")
         code = e["code"]
-        spec = ErrorSpec(code, str(e.get("message", "")), e.get("data"))
-        known = errors.get(code)
-        if known is None:
-            errors[code] = spec
-        elif known.data is None and spec.data is not None:
-            known.data = spec.data
+        if code not in errors:
+            errors[code] = ErrorSpec(code, str(e.get("message", "")), None)
+        if data is not None:
+            shapes = data_schemas.setdefault(code, [])
+            if data not in shapes:
+                shapes.append(data)
         return code
 
     for name, e in (comps.get("errors") or {}).items():
@@ -222,7 +229,12 @@ def load_model(doc: dict[str, Any]) -> Model:
                 )
             )
         result = _content_schema(m.get("result"), f"{name}.result") if "result" in m else True
-        codes = [add_error(e, f"{name}.errors") for e in m.get("errors", [])]
+        # OpenRPC's error `data` is a value; the schema of each code's `data` is `x-error-data`.
+        x_data = m.get("x-error-data") or {}
+        codes = [
+            add_error(e, f"{name}.errors", x_data.get(str(e.get("code"))) if isinstance(e, dict) else None)
+            for e in m.get("errors", [])
+        ]
         methods.append(
             MethodSpec(name, _text(m, "summary", "description"), params, result, _min_role(m), codes)
         )
@@ -235,7 +247,6 @@ def load_model(doc: dict[str, Any]) -> Model:
         name = n.get("name") or n.get("method")
         if not isinstance(name, str):
             raise DocumentError("x-notifications: every entry needs a name")
-        topics = n.get("topics") or ([n["topic"]] if "topic" in n else [])
         if "result" in n:
             schema = _content_schema(n["result"], f"x-notifications.{name}.result")
         elif "schema" in n:
@@ -248,9 +259,18 @@ def load_model(doc: dict[str, Any]) -> Model:
             schema = _content_schema(by_name["result"], f"x-notifications.{name}.params.result")
         else:
             raise DocumentError(f"x-notifications.{name}: no payload schema")
-        notifications.append(
-            NotificationSpec(name, [str(t) for t in topics], _min_role(n), schema, _text(n, "summary", "description"))
-        )
+        topics: list[TopicSpec] = []
+        for t in n.get("x-topics") or n.get("topics") or []:
+            if isinstance(t, str):  # a bare name: the notification's role and payload
+                topics.append(TopicSpec(t, _min_role(n), schema))
+            elif isinstance(t, dict) and isinstance(t.get("name"), str):
+                topics.append(TopicSpec(t["name"], _min_role(t), t.get("schema", schema)))
+            else:
+                raise DocumentError(f"x-notifications.{name}: a topic needs a name")
+        notifications.append(NotificationSpec(name, topics, schema, _text(n, "summary", "description")))
+
+    for code, shapes in data_schemas.items():
+        errors[code].data = shapes[0] if len(shapes) == 1 else {"anyOf": shapes}
 
     taken: set[str] = set()
     for e in sorted(errors.values(), key=lambda e: -e.code):
@@ -653,23 +673,27 @@ def render_ts(model: Model) -> str:
         out.extend(_doc_comment(n.summary or f"Payload (`params.result`) of `{n.name}`.", ""))
         out.append(f"export type {pascal(n.name)}Event = {types.expr(n.schema)};")
     out.append("")
-    out.append("/** Each notification method's event payload. */")
+    out.append("/** Each notification method's payload (`params.result`). */")
     out.append("export interface NotificationMap {")
     for n in model.notifications:
         out.append(f"  {ts_key(n.name)}: {pascal(n.name)}Event;")
     out.append("}")
     out.append("export type NotificationMethod = keyof NotificationMap;")
-    names = [pascal(n.name) + "Event" for n in model.notifications]
-    out.append(f"/** Any event a subscription delivers. */")
-    out.append(f"export type ApiEvent = {' | '.join(names) if names else 'never'};")
-    topics = [t for n in model.notifications for t in n.topics]
-    out.append("/** Every topic `subscribe_events` accepts by name (wildcards: `camera.*`, `*`). */")
-    out.append(f"export type Topic = {' | '.join(ts_literal(t) for t in topics) if topics else 'string'};")
-    out.append("/** Each notification's topics and minimum role. */")
-    out.append("export const NOTIFICATIONS: { readonly [N in NotificationMethod]: { readonly topics: readonly Topic[]; readonly minRole: Role | null } } = {")
-    for n in model.notifications:
-        role = ts_literal(n.min_role) if n.min_role else "null"
-        out.append(f"  {ts_key(n.name)}: {{ topics: [{', '.join(ts_literal(t) for t in n.topics)}], minRole: {role} }},")
+    topics = [(n, t) for n in model.notifications for t in n.topics]
+    out.append("/** Each topic's event. */")
+    out.append("export interface TopicMap {")
+    for _n, t in topics:
+        out.append(f"  {ts_key(t.name)}: {types.expr(t.schema, '  ')};")
+    out.append("}")
+    out.append("/** Every topic by name (`subscribe_events` also takes `camera.*`-style groups and `*`). */")
+    out.append("export type Topic = keyof TopicMap;" if topics else "export type Topic = string;")
+    out.append("/** Any event a subscription delivers. */")
+    out.append("export type ApiEvent = TopicMap[Topic];" if topics else "export type ApiEvent = unknown;")
+    out.append("/** Each topic's notification method and minimum role. */")
+    out.append("export const TOPICS: { readonly [T in Topic]: { readonly notification: NotificationMethod; readonly minRole: Role | null } } = {")
+    for n, t in topics:
+        role = ts_literal(t.min_role) if t.min_role else "null"
+        out.append(f"  {ts_key(t.name)}: {{ notification: {ts_literal(n.name)}, minRole: {role} }},")
     out.append("};")
     out.append("")
 
@@ -781,18 +805,19 @@ def render_py(model: Model) -> str:
             body.append(f"{tname}: TypeAlias = {expr!r}")
             body.append(_py_docstring(n.summary or f"Payload (`params.result`) of `{n.name}`.", ""))
             body.append("")
-    names = [pascal(n.name) + "Event" for n in model.notifications]
-    body.append(f"ApiEvent: TypeAlias = {(' | '.join(names) if names else 'Any')!r}")
+    topics = [(n, t) for n in model.notifications for t in n.topics]
+    events = _dedupe(types.expr(t.schema, pascal(t.name) + "Event") for _n, t in topics)
+    body.append(f"ApiEvent: TypeAlias = {(' | '.join(events) if events else 'Any')!r}")
     body.append('"""Any event a subscription delivers."""')
-    topics = [t for n in model.notifications for t in n.topics]
-    body.append(f"Topic: TypeAlias = {('Literal[' + ', '.join(_py_literal(t) for t in topics) + ']') if topics else 'str'!r}")
-    body.append('"""Every topic `subscribe_events` accepts by name (wildcards: `camera.*`, `*`)."""')
+    lits = ", ".join(_py_literal(t.name) for _n, t in topics)
+    body.append(f"Topic: TypeAlias = {(f'Literal[{lits}]' if topics else 'str')!r}")
+    body.append('"""Every topic by name (`subscribe_events` also takes `camera.*`-style groups and `*`)."""')
     body.append("")
-    body.append("NOTIFICATIONS: dict[str, NotificationInfo] = {")
-    for n in model.notifications:
-        body.append(f"    {n.name!r}: NotificationInfo(topics={tuple(n.topics)!r}, min_role={n.min_role!r}),")
+    body.append("TOPICS: dict[str, TopicInfo] = {")
+    for n, t in topics:
+        body.append(f"    {t.name!r}: TopicInfo(notification={n.name!r}, min_role={t.min_role!r}),")
     body.append("}")
-    body.append('"""Each notification method\'s topics and minimum role."""')
+    body.append('"""Each topic\'s notification method and minimum role."""')
     body.append("")
     body.append("")
 
@@ -868,8 +893,8 @@ def render_py(model: Model) -> str:
         "    errors: tuple[int, ...]",
         "",
         "",
-        "class NotificationInfo(NamedTuple):",
-        "    topics: tuple[str, ...]",
+        "class TopicInfo(NamedTuple):",
+        "    notification: str",
         "    min_role: str | None",
         "",
         "",

@@ -64,10 +64,16 @@ def test_typescript_methods_errors_and_notifications() -> None:
     assert "export type AuthenticateResult = AuthResult;" in ts, "their types are"
     assert 'take_snapshot: { minRole: "operator", params: ["device", "format", "quality", "filename"], errors: [-32000, -32002] },' in ts
     assert "  CameraNotFound: -32000," in ts
-    assert "export class CameraNotFoundError extends RpcError<CameraNotFoundData> {" in ts
+    decl = ts[ts.index("export class CameraNotFoundError") :].split("static readonly code")[0]
+    assert "| CameraNotFoundData>" in decl and "reason: string;" in decl, "x-error-data shapes of one code are a union"
+    assert "export class AuthenticationRequiredError extends RpcError<AuthErrorData> {" in ts
     assert "  [-32001]: AuthenticationRequiredError," in ts
-    assert "export type ApiEvent = CameraStatusUpdateEvent | SnapshotUpdateEvent;" in ts
-    assert 'snapshot_update: { topics: ["snapshot.taken"], minRole: "operator" },' in ts
+    assert '  "snapshot.taken": SnapshotEvent;' in ts
+    assert "export type Topic = keyof TopicMap;" in ts
+    assert "export type ApiEvent = TopicMap[Topic];" in ts, "subscription_ended (no topic) is no ApiEvent"
+    assert '  "snapshot.taken": { notification: "snapshot_update", minRole: "operator" },' in ts
+    assert "export type SnapshotUpdateEvent = SnapshotEvent;" in ts
+    assert "  subscription_ended: SubscriptionEndedEvent;" in ts
 
 
 def _import_generated(tmp_path: Path) -> Any:
@@ -92,7 +98,9 @@ def test_python_module_imports_and_carries_the_tables(tmp_path: Path) -> None:
     err = gen.ERROR_CLASSES[-32000](-32000, "Camera not found", {"device": "camera9", "available": []}, "x")
     assert isinstance(err, gen.CameraNotFoundError)
     assert err.data["device"] == "camera9"
-    assert gen.NOTIFICATIONS["camera_status_update"].topics[0] == "camera.connected"
+    assert gen.TOPICS["camera.connected"] == ("camera_status_update", "viewer")
+    assert gen.TOPICS["snapshot.taken"].min_role == "operator"
+    assert "subscription_ended" not in {t.notification for t in gen.TOPICS.values()}
     assert gen.Camera.__required_keys__ == frozenset({"device", "status", "fps", "streams"})
     assert "class" in gen.Camera.__optional_keys__, "a keyword key uses the functional TypedDict form"
     assert gen.TakeSnapshotResult.__required_keys__ == frozenset({"device", "filename", "tier"})

@@ -20,8 +20,8 @@ class MethodInfo(NamedTuple):
     errors: tuple[int, ...]
 
 
-class NotificationInfo(NamedTuple):
-    topics: tuple[str, ...]
+class TopicInfo(NamedTuple):
+    notification: str
     min_role: str | None
 
 
@@ -37,6 +37,14 @@ class TakeSnapshotResult(TypedDict):
     filename: 'str'
     tier: 'int'
     size: NotRequired['TakeSnapshotResultSize']
+
+
+class CameraNotFoundDataVariant1(TypedDict):
+    reason: 'str'
+
+
+class SubscriptionEndedEvent(TypedDict):
+    reason: 'str'
 
 
 # ---- Schemas (components.schemas)
@@ -121,7 +129,7 @@ RpcDiscoverResult: TypeAlias = 'Any'
 METHODS: dict[str, MethodInfo] = {
     'ping': MethodInfo(min_role=None, params=(), errors=()),
     'authenticate': MethodInfo(min_role=None, params=('auth_token',), errors=(-32001,)),
-    'get_camera_list': MethodInfo(min_role='viewer', params=(), errors=(-32001,)),
+    'get_camera_list': MethodInfo(min_role='viewer', params=(), errors=(-32001, -32000)),
     'take_snapshot': MethodInfo(min_role='operator', params=('device', 'format', 'quality', 'filename'), errors=(-32000, -32002)),
     'subscribe_events': MethodInfo(min_role='viewer', params=('topics', 'filters'), errors=()),
     'unsubscribe_events': MethodInfo(min_role='viewer', params=('subscription',), errors=()),
@@ -145,7 +153,7 @@ class CameraNotFoundError(RpcError):
     """-32000 Camera not found."""
 
     code_value = -32000
-    data: 'CameraNotFoundData'
+    data: 'CameraNotFoundDataVariant1 | CameraNotFoundData'
 
 
 class AuthenticationRequiredError(RpcError):
@@ -173,21 +181,23 @@ ERROR_CLASSES: dict[int, type[RpcError]] = {
 # ---- Notifications (x-notifications)
 
 CameraStatusUpdateEvent: TypeAlias = 'CameraEvent'
-"""Payload (`params.result`) of `camera_status_update`."""
+"""An event of camera.connected, camera.disconnected, camera.status_change."""
 
 SnapshotUpdateEvent: TypeAlias = 'SnapshotEvent'
 """Payload (`params.result`) of `snapshot_update`."""
 
-ApiEvent: TypeAlias = 'CameraStatusUpdateEvent | SnapshotUpdateEvent'
+ApiEvent: TypeAlias = 'CameraEvent | SnapshotEvent'
 """Any event a subscription delivers."""
 Topic: TypeAlias = 'Literal["camera.connected", "camera.disconnected", "camera.status_change", "snapshot.taken"]'
-"""Every topic `subscribe_events` accepts by name (wildcards: `camera.*`, `*`)."""
+"""Every topic by name (`subscribe_events` also takes `camera.*`-style groups and `*`)."""
 
-NOTIFICATIONS: dict[str, NotificationInfo] = {
-    'camera_status_update': NotificationInfo(topics=('camera.connected', 'camera.disconnected', 'camera.status_change'), min_role='viewer'),
-    'snapshot_update': NotificationInfo(topics=('snapshot.taken',), min_role='operator'),
+TOPICS: dict[str, TopicInfo] = {
+    'camera.connected': TopicInfo(notification='camera_status_update', min_role='viewer'),
+    'camera.disconnected': TopicInfo(notification='camera_status_update', min_role='viewer'),
+    'camera.status_change': TopicInfo(notification='camera_status_update', min_role='viewer'),
+    'snapshot.taken': TopicInfo(notification='snapshot_update', min_role='operator'),
 }
-"""Each notification method's topics and minimum role."""
+"""Each topic's notification method and minimum role."""
 
 
 # ---- Typed methods
@@ -206,7 +216,7 @@ class GeneratedMethods:
 
     async def get_camera_list(self) -> 'GetCameraListResult':
         """Role: viewer.
-        Errors: -32001 AuthenticationRequired.
+        Errors: -32001 AuthenticationRequired, -32000 CameraNotFound.
         """
         params: dict[str, Any] = {}
         return cast('GetCameraListResult', await self._request('get_camera_list', params))

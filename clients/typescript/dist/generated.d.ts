@@ -141,7 +141,9 @@ export declare const ErrorCode: {
 };
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 /** -32000 Camera not found. */
-export declare class CameraNotFoundError extends RpcError<CameraNotFoundData> {
+export declare class CameraNotFoundError extends RpcError<{
+    reason: string;
+} | CameraNotFoundData> {
     static readonly code = -32000;
 }
 /** -32001 Authentication required. */
@@ -156,24 +158,36 @@ export declare class InsufficientPermissionsError extends RpcError<unknown> {
 export declare const ERROR_CLASSES: {
     readonly [code: number]: typeof RpcError<any>;
 };
-/** Payload (`params.result`) of `camera_status_update`. */
+/** An event of camera.connected, camera.disconnected, camera.status_change. */
 export type CameraStatusUpdateEvent = CameraEvent;
 /** Payload (`params.result`) of `snapshot_update`. */
 export type SnapshotUpdateEvent = SnapshotEvent;
-/** Each notification method's event payload. */
+/** Payload (`params.result`) of `subscription_ended`. */
+export type SubscriptionEndedEvent = {
+    reason: string;
+};
+/** Each notification method's payload (`params.result`). */
 export interface NotificationMap {
     camera_status_update: CameraStatusUpdateEvent;
     snapshot_update: SnapshotUpdateEvent;
+    subscription_ended: SubscriptionEndedEvent;
 }
 export type NotificationMethod = keyof NotificationMap;
+/** Each topic's event. */
+export interface TopicMap {
+    "camera.connected": CameraEvent;
+    "camera.disconnected": CameraEvent;
+    "camera.status_change": CameraEvent;
+    "snapshot.taken": SnapshotEvent;
+}
+/** Every topic by name (`subscribe_events` also takes `camera.*`-style groups and `*`). */
+export type Topic = keyof TopicMap;
 /** Any event a subscription delivers. */
-export type ApiEvent = CameraStatusUpdateEvent | SnapshotUpdateEvent;
-/** Every topic `subscribe_events` accepts by name (wildcards: `camera.*`, `*`). */
-export type Topic = "camera.connected" | "camera.disconnected" | "camera.status_change" | "snapshot.taken";
-/** Each notification's topics and minimum role. */
-export declare const NOTIFICATIONS: {
-    readonly [N in NotificationMethod]: {
-        readonly topics: readonly Topic[];
+export type ApiEvent = TopicMap[Topic];
+/** Each topic's notification method and minimum role. */
+export declare const TOPICS: {
+    readonly [T in Topic]: {
+        readonly notification: NotificationMethod;
         readonly minRole: Role | null;
     };
 };
@@ -184,7 +198,7 @@ export declare abstract class GeneratedMethods {
     ping(): Promise<PingResult>;
     /**
      * Role: viewer.
-     * Errors: -32001 AuthenticationRequired.
+     * Errors: -32001 AuthenticationRequired, -32000 CameraNotFound.
      */
     getCameraList(): Promise<GetCameraListResult>;
     /**

@@ -7,7 +7,7 @@ export const API_VERSION = "0.0.0-test";
 export const METHODS = {
     ping: { minRole: null, params: [], errors: [] },
     authenticate: { minRole: null, params: ["auth_token"], errors: [-32001] },
-    get_camera_list: { minRole: "viewer", params: [], errors: [-32001] },
+    get_camera_list: { minRole: "viewer", params: [], errors: [-32001, -32000] },
     take_snapshot: { minRole: "operator", params: ["device", "format", "quality", "filename"], errors: [-32000, -32002] },
     subscribe_events: { minRole: "viewer", params: ["topics", "filters"], errors: [] },
     unsubscribe_events: { minRole: "viewer", params: ["subscription"], errors: [] },
@@ -38,10 +38,12 @@ export const ERROR_CLASSES = {
     [-32001]: AuthenticationRequiredError,
     [-32002]: InsufficientPermissionsError,
 };
-/** Each notification's topics and minimum role. */
-export const NOTIFICATIONS = {
-    camera_status_update: { topics: ["camera.connected", "camera.disconnected", "camera.status_change"], minRole: "viewer" },
-    snapshot_update: { topics: ["snapshot.taken"], minRole: "operator" },
+/** Each topic's notification method and minimum role. */
+export const TOPICS = {
+    "camera.connected": { notification: "camera_status_update", minRole: "viewer" },
+    "camera.disconnected": { notification: "camera_status_update", minRole: "viewer" },
+    "camera.status_change": { notification: "camera_status_update", minRole: "viewer" },
+    "snapshot.taken": { notification: "snapshot_update", minRole: "operator" },
 };
 // ---- Typed methods
 /** One typed method per API method; the client supplies `request`. */
@@ -52,7 +54,7 @@ export class GeneratedMethods {
     }
     /**
      * Role: viewer.
-     * Errors: -32001 AuthenticationRequired.
+     * Errors: -32001 AuthenticationRequired, -32000 CameraNotFound.
      */
     getCameraList() {
         return this.request("get_camera_list");

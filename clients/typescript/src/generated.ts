@@ -134,7 +134,7 @@ export type MethodName = keyof MethodMap;
 export const METHODS: { readonly [M in MethodName]: { readonly minRole: Role | null; readonly params: readonly string[]; readonly errors: readonly number[] } } = {
   ping: { minRole: null, params: [], errors: [] },
   authenticate: { minRole: null, params: ["auth_token"], errors: [-32001] },
-  get_camera_list: { minRole: "viewer", params: [], errors: [-32001] },
+  get_camera_list: { minRole: "viewer", params: [], errors: [-32001, -32000] },
   take_snapshot: { minRole: "operator", params: ["device", "format", "quality", "filename"], errors: [-32000, -32002] },
   subscribe_events: { minRole: "viewer", params: ["topics", "filters"], errors: [] },
   unsubscribe_events: { minRole: "viewer", params: ["subscription"], errors: [] },
@@ -152,7 +152,9 @@ export const ErrorCode = {
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
 /** -32000 Camera not found. */
-export class CameraNotFoundError extends RpcError<CameraNotFoundData> {
+export class CameraNotFoundError extends RpcError<{
+  reason: string;
+} | CameraNotFoundData> {
   static readonly code = -32000;
 }
 /** -32001 Authentication required. */
@@ -173,25 +175,39 @@ export const ERROR_CLASSES: { readonly [code: number]: typeof RpcError<any> } = 
 
 // ---- Notifications (x-notifications)
 
-/** Payload (`params.result`) of `camera_status_update`. */
+/** An event of camera.connected, camera.disconnected, camera.status_change. */
 export type CameraStatusUpdateEvent = CameraEvent;
 /** Payload (`params.result`) of `snapshot_update`. */
 export type SnapshotUpdateEvent = SnapshotEvent;
+/** Payload (`params.result`) of `subscription_ended`. */
+export type SubscriptionEndedEvent = {
+  reason: string;
+};
 
-/** Each notification method's event payload. */
+/** Each notification method's payload (`params.result`). */
 export interface NotificationMap {
   camera_status_update: CameraStatusUpdateEvent;
   snapshot_update: SnapshotUpdateEvent;
+  subscription_ended: SubscriptionEndedEvent;
 }
 export type NotificationMethod = keyof NotificationMap;
+/** Each topic's event. */
+export interface TopicMap {
+  "camera.connected": CameraEvent;
+  "camera.disconnected": CameraEvent;
+  "camera.status_change": CameraEvent;
+  "snapshot.taken": SnapshotEvent;
+}
+/** Every topic by name (`subscribe_events` also takes `camera.*`-style groups and `*`). */
+export type Topic = keyof TopicMap;
 /** Any event a subscription delivers. */
-export type ApiEvent = CameraStatusUpdateEvent | SnapshotUpdateEvent;
-/** Every topic `subscribe_events` accepts by name (wildcards: `camera.*`, `*`). */
-export type Topic = "camera.connected" | "camera.disconnected" | "camera.status_change" | "snapshot.taken";
-/** Each notification's topics and minimum role. */
-export const NOTIFICATIONS: { readonly [N in NotificationMethod]: { readonly topics: readonly Topic[]; readonly minRole: Role | null } } = {
-  camera_status_update: { topics: ["camera.connected", "camera.disconnected", "camera.status_change"], minRole: "viewer" },
-  snapshot_update: { topics: ["snapshot.taken"], minRole: "operator" },
+export type ApiEvent = TopicMap[Topic];
+/** Each topic's notification method and minimum role. */
+export const TOPICS: { readonly [T in Topic]: { readonly notification: NotificationMethod; readonly minRole: Role | null } } = {
+  "camera.connected": { notification: "camera_status_update", minRole: "viewer" },
+  "camera.disconnected": { notification: "camera_status_update", minRole: "viewer" },
+  "camera.status_change": { notification: "camera_status_update", minRole: "viewer" },
+  "snapshot.taken": { notification: "snapshot_update", minRole: "operator" },
 };
 
 // ---- Typed methods
@@ -207,7 +223,7 @@ export abstract class GeneratedMethods {
 
   /**
    * Role: viewer.
-   * Errors: -32001 AuthenticationRequired.
+   * Errors: -32001 AuthenticationRequired, -32000 CameraNotFound.
    */
   getCameraList(): Promise<GetCameraListResult> {
     return this.request("get_camera_list");

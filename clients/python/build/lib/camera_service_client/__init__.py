@@ -5,7 +5,7 @@
 """
 
 from ._generated import *  # noqa: F403  (the generated types, error classes and tables)
-from ._generated import ERROR_CLASSES, METHODS, NOTIFICATIONS, ApiEvent, ErrorCode, GeneratedMethods
+from ._generated import ERROR_CLASSES, METHODS, TOPICS, ApiEvent, ErrorCode, GeneratedMethods
 from .client import (
     CameraServiceClient,
     ConnectionState,
@@ -21,7 +21,6 @@ from .errors import ClientConnectionError, RequestTimeoutError, RpcError
 __all__ = [
     "ERROR_CLASSES",
     "METHODS",
-    "NOTIFICATIONS",
     "ApiEvent",
     "CameraServiceClient",
     "ClientConnectionError",
@@ -34,6 +33,7 @@ __all__ = [
     "RequestTimeoutError",
     "RpcError",
     "Subscription",
+    "TOPICS",
     "SubscriptionEnd",
     "connect",
 ]

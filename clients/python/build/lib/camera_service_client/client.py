@@ -223,6 +223,7 @@ class CameraServiceClient(GeneratedMethods):
         self._last_error: BaseException | None = None
         self._reconnect_task: asyncio.Task[None] | None = None
         self._wake_sleep = asyncio.Event()
+        self._refreshing: asyncio.Future[None] | None = None
 
     @classmethod
     async def connect(
@@ -280,7 +281,35 @@ class CameraServiceClient(GeneratedMethods):
         """Calls any method by name (the typed methods call this)."""
         await self._when_open(method)
         assert self._ws is not None, "open means a socket"
+        try:
+            return await self._send(self._ws, method, params)
+        except RpcError as e:
+            # An expired JWT with a credential function: authenticate again with a fresh one, once.
+            if not (e.code == AUTH_REQUIRED and e.reason == "token_expired" and self._refreshable()):
+                raise
+        await self._refresh()
+        assert self._ws is not None, "a refresh needs a socket"
         return await self._send(self._ws, method, params)
+
+    def _refreshable(self) -> bool:
+        return not isinstance(self._credential, str)
+
+    async def _refresh(self) -> None:
+        """Authenticates the open connection again with a fresh credential and subscribes again
+        the subscriptions the server ended; concurrent callers share one refresh."""
+        if self._refreshing is None or self._refreshing.done():
+            self._refreshing = asyncio.ensure_future(self._do_refresh())
+        await asyncio.shield(self._refreshing)
+
+    async def _do_refresh(self) -> None:
+        ws = self._ws
+        if ws is None:
+            raise ClientConnectionError("not connected")
+        session = await self._send(ws, "authenticate", {"auth_token": await self._credential_value()})
+        self._session = cast(AuthenticateResult, session)
+        for sub in list(self._subscriptions):
+            if sub.id is None and sub.end_reason is None:
+                await self._subscribe_on(ws, sub)
 
     async def _request(self, method: str, params: dict[str, Any]) -> Any:
         return await self.call(method, params)
@@ -462,7 +491,18 @@ class CameraServiceClient(GeneratedMethods):
             result = params.get("result")
             if name == "subscription_ended":
                 r = result if isinstance(result, dict) else {}
-                sub._finish(SubscriptionEnd(str(r.get("reason", "ended")), r.get("details")))
+                reason, details = str(r.get("reason", "ended")), r.get("details")
+                self._by_id.pop(cast(int, sid), None)
+                sub._bind(None)
+                if reason == "token_expired" and self._refreshable():
+                    # A credential function gives a fresh one: authenticate again, subscribe again.
+                    def failed(t: asyncio.Future[None]) -> None:
+                        if not t.cancelled() and t.exception() is not None:
+                            sub._finish(SubscriptionEnd(reason, details, t.exception()))
+
+                    asyncio.ensure_future(self._refresh()).add_done_callback(failed)
+                else:
+                    sub._finish(SubscriptionEnd(reason, details))
                 return
             sub._deliver(cast(ApiEvent, result), EventMeta(name, cast(int, sid)))
 
