@@ -104,6 +104,12 @@ if (cd "$ts" && npm ci --no-audit --no-fund --loglevel=error) >&2; then
         fail "tsc build"
     fi
     rm -rf "$out"
+    # The typed API as a TypeScript user writes it (test/types: compiled, not run).
+    if (cd "$ts" && npx --no-install tsc -p test/tsconfig.json) >&2; then
+        pass "typescript usage type-checks (test/types)"
+    else
+        fail "typescript usage type-checks (test/types)"
+    fi
     # Node >= 22 has a global WebSocket; Node 20.10+ has it behind --experimental-websocket.
     node_major="$(node -p 'process.versions.node.split(".")[0]')"
     flags=()
@@ -128,7 +134,7 @@ if (cd "$ts" && npm ci --no-audit --no-fund --loglevel=error) >&2; then
     fi
 else
     fail "npm ci in clients/typescript"
-    skip "tsc build check and typescript client tests (no node_modules)" 2
+    skip "tsc build check, type check and typescript client tests (no node_modules)" 3
 fi
 
 echo "client tests: passed $passed, failed $failed, skipped $skipped" >&2

@@ -4,11 +4,13 @@
  * or async iterators. Typed methods come from `GeneratedMethods` (generated.ts); this file is
  * the hand-written transport. No dependency beyond the platform's `WebSocket`.
  */
-import { GeneratedMethods, type ApiEvent, type AuthenticateResult, type MethodMap, type MethodName, type SubscribeEventsParams, type Topic } from "./generated.js";
+import { GeneratedMethods, type ApiEvent, type AuthenticateResult, type MethodMap, type MethodName, type SubscribeEventsParams, type Topic, type TopicMap } from "./generated.js";
 /** A credential, or a function giving one at each (re)connect (e.g. to mint a fresh JWT). */
 export type Credential = string | (() => string | Promise<string>);
 /** A topic by name, a group wildcard (`camera.*`) or `*`. */
 export type TopicPattern = Topic | "*" | `${string}.*`;
+/** The events a topic pattern delivers: `EventOf<"camera.*">` is every camera event's type. */
+export type EventOf<P extends TopicPattern> = P extends "*" ? ApiEvent : P extends Topic ? TopicMap[P] : P extends `${infer G}.*` ? TopicMap[Extract<Topic, `${G}.${string}`>] : never;
 export interface ReconnectOptions {
     /** First wait after a lost connection (ms, default 250). */
     initialDelayMs?: number;
@@ -103,7 +105,7 @@ export declare class CameraServiceClient extends GeneratedMethods {
      * Subscribes to events (`["camera.*"]`, `["snapshot.taken"]`, `["*"]`). The subscription is
      * made again after a reconnect; events published while the connection was down are lost.
      */
-    subscribe<E = ApiEvent>(topics: readonly TopicPattern[], options?: SubscribeOptions<E>): Promise<Subscription<E>>;
+    subscribe<P extends TopicPattern>(topics: readonly P[], options?: SubscribeOptions<EventOf<P>>): Promise<Subscription<EventOf<P>>>;
     /** Closes the connection for good: pending calls fail, subscriptions end. */
     close(): Promise<void>;
 }

@@ -15,6 +15,7 @@ import {
   type MethodName,
   type SubscribeEventsParams,
   type Topic,
+  type TopicMap,
 } from "./generated.js";
 
 /** A credential, or a function giving one at each (re)connect (e.g. to mint a fresh JWT). */
@@ -22,6 +23,15 @@ export type Credential = string | (() => string | Promise<string>);
 
 /** A topic by name, a group wildcard (`camera.*`) or `*`. */
 export type TopicPattern = Topic | "*" | `${string}.*`;
+
+/** The events a topic pattern delivers: `EventOf<"camera.*">` is every camera event's type. */
+export type EventOf<P extends TopicPattern> = P extends "*"
+  ? ApiEvent
+  : P extends Topic
+    ? TopicMap[P]
+    : P extends `${infer G}.*`
+      ? TopicMap[Extract<Topic, `${G}.${string}`>]
+      : never;
 
 export interface ReconnectOptions {
   /** First wait after a lost connection (ms, default 250). */
@@ -327,8 +337,11 @@ export class CameraServiceClient extends GeneratedMethods {
    * Subscribes to events (`["camera.*"]`, `["snapshot.taken"]`, `["*"]`). The subscription is
    * made again after a reconnect; events published while the connection was down are lost.
    */
-  async subscribe<E = ApiEvent>(topics: readonly TopicPattern[], options: SubscribeOptions<E> = {}): Promise<Subscription<E>> {
-    const sub = new Subscription<E>(this, topics, options);
+  async subscribe<P extends TopicPattern>(
+    topics: readonly P[],
+    options: SubscribeOptions<EventOf<P>> = {},
+  ): Promise<Subscription<EventOf<P>>> {
+    const sub = new Subscription<EventOf<P>>(this, topics, options);
     await this.#whenOpen("subscribe_events");
     await this.#subscribeOn(this.#ws!, sub);
     this.#subscriptions.add(sub);

@@ -8,6 +8,7 @@ export {
   type ConnectionState,
   type Credential,
   type EventMeta,
+  type EventOf,
   type ReconnectOptions,
   type SubscribeOptions,
   type SubscriptionEnd,
