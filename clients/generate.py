@@ -911,7 +911,9 @@ def render_py(model: Model) -> str:
 
 def fetch_document(binary: Path) -> dict[str, Any]:
     try:
-        out = subprocess.run([str(binary), "openrpc"], check=True, capture_output=True, timeout=60)
+        # The document must not depend on who runs this: no configuration from the environment.
+        env = {k: v for k, v in os.environ.items() if not k.startswith("CAMERA_SERVICE_")}
+        out = subprocess.run([str(binary), "openrpc"], check=True, capture_output=True, timeout=60, env=env)
     except FileNotFoundError:
         raise DocumentError(f"{binary} not found: build it (cargo build -p cs-app) or pass --input FILE") from None
     except subprocess.CalledProcessError as e:

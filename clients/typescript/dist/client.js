@@ -154,6 +154,7 @@ export class CameraServiceClient extends GeneratedMethods {
     #wakeSleep = null;
     #lastError;
     #refreshing = null;
+    #early = [];
     constructor(url, options) {
         super();
         const credential = options.token ?? options.apiKey;
@@ -406,6 +407,10 @@ export class CameraServiceClient extends GeneratedMethods {
         const id = (await this.#send(ws, "subscribe_events", params));
         sub._bind(id);
         this.#byId.set(id, sub);
+        const early = this.#early;
+        this.#early = [];
+        for (const m of early)
+            this.#dispatch(m);
     }
     #onMessage(event) {
         let message;
@@ -438,8 +443,13 @@ export class CameraServiceClient extends GeneratedMethods {
         if (typeof m.method === "string" && m.params && typeof m.params === "object") {
             const id = m.params.subscription;
             const sub = this.#byId.get(id);
-            if (!sub)
+            if (!sub) {
+                // Its subscribe_events answer may be being handled: kept for #subscribeOn (the last 256).
+                this.#early.push(m);
+                if (this.#early.length > 256)
+                    this.#early.shift();
                 return;
+            }
             if (m.method === "subscription_ended") {
                 const r = (m.params.result ?? {});
                 this.#byId.delete(id);
@@ -469,6 +479,7 @@ export class CameraServiceClient extends GeneratedMethods {
         const wasOpen = this.#state === "open" && ws === this.#ws;
         this.#ws = null;
         this.#byId.clear();
+        this.#early = [];
         for (const sub of this.#subscriptions)
             sub._bind(null);
         const error = new ConnectionError(`connection closed (${event.code}${event.reason ? ` ${event.reason}` : ""})`, event.code);

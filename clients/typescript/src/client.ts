@@ -256,6 +256,7 @@ export class CameraServiceClient extends GeneratedMethods {
   #wakeSleep: (() => void) | null = null;
   #lastError: Error | undefined;
   #refreshing: Promise<void> | null = null;
+  #early: Record<string, any>[] = [];
 
   private constructor(url: string, options: ClientOptions) {
     super();
@@ -516,6 +517,9 @@ export class CameraServiceClient extends GeneratedMethods {
     const id = (await this.#send(ws, "subscribe_events", params)) as number;
     sub._bind(id);
     this.#byId.set(id, sub);
+    const early = this.#early;
+    this.#early = [];
+    for (const m of early) this.#dispatch(m);
   }
 
   #onMessage(event: MessageEvent): void {
@@ -545,7 +549,12 @@ export class CameraServiceClient extends GeneratedMethods {
     if (typeof m.method === "string" && m.params && typeof m.params === "object") {
       const id = m.params.subscription as number;
       const sub = this.#byId.get(id);
-      if (!sub) return;
+      if (!sub) {
+        // Its subscribe_events answer may be being handled: kept for #subscribeOn (the last 256).
+        this.#early.push(m);
+        if (this.#early.length > 256) this.#early.shift();
+        return;
+      }
       if (m.method === "subscription_ended") {
         const r = (m.params.result ?? {}) as { reason?: string; details?: unknown };
         this.#byId.delete(id);
@@ -575,6 +584,7 @@ export class CameraServiceClient extends GeneratedMethods {
     const wasOpen = this.#state === "open" && ws === this.#ws;
     this.#ws = null;
     this.#byId.clear();
+    this.#early = [];
     for (const sub of this.#subscriptions) sub._bind(null);
     const error = new ConnectionError(`connection closed (${event.code}${event.reason ? ` ${event.reason}` : ""})`, event.code);
     this.#failPending(error);

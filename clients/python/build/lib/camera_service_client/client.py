@@ -224,6 +224,8 @@ class CameraServiceClient(GeneratedMethods):
         self._reconnect_task: asyncio.Task[None] | None = None
         self._wake_sleep = asyncio.Event()
         self._refreshing: asyncio.Future[None] | None = None
+        # Notifications that came before their subscription's id was known (the last 256).
+        self._early: deque[dict[str, Any]] = deque(maxlen=256)
 
     @classmethod
     async def connect(
@@ -445,6 +447,9 @@ class CameraServiceClient(GeneratedMethods):
             raise RpcError(-32603, f"subscribe_events answered {sid!r}, not an id", None, "subscribe_events")
         sub._bind(sid)
         self._by_id[sid] = sub
+        early, self._early = self._early, deque(maxlen=256)
+        for m in early:
+            self._dispatch(m)
 
     async def _read(self, ws: ClientConnection) -> None:
         close_code: int | None = None
@@ -487,6 +492,9 @@ class CameraServiceClient(GeneratedMethods):
             sid = params.get("subscription")
             sub = self._by_id.get(sid) if isinstance(sid, int) else None
             if sub is None:
+                if isinstance(sid, int):
+                    # Its subscribe_events answer may be being handled: kept for _subscribe_on.
+                    self._early.append(m)
                 return
             result = params.get("result")
             if name == "subscription_ended":
@@ -518,6 +526,7 @@ class CameraServiceClient(GeneratedMethods):
         was_open = self._state == "open" and self._ws is ws
         self._ws = None
         self._by_id.clear()
+        self._early.clear()
         for sub in self._subscriptions:
             sub._bind(None)
         error = ClientConnectionError(f"connection closed ({code})", code)
