@@ -181,6 +181,11 @@ def _error_name(message: str, code: int) -> str:
     return name
 
 
+def error_class(e: ErrorSpec) -> str:
+    """`CameraNotFoundError`; `InternalError` for "Internal error" (not `InternalErrorError`)."""
+    return e.name if e.name.endswith("Error") else e.name + "Error"
+
+
 def load_model(doc: dict[str, Any]) -> Model:
     if not isinstance(doc, dict) or "methods" not in doc:
         raise DocumentError("not an OpenRPC document (no `methods`)")
@@ -346,7 +351,7 @@ class TsTypes:
             if key in schema:
                 rest = {k: v for k, v in schema.items() if k != key and k not in ("description", "title")}
                 variants = [self.expr(v, indent) for v in schema[key]]
-                union = " | ".join(_dedupe(_paren_union(v) for v in variants))
+                union = " | ".join(_dedupe(variants))
                 if _is_object_schema(rest):
                     return f"({self.expr(rest, indent)}) & ({union})"
                 return union
@@ -658,14 +663,14 @@ def render_ts(model: Model) -> str:
     for e in model.errors:
         data_t = types.expr(e.data) if e.data is not None else "unknown"
         out.extend(_doc_comment(f"{e.code} {e.message}.", ""))
-        out.append(f"export class {e.name}Error extends RpcError<{data_t}> {{")
+        out.append(f"export class {error_class(e)} extends RpcError<{data_t}> {{")
         out.append(f"  static readonly code = {e.code};")
         out.append("}")
     out.append("")
     out.append("/** The error class for each code; other codes are plain `RpcError`s. */")
     out.append("export const ERROR_CLASSES: { readonly [code: number]: typeof RpcError<any> } = {")
     for e in model.errors:
-        out.append(f"  [{e.code}]: {e.name}Error,")
+        out.append(f"  [{e.code}]: {error_class(e)},")
     out.append("};")
     out.append("")
 
@@ -783,7 +788,7 @@ def render_py(model: Model) -> str:
     body.append("")
     for e in model.errors:
         data_t = types.expr(e.data, e.name + "Data") if e.data is not None else "Any"
-        body.append(f"class {e.name}Error(RpcError):")
+        body.append(f"class {error_class(e)}(RpcError):")
         body.append(_py_docstring(f"{e.code} {e.message}.", "    "))
         body.append("")
         body.append(f"    code_value = {e.code}")
@@ -792,7 +797,7 @@ def render_py(model: Model) -> str:
         body.append("")
     body.append("ERROR_CLASSES: dict[int, type[RpcError]] = {")
     for e in model.errors:
-        body.append(f"    {e.code}: {e.name}Error,")
+        body.append(f"    {e.code}: {error_class(e)},")
     body.append("}")
     body.append('"""The error class for each code; other codes are plain `RpcError`s."""')
     body.append("")
@@ -871,7 +876,6 @@ def render_py(model: Model) -> str:
         hoisted.append("")
         hoisted.append("")
 
-    # Result types that are named schemas need their alias too; make every `<Base>Result` exist.
     head = [
         f"# {HEADER}",
         "# ruff: noqa",

@@ -42,7 +42,8 @@ async def eventually(f: Callable[[], bool], timeout: float, what: str) -> None:
 def test_connects_with_a_jwt_and_lists_the_simulated_cameras(service: TestService) -> None:
     async def scenario() -> None:
         async with await connect(service.url, token=service.token("admin")) as cs:
-            assert cs.state == "open"
+            state: str = cs.state
+            assert state == "open"
             assert cs.session is not None and cs.session["role"] == "admin"
             cameras = await cs.get_camera_list()
             assert [(c["device"], c["status"]) for c in cameras["cameras"]] == [
@@ -210,6 +211,7 @@ def test_with_a_credential_function_an_expired_token_is_renewed(service: TestSer
             await asyncio.sleep(0)
             service.plug_sim(6)
             event = await waiting
+            assert event["topic"] == "camera.connected"
             assert event["device"] == "camera6"
             await asyncio.sleep(2.5)  # expired again: the call renews it
             service.unplug_sim(6)
@@ -247,6 +249,7 @@ def test_after_a_server_restart_it_reconnects_reauthenticates_and_resubscribes(s
             await asyncio.sleep(0)
             service.plug_sim(7)
             event = await asyncio.wait_for(first, 10)
+            assert event["topic"] == "camera.connected"
             assert event["device"] == "camera7"
             key_event = await asyncio.wait_for(key_first, 10)
             assert key_event["topic"] == "camera.connected"

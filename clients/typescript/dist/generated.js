@@ -2,16 +2,40 @@
 /* eslint-disable */
 import { RpcError } from "./errors.js";
 /** The API version the document describes. */
-export const API_VERSION = "0.0.0-test";
+export const API_VERSION = "0.1.0";
 /** Each method's minimum role (null: callable before authentication) and param order. */
 export const METHODS = {
-    ping: { minRole: null, params: [], errors: [] },
-    authenticate: { minRole: null, params: ["auth_token"], errors: [-32001] },
-    get_camera_list: { minRole: "viewer", params: [], errors: [-32001, -32000] },
-    take_snapshot: { minRole: "operator", params: ["device", "format", "quality", "filename"], errors: [-32000, -32002] },
-    subscribe_events: { minRole: "viewer", params: ["topics", "filters"], errors: [] },
-    unsubscribe_events: { minRole: "viewer", params: ["subscription"], errors: [] },
-    "rpc.discover": { minRole: null, params: [], errors: [] },
+    ping: { minRole: null, params: [], errors: [-32040, -32602, -32603] },
+    "rpc.discover": { minRole: null, params: [], errors: [-32040, -32602, -32603] },
+    authenticate: { minRole: null, params: ["auth_token"], errors: [-32001, -32040, -32602, -32603] },
+    get_camera_list: { minRole: "viewer", params: [], errors: [-32001, -32002, -32040, -32602, -32603] },
+    get_camera_status: { minRole: "viewer", params: ["device"], errors: [-32000, -32001, -32002, -32040, -32050, -32602, -32603] },
+    get_camera_capabilities: { minRole: "viewer", params: ["device"], errors: [-32000, -32001, -32002, -32040, -32602, -32603] },
+    take_snapshot: { minRole: "operator", params: ["device", "format", "quality", "filename"], errors: [-32000, -32001, -32002, -32003, -32040, -32050, -32060, -32602, -32603] },
+    start_recording: { minRole: "operator", params: ["device", "duration", "format"], errors: [-32000, -32001, -32002, -32003, -32004, -32020, -32040, -32050, -32060, -32602, -32603] },
+    stop_recording: { minRole: "operator", params: ["device"], errors: [-32000, -32001, -32002, -32020, -32040, -32050, -32602, -32603] },
+    start_streaming: { minRole: "operator", params: ["device"], errors: [-32000, -32001, -32002, -32030, -32040, -32050, -32602, -32603] },
+    stop_streaming: { minRole: "operator", params: ["device"], errors: [-32000, -32001, -32002, -32030, -32040, -32602, -32603] },
+    get_stream_url: { minRole: "viewer", params: ["device"], errors: [-32000, -32001, -32002, -32030, -32040, -32050, -32602, -32603] },
+    get_stream_status: { minRole: "viewer", params: ["device"], errors: [-32000, -32001, -32002, -32030, -32040, -32050, -32602, -32603] },
+    get_streams: { minRole: "viewer", params: [], errors: [-32001, -32002, -32030, -32040, -32050, -32602, -32603] },
+    list_recordings: { minRole: "viewer", params: ["limit", "offset", "device"], errors: [-32001, -32002, -32040, -32602, -32603] },
+    list_snapshots: { minRole: "viewer", params: ["limit", "offset", "device"], errors: [-32001, -32002, -32040, -32602, -32603] },
+    get_recording_info: { minRole: "viewer", params: ["filename"], errors: [-32001, -32002, -32005, -32040, -32050, -32602, -32603] },
+    get_snapshot_info: { minRole: "viewer", params: ["filename"], errors: [-32001, -32002, -32005, -32040, -32050, -32602, -32603] },
+    delete_recording: { minRole: "operator", params: ["filename"], errors: [-32001, -32002, -32004, -32005, -32040, -32602, -32603] },
+    delete_snapshot: { minRole: "operator", params: ["filename"], errors: [-32001, -32002, -32005, -32040, -32602, -32603] },
+    get_metrics: { minRole: "admin", params: [], errors: [-32001, -32002, -32040, -32602, -32603] },
+    get_status: { minRole: "viewer", params: [], errors: [-32001, -32002, -32040, -32602, -32603] },
+    get_server_info: { minRole: "viewer", params: [], errors: [-32001, -32002, -32040, -32602, -32603] },
+    get_storage_info: { minRole: "admin", params: [], errors: [-32001, -32002, -32040, -32602, -32603] },
+    set_retention_policy: { minRole: "admin", params: ["enabled", "max_age_days", "max_size_gb"], errors: [-32001, -32002, -32040, -32602, -32603] },
+    cleanup_old_files: { minRole: "admin", params: ["dry_run"], errors: [-32001, -32002, -32040, -32602, -32603] },
+    subscribe_events: { minRole: "viewer", params: ["topics", "filters"], errors: [-32001, -32002, -32020, -32040, -32602, -32603] },
+    unsubscribe_events: { minRole: "viewer", params: ["subscription"], errors: [-32001, -32002, -32040, -32602, -32603] },
+    get_camera_controls: { minRole: "viewer", params: ["device"], errors: [-32000, -32001, -32002, -32040, -32050, -32602, -32603] },
+    set_camera_controls: { minRole: "operator", params: ["device", "controls", "switch_to_manual"], errors: [-32000, -32001, -32002, -32003, -32020, -32040, -32050, -32602, -32603] },
+    reset_camera_controls: { minRole: "operator", params: ["device"], errors: [-32000, -32001, -32002, -32003, -32020, -32040, -32050, -32602, -32603] },
 };
 // ---- Errors
 /** The API's error codes by name. */
@@ -19,6 +43,16 @@ export const ErrorCode = {
     CameraNotFound: -32000,
     AuthenticationRequired: -32001,
     InsufficientPermissions: -32002,
+    DeviceBusy: -32003,
+    RecordingInProgress: -32004,
+    FileNotFound: -32005,
+    InvalidState: -32020,
+    Unsupported: -32030,
+    RateLimited: -32040,
+    DependencyUnavailable: -32050,
+    InsufficientStorage: -32060,
+    InvalidParams: -32602,
+    InternalError: -32603,
 };
 /** -32000 Camera not found. */
 export class CameraNotFoundError extends RpcError {
@@ -32,42 +66,300 @@ export class AuthenticationRequiredError extends RpcError {
 export class InsufficientPermissionsError extends RpcError {
     static code = -32002;
 }
+/** -32003 Device busy. */
+export class DeviceBusyError extends RpcError {
+    static code = -32003;
+}
+/** -32004 Recording in progress. */
+export class RecordingInProgressError extends RpcError {
+    static code = -32004;
+}
+/** -32005 File not found. */
+export class FileNotFoundError extends RpcError {
+    static code = -32005;
+}
+/** -32020 Invalid state. */
+export class InvalidStateError extends RpcError {
+    static code = -32020;
+}
+/** -32030 Unsupported. */
+export class UnsupportedError extends RpcError {
+    static code = -32030;
+}
+/** -32040 Rate limited. */
+export class RateLimitedError extends RpcError {
+    static code = -32040;
+}
+/** -32050 Dependency unavailable. */
+export class DependencyUnavailableError extends RpcError {
+    static code = -32050;
+}
+/** -32060 Insufficient storage. */
+export class InsufficientStorageError extends RpcError {
+    static code = -32060;
+}
+/** -32602 Invalid params. */
+export class InvalidParamsError extends RpcError {
+    static code = -32602;
+}
+/** -32603 Internal error. */
+export class InternalError extends RpcError {
+    static code = -32603;
+}
 /** The error class for each code; other codes are plain `RpcError`s. */
 export const ERROR_CLASSES = {
     [-32000]: CameraNotFoundError,
     [-32001]: AuthenticationRequiredError,
     [-32002]: InsufficientPermissionsError,
+    [-32003]: DeviceBusyError,
+    [-32004]: RecordingInProgressError,
+    [-32005]: FileNotFoundError,
+    [-32020]: InvalidStateError,
+    [-32030]: UnsupportedError,
+    [-32040]: RateLimitedError,
+    [-32050]: DependencyUnavailableError,
+    [-32060]: InsufficientStorageError,
+    [-32602]: InvalidParamsError,
+    [-32603]: InternalError,
 };
 /** Each topic's notification method and minimum role. */
 export const TOPICS = {
     "camera.connected": { notification: "camera_status_update", minRole: "viewer" },
     "camera.disconnected": { notification: "camera_status_update", minRole: "viewer" },
     "camera.status_change": { notification: "camera_status_update", minRole: "viewer" },
+    "recording.start": { notification: "recording_status_update", minRole: "operator" },
+    "recording.stop": { notification: "recording_status_update", minRole: "operator" },
+    "recording.error": { notification: "recording_status_update", minRole: "operator" },
+    "recording.source_changed": { notification: "recording_status_update", minRole: "operator" },
     "snapshot.taken": { notification: "snapshot_update", minRole: "operator" },
+    "system.health": { notification: "system_status_update", minRole: "viewer" },
+    "camera.controls": { notification: "camera_controls_update", minRole: "viewer" },
 };
 // ---- Typed methods
 /** One typed method per API method; the client supplies `request`. */
 export class GeneratedMethods {
-    /** Role: none (before authentication too). */
+    /**
+     * Answers "pong"; needs no authentication.
+     * Role: none (before authentication too).
+     * Errors: -32040 RateLimited, -32602 InvalidParams, -32603 InternalError.
+     */
     ping() {
         return this.request("ping");
     }
     /**
+     * This OpenRPC document; needs no authentication.
+     * Role: none (before authentication too).
+     * Errors: -32040 RateLimited, -32602 InvalidParams, -32603 InternalError.
+     */
+    rpcDiscover() {
+        return this.request("rpc.discover");
+    }
+    /**
+     * Every camera, sorted by index.
      * Role: viewer.
-     * Errors: -32001 AuthenticationRequired, -32000 CameraNotFound.
+     * Errors: -32001 AuthenticationRequired, -32002 InsufficientPermissions, -32040 RateLimited, -32602 InvalidParams, -32603 InternalError.
      */
     getCameraList() {
         return this.request("get_camera_list");
     }
     /**
+     * A camera with its capabilities, stream and recording.
+     * Role: viewer.
+     * Errors: -32000 CameraNotFound, -32001 AuthenticationRequired, -32002 InsufficientPermissions, -32040 RateLimited, -32050 DependencyUnavailable, -32602 InvalidParams, -32603 InternalError.
+     */
+    getCameraStatus(params) {
+        return this.request("get_camera_status", params);
+    }
+    /**
+     * A camera's formats, sizes and frame rates.
+     * Role: viewer.
+     * Errors: -32000 CameraNotFound, -32001 AuthenticationRequired, -32002 InsufficientPermissions, -32040 RateLimited, -32602 InvalidParams, -32603 InternalError.
+     */
+    getCameraCapabilities(params) {
+        return this.request("get_camera_capabilities", params);
+    }
+    /**
+     * Takes a picture into a new file.
      * Role: operator.
-     * Errors: -32000 CameraNotFound, -32002 InsufficientPermissions.
+     * Errors: -32000 CameraNotFound, -32001 AuthenticationRequired, -32002 InsufficientPermissions, -32003 DeviceBusy, -32040 RateLimited, -32050 DependencyUnavailable, -32060 InsufficientStorage, -32602 InvalidParams, -32603 InternalError.
      */
     takeSnapshot(params) {
         return this.request("take_snapshot", params);
     }
-    /** Role: none (before authentication too). */
-    rpcDiscover() {
-        return this.request("rpc.discover");
+    /**
+     * Starts recording a camera; answers once the first bytes are on disk.
+     * Role: operator.
+     * Errors: -32000 CameraNotFound, -32001 AuthenticationRequired, -32002 InsufficientPermissions, -32003 DeviceBusy, -32004 RecordingInProgress, -32020 InvalidState, -32040 RateLimited, -32050 DependencyUnavailable, -32060 InsufficientStorage, -32602 InvalidParams, -32603 InternalError.
+     */
+    startRecording(params) {
+        return this.request("start_recording", params);
+    }
+    /**
+     * Stops a camera's recording and reports its files.
+     * Role: operator.
+     * Errors: -32000 CameraNotFound, -32001 AuthenticationRequired, -32002 InsufficientPermissions, -32020 InvalidState, -32040 RateLimited, -32050 DependencyUnavailable, -32602 InvalidParams, -32603 InternalError.
+     */
+    stopRecording(params) {
+        return this.request("stop_recording", params);
+    }
+    /**
+     * Brings a camera's stream up; answers once it is ready.
+     * Role: operator.
+     * Errors: -32000 CameraNotFound, -32001 AuthenticationRequired, -32002 InsufficientPermissions, -32030 Unsupported, -32040 RateLimited, -32050 DependencyUnavailable, -32602 InvalidParams, -32603 InternalError.
+     */
+    startStreaming(params) {
+        return this.request("start_streaming", params);
+    }
+    /**
+     * Ends the viewing hold on a camera's stream (never a recording).
+     * Role: operator.
+     * Errors: -32000 CameraNotFound, -32001 AuthenticationRequired, -32002 InsufficientPermissions, -32030 Unsupported, -32040 RateLimited, -32602 InvalidParams, -32603 InternalError.
+     */
+    stopStreaming(params) {
+        return this.request("stop_streaming", params);
+    }
+    /**
+     * A camera's stream URLs and state.
+     * Role: viewer.
+     * Errors: -32000 CameraNotFound, -32001 AuthenticationRequired, -32002 InsufficientPermissions, -32030 Unsupported, -32040 RateLimited, -32050 DependencyUnavailable, -32602 InvalidParams, -32603 InternalError.
+     */
+    getStreamUrl(params) {
+        return this.request("get_stream_url", params);
+    }
+    /**
+     * A camera's stream with its byte counts.
+     * Role: viewer.
+     * Errors: -32000 CameraNotFound, -32001 AuthenticationRequired, -32002 InsufficientPermissions, -32030 Unsupported, -32040 RateLimited, -32050 DependencyUnavailable, -32602 InvalidParams, -32603 InternalError.
+     */
+    getStreamStatus(params) {
+        return this.request("get_stream_status", params);
+    }
+    /**
+     * The stream of every connected camera.
+     * Role: viewer.
+     * Errors: -32001 AuthenticationRequired, -32002 InsufficientPermissions, -32030 Unsupported, -32040 RateLimited, -32050 DependencyUnavailable, -32602 InvalidParams, -32603 InternalError.
+     */
+    getStreams() {
+        return this.request("get_streams");
+    }
+    /**
+     * Recordings, newest first, a page at a time.
+     * Role: viewer.
+     * Errors: -32001 AuthenticationRequired, -32002 InsufficientPermissions, -32040 RateLimited, -32602 InvalidParams, -32603 InternalError.
+     */
+    listRecordings(params = {}) {
+        return this.request("list_recordings", params);
+    }
+    /**
+     * Snapshots, newest first, a page at a time.
+     * Role: viewer.
+     * Errors: -32001 AuthenticationRequired, -32002 InsufficientPermissions, -32040 RateLimited, -32602 InvalidParams, -32603 InternalError.
+     */
+    listSnapshots(params = {}) {
+        return this.request("list_snapshots", params);
+    }
+    /**
+     * A recording's file facts, duration and video.
+     * Role: viewer.
+     * Errors: -32001 AuthenticationRequired, -32002 InsufficientPermissions, -32005 FileNotFound, -32040 RateLimited, -32050 DependencyUnavailable, -32602 InvalidParams, -32603 InternalError.
+     */
+    getRecordingInfo(params) {
+        return this.request("get_recording_info", params);
+    }
+    /**
+     * A snapshot's file facts and size.
+     * Role: viewer.
+     * Errors: -32001 AuthenticationRequired, -32002 InsufficientPermissions, -32005 FileNotFound, -32040 RateLimited, -32050 DependencyUnavailable, -32602 InvalidParams, -32603 InternalError.
+     */
+    getSnapshotInfo(params) {
+        return this.request("get_snapshot_info", params);
+    }
+    /**
+     * Deletes a recording (not one being written).
+     * Role: operator.
+     * Errors: -32001 AuthenticationRequired, -32002 InsufficientPermissions, -32004 RecordingInProgress, -32005 FileNotFound, -32040 RateLimited, -32602 InvalidParams, -32603 InternalError.
+     */
+    deleteRecording(params) {
+        return this.request("delete_recording", params);
+    }
+    /**
+     * Deletes a snapshot.
+     * Role: operator.
+     * Errors: -32001 AuthenticationRequired, -32002 InsufficientPermissions, -32005 FileNotFound, -32040 RateLimited, -32602 InvalidParams, -32603 InternalError.
+     */
+    deleteSnapshot(params) {
+        return this.request("delete_snapshot", params);
+    }
+    /**
+     * The service's figures.
+     * Role: admin.
+     * Errors: -32001 AuthenticationRequired, -32002 InsufficientPermissions, -32040 RateLimited, -32602 InvalidParams, -32603 InternalError.
+     */
+    getMetrics() {
+        return this.request("get_metrics");
+    }
+    /**
+     * Health of the service and of each component.
+     * Role: viewer.
+     * Errors: -32001 AuthenticationRequired, -32002 InsufficientPermissions, -32040 RateLimited, -32602 InvalidParams, -32603 InternalError.
+     */
+    getStatus() {
+        return this.request("get_status");
+    }
+    /**
+     * Name, version, media mode, what works now and the methods.
+     * Role: viewer.
+     * Errors: -32001 AuthenticationRequired, -32002 InsufficientPermissions, -32040 RateLimited, -32602 InvalidParams, -32603 InternalError.
+     */
+    getServerInfo() {
+        return this.request("get_server_info");
+    }
+    /**
+     * Space on the recordings' filesystem and what the collections hold.
+     * Role: admin.
+     * Errors: -32001 AuthenticationRequired, -32002 InsufficientPermissions, -32040 RateLimited, -32602 InvalidParams, -32603 InternalError.
+     */
+    getStorageInfo() {
+        return this.request("get_storage_info");
+    }
+    /**
+     * Changes the retention policy (persisted).
+     * Role: admin.
+     * Errors: -32001 AuthenticationRequired, -32002 InsufficientPermissions, -32040 RateLimited, -32602 InvalidParams, -32603 InternalError.
+     */
+    setRetentionPolicy(params = {}) {
+        return this.request("set_retention_policy", params);
+    }
+    /**
+     * Applies the retention limits now.
+     * Role: admin.
+     * Errors: -32001 AuthenticationRequired, -32002 InsufficientPermissions, -32040 RateLimited, -32602 InvalidParams, -32603 InternalError.
+     */
+    cleanupOldFiles(params = {}) {
+        return this.request("cleanup_old_files", params);
+    }
+    /**
+     * A camera's controls with their ranges and values.
+     * Role: viewer.
+     * Errors: -32000 CameraNotFound, -32001 AuthenticationRequired, -32002 InsufficientPermissions, -32040 RateLimited, -32050 DependencyUnavailable, -32602 InvalidParams, -32603 InternalError.
+     */
+    getCameraControls(params) {
+        return this.request("get_camera_controls", params);
+    }
+    /**
+     * Checks every value, then writes them; answers the values read back.
+     * Role: operator.
+     * Errors: -32000 CameraNotFound, -32001 AuthenticationRequired, -32002 InsufficientPermissions, -32003 DeviceBusy, -32020 InvalidState, -32040 RateLimited, -32050 DependencyUnavailable, -32602 InvalidParams, -32603 InternalError.
+     */
+    setCameraControls(params) {
+        return this.request("set_camera_controls", params);
+    }
+    /**
+     * Writes the defaults and forgets the camera's remembered values.
+     * Role: operator.
+     * Errors: -32000 CameraNotFound, -32001 AuthenticationRequired, -32002 InsufficientPermissions, -32003 DeviceBusy, -32020 InvalidState, -32040 RateLimited, -32050 DependencyUnavailable, -32602 InvalidParams, -32603 InternalError.
+     */
+    resetCameraControls(params) {
+        return this.request("reset_camera_controls", params);
     }
 }

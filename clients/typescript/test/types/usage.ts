@@ -40,7 +40,7 @@ export async function usage(url: string, jwt: string): Promise<void> {
     await cs.getCameraStatus({ device: "camera9" });
   } catch (error) {
     if (error instanceof CameraNotFoundError) {
-      const available: string[] | undefined = error.data.available;
+      const available: string[] = error.data.available ?? [];
       void available;
     } else if (error instanceof RpcError && error.code === ErrorCode.InsufficientPermissions) {
       void error.data;
