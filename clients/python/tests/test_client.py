@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Awaitable, Callable, Coroutine
+from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
 
 from camera_service_client import (
+    API_VERSION,
     ERROR_CLASSES,
     CameraServiceClient,
     ClientConnectionError,
@@ -76,6 +78,21 @@ def test_a_refused_credential_raises_a_typed_authentication_error(service: TestS
         assert info.value.code == ErrorCode.AUTHENTICATION_REQUIRED
         assert info.value.method == "authenticate"
         assert isinstance(info.value.reason, str)
+
+    run(scenario())
+
+
+def test_the_served_document_is_the_one_the_client_was_generated_from(service: TestService) -> None:
+    committed = json.loads((Path(__file__).resolve().parents[2] / "openrpc.json").read_text())
+
+    async def scenario() -> None:
+        async with await connect(service.url, token=service.token("viewer")) as cs:
+            served: dict[str, Any] = dict(await cs.rpc_discover())
+            assert served["servers"][0]["url"] == service.url, "servers names the URL the client used"
+            served.pop("servers")
+            committed.pop("servers")
+            assert served == committed, "regenerate the clients: clients/generate.py"
+            assert served["info"]["version"] == API_VERSION
 
     run(scenario())
 

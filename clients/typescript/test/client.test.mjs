@@ -1,11 +1,12 @@
 // The TypeScript client against the real camera-service binary (test/service.mjs).
 // Node >= 22 has a global WebSocket; on Node 20 run with --experimental-websocket.
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 
 import {
+  API_VERSION,
   AuthenticationRequiredError,
   CameraServiceClient,
   ConnectionError,
@@ -72,6 +73,17 @@ describe("camera-service TypeScript client", { skip: skip ?? false }, () => {
       assert.equal(typeof error.reason, "string");
       return true;
     });
+  });
+
+  test("the served document is the one the client was generated from", async () => {
+    const committed = JSON.parse(readFileSync(new URL("../../openrpc.json", import.meta.url), "utf8"));
+    const client = await open({ token: service.token("viewer") });
+    const served = await client.rpcDiscover();
+    assert.equal(served.servers[0].url, service.url, "servers names the URL the client used");
+    delete served.servers;
+    delete committed.servers;
+    assert.deepEqual(served, committed, "regenerate the clients: clients/generate.py");
+    assert.equal(served.info.version, API_VERSION);
   });
 
   test("takes a snapshot and the file is there", async () => {

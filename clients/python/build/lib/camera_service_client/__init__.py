@@ -5,7 +5,7 @@
 """
 
 from ._generated import *  # noqa: F403  (the generated types, error classes and tables)
-from ._generated import ERROR_CLASSES, METHODS, TOPICS, ApiEvent, ErrorCode, GeneratedMethods
+from ._generated import API_VERSION, ERROR_CLASSES, METHODS, TOPICS, ApiEvent, ErrorCode, GeneratedMethods
 from .client import (
     CameraServiceClient,
     ConnectionState,
@@ -19,6 +19,7 @@ from .client import (
 from .errors import ClientConnectionError, RequestTimeoutError, RpcError
 
 __all__ = [
+    "API_VERSION",
     "ERROR_CLASSES",
     "METHODS",
     "ApiEvent",
