@@ -292,6 +292,32 @@ def test_a_call_made_while_the_server_is_down_is_answered_after_the_reconnect(se
     run(scenario())
 
 
+# Last: it stops the service for good.
+def test_with_the_server_gone_it_gives_up_and_close_ends_a_reconnect_at_once(service: TestService) -> None:
+    async def scenario() -> None:
+        giving = await connect(
+            service.url,
+            token=service.token("viewer"),
+            reconnect=ReconnectPolicy(initial_delay=0.02, max_delay=0.04, max_attempts=3),
+        )
+        forever = await connect(service.url, token=service.token("viewer"), reconnect=ReconnectPolicy(0.02, 0.04))
+        sub = await giving.subscribe(["camera.*"])
+        await asyncio.to_thread(service.stop)
+        end = await asyncio.wait_for(sub.wait_ended(), 10)
+        assert end.reason == "connection_closed"
+        assert giving.state == "closed"
+        with pytest.raises(ClientConnectionError):
+            await giving.get_camera_list()
+        await eventually(lambda: forever.state == "reconnecting", 5, "reconnecting")
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        await forever.close()
+        assert forever.state == "closed"
+        assert loop.time() - started < 2, "close does not wait for the reconnects"
+
+    run(scenario())
+
+
 def test_a_credential_is_required() -> None:
     with pytest.raises(TypeError):
         run(CameraServiceClient.connect("ws://127.0.0.1:1/ws"))

@@ -239,6 +239,22 @@ describe("camera-service TypeScript client", { skip: skip ?? false }, () => {
     assert.equal(typeof info.version, "string");
     assert.equal(client.reconnects, 1);
   });
+
+  // Last: it stops the service for good.
+  test("with the server gone it gives up after maxAttempts; close() ends a reconnect at once", async () => {
+    const giving = await open({ token: service.token("viewer"), reconnect: { initialDelayMs: 20, maxDelayMs: 40, maxAttempts: 3 } });
+    const forever = await open({ token: service.token("viewer"), reconnect: { initialDelayMs: 20, maxDelayMs: 40 } });
+    const sub = await giving.subscribe(["camera.*"]);
+    await service.stop();
+    assert.equal((await Promise.race([sub.ended, sleep(10000).then(() => null)]))?.reason, "connection_closed");
+    assert.equal(giving.state, "closed");
+    await assert.rejects(giving.getCameraList(), ConnectionError);
+    await eventually(() => forever.state === "reconnecting", 5000, "reconnecting");
+    const started = Date.now();
+    await forever.close();
+    assert.equal(forever.state, "closed");
+    assert.ok(Date.now() - started < 2000, "close does not wait for the reconnects");
+  });
 });
 
 test("the client refuses to start without a credential", { skip: skip ?? false }, async () => {

@@ -351,6 +351,7 @@ class CameraServiceClient(GeneratedMethods):
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._reader
         if self._reconnect_task is not None and self._reconnect_task is not asyncio.current_task():
+            self._reconnect_task.cancel()  # a connect in progress closes what it opened
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._reconnect_task
         self._shutdown(SubscriptionEnd("client_closed"), ClientConnectionError("the client was closed"))
@@ -564,7 +565,7 @@ class CameraServiceClient(GeneratedMethods):
                 last = e
                 if e.code == AUTH_REQUIRED:
                     break  # the credential is refused: retrying will not help
-            except (ClientConnectionError, RequestTimeoutError, OSError) as e:
+            except Exception as e:  # noqa: BLE001 (any failure to connect is retried)
                 last = e
         if not self._closing:
             self._shutdown(SubscriptionEnd("connection_closed", error=last), last)
