@@ -16,6 +16,7 @@ use ports::api::{
 };
 use ports::auth::{CredentialError, Identity, KeyStore, TokenVerifier};
 use ports::clock::Clock;
+use ports::metrics::MetricFamily;
 use serde_json::{json, Value};
 use slog::{info, o, warn, Logger};
 
@@ -491,13 +492,13 @@ impl ApiGateway for Gateway {
         self.core.status_report()
     }
 
-    async fn metrics_text(&self) -> String {
+    async fn metrics(&self) -> Vec<MetricFamily> {
         self.core.refresh_gauges();
-        let mut text = self.core.metrics.to_prometheus();
+        let mut families = self.core.metrics.families();
         if let Some(b) = self.core.broker.get() {
-            crate::mqtt::write_prometheus(&mut text, &b.stats());
+            families.extend(crate::mqtt::metric_families(&b.stats()));
         }
-        text
+        families
     }
 
     async fn download(

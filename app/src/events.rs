@@ -15,6 +15,8 @@
 //! - Dropping a `Subscription` unsubscribes it.
 //! - `close` (the service stops) ends every subscription after the events already queued:
 //!   a subscriber reads them all, then `StreamEnd::Closed`.
+//!
+//! Past 600 lines only by its tests (the hub is ~390 lines).
 
 use std::collections::VecDeque;
 use std::future::poll_fn;

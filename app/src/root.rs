@@ -1,5 +1,8 @@
 //! The composition root: builds every adapter from the configuration and wires them to the
 //! use cases. The only place in `app` that names concrete adapters.
+//!
+//! One file of ~670 lines on purpose: it is the only module of `app` allowed to name concrete
+//! adapters (`tests/tests/layering.rs`), so all the wiring, `DoctorHost` included, stays here.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -568,7 +571,7 @@ fn stream_plane(
         },
         local_rtsp: format!("rtsp://127.0.0.1:{}/", mtx.rtsp_port),
         encoding,
-        ffmpeg,
+        publisher: Arc::new(cs_ffmpeg::FfmpegPublisher::new(ffmpeg)),
         reconcile_every: Duration::from_secs(mtx.reconcile_secs),
         cameras: Arc::clone(cameras),
         health: Arc::clone(health),

@@ -1,4 +1,7 @@
 //! The sections of the configuration file, with their defaults and checks.
+//!
+//! One file of ~980 lines: every section of the YAML file with its defaults and checks, in the
+//! file's order, so one place documents the whole configuration.
 
 use std::path::PathBuf;
 

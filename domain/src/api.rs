@@ -2,6 +2,9 @@
 //!
 //! `Call::parse` turns a method name and its JSON params into a value whose fields are
 //! already valid (parse, don't validate): handlers never re-check them.
+//!
+//! One file of ~900 lines, ~230 of them tests: the method table and one typed params parser per
+//! method are the contract, read in one place.
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer};

@@ -7,6 +7,8 @@
 //! macroblocks per frame and 40500 per second, so 1280x720 (3600 macroblocks) is out of
 //! reach below level 3.1 and a 16:9 camera is encoded at 768x432 at 30 fps. A stream that
 //! claims level 3.0 is a level 3.0 stream.
+//!
+//! Past 600 lines only by its tests (the rules are ~550).
 
 use std::fmt;
 

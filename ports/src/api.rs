@@ -148,8 +148,8 @@ pub trait ApiGateway: Send + Sync + 'static {
     /// `GET /health`: the component report (same data as `get_status`).
     async fn health(&self) -> Value;
 
-    /// `GET /metrics`: Prometheus text format.
-    async fn metrics_text(&self) -> String;
+    /// `GET /metrics`: every figure; the transport renders the exposition format.
+    async fn metrics(&self) -> Vec<crate::metrics::MetricFamily>;
 
     /// `GET /files/{kind}/{name}` with a bearer token (JWT or API key), viewer or above.
     async fn download(

@@ -14,6 +14,7 @@ pub mod controls;
 pub mod events;
 pub mod files;
 pub mod media_server;
+pub mod metrics;
 pub mod probe;
 pub mod supervisor;
 pub mod system;

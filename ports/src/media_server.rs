@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
-use domain::stream::PathConfig;
-use domain::Timestamp;
+use domain::stream::{PathConfig, Publication};
+use domain::{Resolution, Timestamp};
 use thiserror::Error;
 
 /// A path as the media server runs it now.
@@ -113,4 +113,26 @@ pub trait StreamReader: Send + Sync + 'static {
     /// Writes a picture a reader kept ([`StreamFrame::jpeg`]) to `path` (a tier-1 or tier-2
     /// snapshot).
     async fn save_frame(&self, jpeg: &[u8], path: &std::path::Path) -> Result<(), String>;
+}
+
+/// Why a publisher command could not be made.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum PublisherError {
+    /// MediaMTX expands `$NAME` in hook commands before splitting them (even inside quotes),
+    /// so text with `$` cannot be passed through; nor can control characters.
+    #[error(
+        "{what} {text:?} cannot be put in a MediaMTX hook command ('$' or a control character)"
+    )]
+    UnsafeText { what: &'static str, text: String },
+    #[error("test pattern must be an ffmpeg lavfi source name (letters, digits, _), got {0:?}")]
+    BadPattern(String),
+    #[error("no frame size of a {0} source fits the video encoding")]
+    NoFit(Resolution),
+}
+
+/// Makes the command line a path's `runOnDemand` publisher runs (the ffmpeg adapter).
+pub trait PublisherCommands: Send + Sync + 'static {
+    /// One line for MediaMTX's command splitter, publishing `publication` over RTSP to the
+    /// path it runs for (`$RTSP_PORT` and `$MTX_PATH` left for MediaMTX to expand).
+    fn publisher_command(&self, publication: &Publication) -> Result<String, PublisherError>;
 }

@@ -5,8 +5,9 @@
 pub struct ProcessSample {
     /// Resident set size.
     pub rss_bytes: u64,
-    /// CPU used since the previous sample, in percent of one core (200 = two cores busy).
-    pub cpu_percent: f64,
+    /// CPU time (user + system) used since the process started, in seconds: a counter, so
+    /// any number of readers can take rates from it without disturbing each other.
+    pub cpu_seconds_total: f64,
     pub threads: u64,
     pub open_fds: u64,
 }
@@ -16,7 +17,6 @@ pub struct ProcessSample {
 pub struct ProcessStatsError(pub String);
 
 pub trait ProcessStats: Send + Sync + 'static {
-    /// Reads the figures now; `cpu_percent` covers the time since the previous call
-    /// (or since the figures were first asked for, on the first call).
+    /// Reads the figures now. Holds no state between calls.
     fn sample(&self) -> Result<ProcessSample, ProcessStatsError>;
 }

@@ -1,5 +1,7 @@
 //! Live events, black-box: topic subscriptions with filters and roles, the notifications
 //! camera hot-plug and recordings produce, unsubscribe, and slow subscribers.
+//!
+//! One file of ~680 lines: every events test shares the subscription helpers.
 
 use std::time::Duration;
 

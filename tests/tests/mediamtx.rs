@@ -7,6 +7,9 @@
 //! `skipped:` notice when there is none, a failure with `CS_REQUIRE_MEDIAMTX=1`). Fault
 //! injection (a failing or hung API, paths edited by hand) and the request checks run on the
 //! fake only; HLS and WebRTC (WHEP) playback on the real server only.
+//!
+//! One file of ~820 lines: every scenario runs on the fake and the real MediaMTX through the
+//! same helpers.
 
 use std::time::Duration;
 

@@ -1,6 +1,8 @@
 //! ffmpeg and ffprobe behind the `Capture` and `MediaInspector` ports.
 //!
-//! - [`command`] builds every command line (the only place that knows ffmpeg's options);
+//! - [`command`] builds every capture command line, [`publisher`] MediaMTX's `runOnDemand`
+//!   publisher ([`FfmpegPublisher`]) with the same input options: the only places that
+//!   know ffmpeg's options;
 //! - [`process`] runs them without a shell, with timeouts, kill-on-drop and the tail of
 //!   their error output in every error;
 //! - [`FfmpegCapture`] takes stills and starts recordings ([`FfmpegRecorder`]);
@@ -10,6 +12,7 @@ pub mod command;
 mod probe;
 pub mod process;
 pub mod progress;
+pub mod publisher;
 mod recorder;
 pub mod tools;
 
@@ -22,6 +25,7 @@ use ports::camera::CaptureSource;
 use ports::capture::{Capture, CaptureError, Recorder, RecordingRequest, Still, StillRequest};
 
 pub use probe::FfprobeInspector;
+pub use publisher::FfmpegPublisher;
 pub use recorder::FfmpegRecorder;
 
 /// Where the tools are and how long they may take.

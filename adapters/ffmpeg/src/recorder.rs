@@ -2,6 +2,9 @@
 //! and sending preview JPEGs on stdout for snapshots while it holds the device; or an ffmpeg
 //! copying a stream (MediaMTX's path) into the same containers, for which any end it was not
 //! asked for is the stream going away, a failure.
+//!
+//! One file of ~670 lines: the supervised recording process, its stop protocol and its progress
+//! watching share one state machine; split, each half would need the other's internals.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;

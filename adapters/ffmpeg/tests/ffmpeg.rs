@@ -1,4 +1,6 @@
 //! The ffmpeg adapter against the real ffmpeg and ffprobe, with lavfi test patterns.
+//!
+//! One file of ~630 lines: every test runs the real ffmpeg through the same helpers.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};

@@ -122,10 +122,10 @@ pub async fn handle(
                     &json!({"error": "/metrics is served to loopback clients only"}),
                 )
             } else {
-                let text = shared.gateway.metrics_text().await;
+                let text = crate::prometheus::render(&shared.gateway.metrics().await);
                 response(
                     StatusCode::OK,
-                    "text/plain; version=0.0.4; charset=utf-8",
+                    crate::prometheus::CONTENT_TYPE,
                     HttpBody::from(text),
                 )
             }

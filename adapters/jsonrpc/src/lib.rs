@@ -11,6 +11,7 @@ mod conn;
 pub mod fuzz;
 mod http_routes;
 mod limits;
+mod prometheus;
 mod rpc;
 mod server;
 mod ws;

@@ -4,6 +4,9 @@
 //!
 //! Error objects and codes for the protocol itself (-32700, -32600, oversized) are jsonrpsee's
 //! (`jsonrpsee::types`), so clients see what a jsonrpsee server would answer.
+//!
+//! Past 600 lines only by its tests (the engine is ~580): framing, batches and the answers they
+//! need are one protocol.
 
 use std::future::Future;
 use std::pin::Pin;

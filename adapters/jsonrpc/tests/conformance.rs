@@ -5,6 +5,9 @@
 //! Where Autobahn's server echoes, ours answers JSON-RPC: an `echo` call's answer carries
 //! the text's length, which proves the message arrived whole. docs/websocket-conformance.md
 //! lists every case with what it expects.
+//!
+//! One file of ~1,000 lines: the conformance suite of docs/websocket-conformance.md, one test
+//! per item in its order, sharing one client.
 
 mod common;
 

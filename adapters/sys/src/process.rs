@@ -1,18 +1,15 @@
 //! `ports::system::ProcessStats` from `/proc/self`.
 
 use std::path::PathBuf;
-use std::sync::Mutex;
-use std::time::Instant;
 
 use nix::unistd::{sysconf, SysconfVar};
 use ports::system::{ProcessSample, ProcessStats, ProcessStatsError};
 
-/// Reads `/proc/self/{status,stat,fd}`; CPU percent is measured between samples.
+/// Reads `/proc/self/{status,stat,fd}`; CPU is the cumulative `utime + stime`, so a
+/// sample depends on no earlier one.
 pub struct ProcStats {
     proc_dir: PathBuf,
     ticks_per_sec: f64,
-    /// CPU ticks and the instant of the previous sample.
-    last: Mutex<Option<(u64, Instant)>>,
 }
 
 /// The figures `/proc/<pid>/status` gives.
@@ -23,7 +20,7 @@ pub struct StatusFigures {
 }
 
 impl ProcStats {
-    /// This process. The first sample's CPU figure covers the time since this call.
+    /// This process.
     pub fn new() -> ProcStats {
         ProcStats::at("/proc/self")
     }
@@ -35,22 +32,10 @@ impl ProcStats {
             // USER_HZ is 100 on every Linux architecture.
             _ => 100.0,
         };
-        let stats = ProcStats {
+        ProcStats {
             proc_dir: proc_dir.into(),
             ticks_per_sec,
-            last: Mutex::new(None),
-        };
-        if let Ok(ticks) = stats.cpu_ticks() {
-            *stats.lock_last() = Some((ticks, Instant::now()));
         }
-        stats
-    }
-
-    fn lock_last(&self) -> std::sync::MutexGuard<'_, Option<(u64, Instant)>> {
-        // The guarded value is plain data: a panic elsewhere cannot leave it half-written.
-        self.last
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn read(&self, name: &str) -> Result<String, ProcessStatsError> {
@@ -88,26 +73,9 @@ impl ProcessStats for ProcStats {
             .ok_or_else(|| ProcessStatsError("status lacks VmRSS or Threads".to_owned()))?;
         let ticks = self.cpu_ticks()?;
         let open_fds = self.open_fds()?;
-        let now = Instant::now();
-        let cpu_percent = {
-            let mut last = self.lock_last();
-            let percent = match *last {
-                Some((before, at)) => {
-                    let wall = now.duration_since(at).as_secs_f64();
-                    if wall > 0.0 {
-                        ticks.saturating_sub(before) as f64 / self.ticks_per_sec / wall * 100.0
-                    } else {
-                        0.0
-                    }
-                }
-                None => 0.0,
-            };
-            *last = Some((ticks, now));
-            percent
-        };
         Ok(ProcessSample {
             rss_bytes: figures.rss_bytes,
-            cpu_percent,
+            cpu_seconds_total: ticks as f64 / self.ticks_per_sec,
             threads: figures.threads,
             open_fds,
         })
@@ -196,14 +164,14 @@ mod tests {
         assert!(s.threads >= 1);
         // stdin/stdout/stderr plus the file held open above.
         assert!(s.open_fds >= 4, "open_fds = {}", s.open_fds);
-        assert!(s.cpu_percent >= 0.0);
+        assert!(s.cpu_seconds_total >= 0.0);
         drop(file);
     }
 
     #[test]
     fn busy_work_between_samples_shows_as_cpu_use() {
         let stats = ProcStats::new();
-        stats.sample().expect("/proc/self is readable");
+        let first = stats.sample().expect("/proc/self is readable");
         // Spin until the kernel has charged this process at least one more tick.
         let before = stats.cpu_ticks().expect("/proc/self/stat is readable");
         let mut x = 0u64;
@@ -214,6 +182,11 @@ mod tests {
             std::hint::black_box(x);
         }
         let s = stats.sample().expect("/proc/self is readable");
-        assert!(s.cpu_percent > 0.0, "cpu_percent = {}", s.cpu_percent);
+        assert!(
+            s.cpu_seconds_total > first.cpu_seconds_total,
+            "{} then {}",
+            first.cpu_seconds_total,
+            s.cpu_seconds_total
+        );
     }
 }

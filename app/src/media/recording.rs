@@ -1,6 +1,10 @@
 //! `start_recording` / `stop_recording`: reserving files, choosing the source, the
 //! watcher of each running recording and how it ends (in media mode `auto`, a recording
 //! whose stream ends goes on from the device: `go_on_from_device`).
+//!
+//! One file of ~640 lines: starting, watching and ending a recording are one life cycle over
+//! the same state (`go_on_from_device` changes recorder mid-way); the snapshot side lives in
+//! `snapshot.rs`.
 
 use super::*;
 

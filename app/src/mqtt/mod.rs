@@ -21,6 +21,7 @@ use domain::{ApiError, CameraId, ErrorKind, Role, SafeFileName, Timestamp};
 use ports::api::ApiConnection;
 use ports::auth::Identity;
 use ports::broker::{BrokerListener, BrokerStats, MessageBroker, Outgoing};
+use ports::metrics::MetricFamily;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use slog::{debug, info, warn, Logger};
@@ -137,54 +138,40 @@ impl From<BrokerStats> for MqttFigures {
     }
 }
 
-/// The bridge's series for `/metrics` (Prometheus text format).
-pub fn write_prometheus(out: &mut String, s: &BrokerStats) {
-    use std::fmt::Write as _;
-    let series: [(&str, &str, &str, u64); 6] = [
-        (
+/// The bridge's figures for `GET /metrics`.
+pub fn metric_families(s: &BrokerStats) -> [MetricFamily; 6] {
+    [
+        MetricFamily::gauge(
             "mqtt_connected",
-            "gauge",
             "1 while connected to the MQTT broker.",
-            s.connected as u64,
+            if s.connected { 1.0 } else { 0.0 },
         ),
-        (
+        MetricFamily::counter(
             "mqtt_sent_total",
-            "counter",
             "Messages handed to the MQTT broker connection.",
             s.sent,
         ),
-        (
+        MetricFamily::counter(
             "mqtt_dropped_total",
-            "counter",
             "Events dropped (oldest first) because the MQTT outgoing queue was full.",
             s.dropped,
         ),
-        (
+        MetricFamily::gauge(
             "mqtt_queued",
-            "gauge",
             "Messages waiting for the MQTT broker.",
-            s.queued,
+            s.queued as f64,
         ),
-        (
+        MetricFamily::counter(
             "mqtt_connects_total",
-            "counter",
             "Connections made to the MQTT broker.",
             s.connects,
         ),
-        (
+        MetricFamily::counter(
             "mqtt_received_total",
-            "counter",
             "Messages received from the MQTT broker.",
             s.received,
         ),
-    ];
-    for (name, kind, help, value) in series {
-        // Writing to a String cannot fail.
-        let _ = writeln!(
-            out,
-            "# HELP camera_service_{name} {help}\n# TYPE camera_service_{name} {kind}\ncamera_service_{name} {value}"
-        );
-    }
+    ]
 }
 
 #[derive(Debug, Clone, Serialize)]

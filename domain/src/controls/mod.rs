@@ -5,6 +5,9 @@
 //! id that survives kernel renames. [`plan`] turns a client's `{id_or_name: value}` into
 //! the ordered driver writes, or the first reason it cannot be done — all before anything
 //! is applied. [`memory`] keeps what was set per camera identity so it can be re-applied.
+//!
+//! One file of ~670 lines: the control model, the plan that checks a change and the auto/manual
+//! pairs are one set of rules; the tests are in `tests.rs`, known ids in `cids.rs`.
 
 pub mod cids;
 pub mod memory;

@@ -22,6 +22,9 @@
 //! server), [`FakeMediamtx::restart_empty`], and [`FakeMediamtx::requests`] for assertions.
 //!
 //! It binds 127.0.0.1 on a free port and stops when dropped or [`FakeMediamtx::stop`]ped.
+//!
+//! One file of ~1,000 lines: the fake's state, its spec-checked routes and its fault knobs are
+//! one server; the spec checks are in `spec.rs`, the RTSP relay in `rtsp.rs`.
 
 pub mod godur;
 pub mod rtsp;
@@ -734,9 +737,12 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
                 async move { Ok::<_, Infallible>(handle(&shared, req).await) }
             });
             let conn = http1::Builder::new().serve_connection(TokioIo::new(stream), svc);
+            // Biased: once the epoch moved (the fake went down), a request already waiting on
+            // this kept-alive connection must not be served (it was, one run in many).
             tokio::select! {
-                _ = conn => {}
+                biased;
                 _ = epoch.changed() => {}
+                _ = conn => {}
             }
         });
     }

@@ -22,6 +22,9 @@
 //! Paths are the configured plain names; any other name is publishable when `all_others`
 //! (or `all`) is configured, and its runtime path exists while it is published. `~regex`
 //! names are not matched.
+//!
+//! One file of ~1,100 lines: a self-contained minimal RTSP relay (no RTSP library), whose
+//! sessions, interleaved framing and SDP are one protocol.
 
 use std::collections::HashMap;
 use std::process::Stdio;

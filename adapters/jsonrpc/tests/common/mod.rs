@@ -110,8 +110,8 @@ impl ApiGateway for Gateway {
     async fn health(&self) -> Value {
         json!({})
     }
-    async fn metrics_text(&self) -> String {
-        String::new()
+    async fn metrics(&self) -> Vec<ports::metrics::MetricFamily> {
+        Vec::new()
     }
     async fn download(
         &self,

@@ -12,20 +12,27 @@
 //! Lifecycle: the path config is the same for every use (MediaMTX would recreate a path
 //! whose config changes, dropping its readers); each use's policy is kept by holding a
 //! reader of the service's own (`StreamReader`) for as long as `StreamHolds` says.
+//!
+//! This module is the stream API (start/stop/status/urls, recording holds, snapshots from
+//! the stream); `reconcile` is the loop that keeps MediaMTX in step and decides the plane.
 
-use std::collections::{BTreeMap, HashMap};
+mod reconcile;
+
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use domain::media::{SnapshotTier, VideoEncoding};
 use domain::stream::{
-    managed_camera, path_name, reconcile, PathConfig, PublisherCommand, PublisherInput,
-    StreamEndpoints, StreamHolds, PUBLISHER_START_TIMEOUT,
+    managed_camera, path_name, PathConfig, Publication, PublisherInput, StreamEndpoints,
+    StreamHolds, PUBLISHER_START_TIMEOUT,
 };
 use domain::{ApiError, CameraId, ErrorKind, Resolution};
 use ports::camera::CaptureSource;
 use ports::clock::Clock;
-use ports::media_server::{MediaServer, MediaServerError, PathStatus, StreamHandle, StreamReader};
+use ports::media_server::{
+    MediaServer, MediaServerError, PathStatus, PublisherCommands, StreamHandle, StreamReader,
+};
 use serde_json::{json, Value};
 use slog::{info, warn, Logger};
 use tokio::sync::Notify;
@@ -74,8 +81,8 @@ pub struct StreamsParts {
     /// Where the service itself reads streams (`rtsp://127.0.0.1:<rtsp_port>/`).
     pub local_rtsp: String,
     pub encoding: VideoEncoding,
-    /// The ffmpeg MediaMTX runs as publisher.
-    pub ffmpeg: String,
+    /// The publisher command MediaMTX runs for a camera's path.
+    pub publisher: Arc<dyn PublisherCommands>,
     pub reconcile_every: Duration,
     pub cameras: Arc<CameraRegistry>,
     pub health: Arc<Health>,
@@ -183,9 +190,9 @@ impl Streams {
         }
     }
 
-    /// What a camera's publisher reads.
-    fn publisher_input(&self, camera: &CameraEntry) -> Option<PublisherInput> {
-        Some(match &camera.source {
+    /// What a camera's publisher publishes.
+    fn publication(&self, camera: &CameraEntry) -> Option<Publication> {
+        let input = match &camera.source {
             CaptureSource::Device { path } => PublisherInput::Device {
                 path: path.to_str()?.to_owned(),
                 capture: self.parts.encoding.plan(&camera.capabilities)?.capture,
@@ -198,187 +205,27 @@ impl Streams {
                     fps: fps.unwrap_or(VideoEncoding::PREFERRED_MAX_FPS),
                 }
             }
+        };
+        Some(Publication {
+            input,
+            encoding: self.parts.encoding,
         })
     }
 
-    /// The size and rate a camera's publisher encodes at (as `PublisherCommand` fits them).
+    /// The size and rate a camera's publisher encodes at.
     fn published_mode(&self, camera: &CameraEntry) -> Option<(Resolution, f64)> {
-        let (size, fps) = match self.publisher_input(camera)? {
-            PublisherInput::Device { capture, .. } => (capture.size, capture.fps),
-            PublisherInput::TestPattern { size, fps, .. } => (size, Some(fps)),
-        };
-        self.parts.encoding.fit(size, fps)
+        self.publication(camera)?.output_mode()
     }
 
     /// The path a connected camera should have; `None` when no publisher can be made for it.
     fn desired_for(&self, camera: &CameraEntry) -> Option<PathConfig> {
-        let input = self.publisher_input(camera)?;
-        match PublisherCommand::new(&self.parts.ffmpeg, &input, &self.parts.encoding) {
+        let publication = self.publication(camera)?;
+        match self.parts.publisher.publisher_command(&publication) {
             Ok(cmd) => Some(PathConfig::on_demand(&cmd)),
             Err(e) => {
                 warn!(self.parts.log, "no stream for this camera"; "camera" => %camera.id, "reason" => e.to_string());
                 None
             }
-        }
-    }
-
-    fn desired(&self) -> BTreeMap<CameraId, PathConfig> {
-        self.parts
-            .cameras
-            .list()
-            .iter()
-            .filter(|c| c.status.is_usable())
-            .filter_map(|c| Some((c.id, self.desired_for(c)?)))
-            .collect()
-    }
-
-    /// Keeps MediaMTX in step until the task is dropped.
-    pub async fn run(self: Arc<Self>) {
-        loop {
-            self.reconcile_once().await;
-            tokio::select! {
-                _ = tokio::time::sleep(self.parts.reconcile_every) => {}
-                _ = self.wake.notified() => {}
-            }
-        }
-    }
-
-    /// One pass: probe, diff, fix, then the holds. Returns whether MediaMTX answered.
-    pub async fn reconcile_once(&self) -> bool {
-        let server = &self.parts.server;
-        let result = async {
-            server.probe().await?;
-            let desired = self.desired();
-            let actual = server.path_configs().await?;
-            let plan = reconcile(&desired, &actual);
-            let mut refused = Vec::new();
-            let mut note = |camera: CameraId, what: &str, r: Result<(), MediaServerError>| match r {
-                Ok(()) => {
-                    info!(self.parts.log, "path reconciled"; "camera" => %camera, "action" => what);
-                    Ok(())
-                }
-                Err(e) if e.is_unavailable() => Err(e),
-                Err(e) => {
-                    warn!(self.parts.log, "MediaMTX refused a path"; "camera" => %camera, "action" => what, "error" => e.to_string());
-                    refused.push(format!("{camera}: {e}"));
-                    Ok(())
-                }
-            };
-            for (camera, cfg) in &plan.add {
-                note(*camera, "add", server.ensure_path(&path_name(*camera), cfg).await)?;
-            }
-            for (camera, cfg) in &plan.patch {
-                note(*camera, "patch", server.patch_path(&path_name(*camera), cfg).await)?;
-            }
-            for camera in &plan.delete {
-                note(*camera, "delete", server.remove_path(&path_name(*camera)).await)?;
-            }
-            let statuses = server.path_statuses().await?;
-            Ok::<_, MediaServerError>((desired.len(), refused, statuses))
-        }
-        .await;
-        match result {
-            Ok((paths, refused, statuses)) => {
-                self.became_available(paths, &refused);
-                self.keep_holds(&statuses).await;
-                true
-            }
-            Err(e) => {
-                self.became_unavailable(&e);
-                false
-            }
-        }
-    }
-
-    fn became_available(&self, paths: usize, refused: &[String]) {
-        let was = self.lock().available.replace(true);
-        if was != Some(true) {
-            info!(self.parts.log, "MediaMTX answers: streams through MediaMTX"; "api" => &self.parts.api_url);
-        }
-        let (status, details) = if refused.is_empty() {
-            (
-                ComponentStatus::Healthy,
-                format!("mediamtx at {}: {paths} camera paths", self.parts.api_url),
-            )
-        } else {
-            (
-                ComponentStatus::Degraded,
-                format!(
-                    "mediamtx at {} refused paths: {}",
-                    self.parts.api_url,
-                    refused.join("; ")
-                ),
-            )
-        };
-        self.parts.health.set(health::MEDIA_SERVER, status, details);
-    }
-
-    fn became_unavailable(&self, e: &MediaServerError) {
-        let was = {
-            let mut st = self.lock();
-            // Without MediaMTX nobody serves the held streams: let the readers go.
-            for cam in st.cameras.values_mut() {
-                cam.reader = None;
-            }
-            st.available.replace(false)
-        };
-        if was != Some(false) {
-            warn!(self.parts.log, "MediaMTX does not answer: direct mode"; "api" => &self.parts.api_url, "error" => e.to_string());
-        }
-        let plane = if self.parts.forced {
-            "media.mode is mediamtx: no streams until it answers; snapshots and recordings direct"
-        } else {
-            "auto mode: direct capture, no streams until it answers"
-        };
-        self.parts.health.set(
-            health::MEDIA_SERVER,
-            ComponentStatus::Degraded,
-            format!(
-                "MediaMTX API at {} not answering ({e}); {plane}",
-                self.parts.api_url
-            ),
-        );
-    }
-
-    /// Renews viewing holds from the readers MediaMTX reports, lets go of streams whose
-    /// holds ended and re-attaches readers that ended while a hold lasts.
-    async fn keep_holds(&self, statuses: &[PathStatus]) {
-        let now = self.parts.clock.now();
-        let present: Vec<CameraId> = self
-            .parts
-            .cameras
-            .list()
-            .iter()
-            .filter(|c| c.status.is_usable())
-            .map(|c| c.id)
-            .collect();
-        let readers: HashMap<CameraId, u32> = statuses
-            .iter()
-            .filter_map(|s| Some((managed_camera(&s.name)?, s.readers)))
-            .collect();
-        let reattach: Vec<CameraId> = {
-            let mut st = self.lock();
-            st.cameras.retain(|id, _| present.contains(id));
-            let mut reattach = Vec::new();
-            for (id, cam) in st.cameras.iter_mut() {
-                let others = readers
-                    .get(id)
-                    .copied()
-                    .unwrap_or(0)
-                    .saturating_sub(cam.own_readers());
-                if others > 0 {
-                    cam.holds.viewer_seen(now);
-                }
-                if !cam.holds.is_held(now) {
-                    cam.reader = None;
-                } else if !cam.reader.as_ref().is_some_and(|r| r.is_reading()) {
-                    reattach.push(*id);
-                }
-            }
-            reattach
-        };
-        for id in reattach {
-            self.attach(id).await;
         }
     }
 
