@@ -71,6 +71,13 @@ enum Command {
         #[arg(long, env = "CAMERA_SERVICE_TOKEN", hide_env_values = true)]
         token: Option<String>,
     },
+    /// Print the OpenRPC document of this build's API (what `rpc.discover` answers); no
+    /// server needed. The clients' generators read it.
+    Openrpc {
+        /// The `/ws` URL put in `servers` (default: ws://127.0.0.1:<configured port>/ws).
+        #[arg(long)]
+        url: Option<String>,
+    },
     /// List every box and camera on an MQTT broker (from their retained states); with
     /// --follow, then stream events fleet-wide.
     Fleet {
@@ -140,6 +147,7 @@ pub fn methods_help() -> String {
 fn method_about(name: &str) -> &'static str {
     match name {
         "ping" => "liveness check",
+        "rpc.discover" => "the OpenRPC document of the API (also: camera-service openrpc)",
         "authenticate" => "authenticate the connection (call does it for you)",
         "get_camera_list" => "every camera and its status",
         "get_camera_status" => "one camera, its capabilities, stream and recording",
@@ -314,6 +322,13 @@ fn run(cli: Cli) -> Result<(), String> {
             topics,
             follow,
         } => runtime()?.block_on(fleet(&config, broker, &topics, follow)),
+        Command::Openrpc { url } => {
+            let url = url.unwrap_or_else(|| format!("ws://127.0.0.1:{}/ws", config.server.port));
+            let doc = domain::contract::document(crate::dispatch::VERSION, &url);
+            let text = serde_json::to_string_pretty(&doc).map_err(|e| e.to_string())?;
+            println!("{text}");
+            Ok(())
+        }
     }
 }
 

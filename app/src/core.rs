@@ -128,6 +128,7 @@ impl Core {
             core: Arc::clone(self),
             id,
             peer: None,
+            host: None,
             state: Mutex::new(SessionState {
                 auth: Some(identity),
                 header_error: None,
@@ -197,6 +198,8 @@ pub struct Session {
     core: Arc<Core>,
     id: u64,
     peer: Option<SocketAddr>,
+    /// The upgrade's `Host` header (`rpc.discover`'s server URL).
+    host: Option<String>,
     state: Mutex<SessionState>,
     tally: ConnectionTally,
     log: Logger,
@@ -313,6 +316,7 @@ impl Session {
         let call = Call::parse(method, params).map_err(|e| (Some(method), e))?;
         let result = match call {
             Call::Authenticate { auth_token } => self.authenticate(&auth_token).await,
+            Call::RpcDiscover => Ok(self.core.openrpc(self.host.as_deref())),
             Call::SubscribeEvents(_) | Call::UnsubscribeEvents { .. } => Err(ApiError::new(
                 ErrorKind::InvalidRequest,
                 "subscription_needs_id",
@@ -450,6 +454,7 @@ impl ApiGateway for Gateway {
             core: Arc::clone(core),
             id,
             peer: info.peer,
+            host: info.host,
             state: Mutex::new(SessionState {
                 auth: None,
                 header_error: None,

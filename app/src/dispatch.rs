@@ -92,6 +92,13 @@ impl Core {
         }
     }
 
+    /// `rpc.discover`: the OpenRPC document, its server the `/ws` URL of `host` (the
+    /// request's `Host` header) or of the configured address.
+    pub fn openrpc(&self, host: Option<&str>) -> Value {
+        let bind = format!("{}:{}", self.config.server.host, self.config.server.port);
+        domain::contract::document(VERSION, &domain::contract::ws_url(host, &bind))
+    }
+
     /// Stream URLs of a camera (`rtsp`, `webrtc`, `hls`); `{}` without a media server.
     pub fn stream_urls(&self, device: domain::CameraId) -> Value {
         match &self.streams {

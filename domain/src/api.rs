@@ -6,6 +6,7 @@
 //! One file of ~900 lines, ~230 of them tests: the method table and one typed params parser per
 //! method are the contract, read in one place.
 
+use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
@@ -50,6 +51,7 @@ const ADMIN: Option<Role> = Some(Role::Admin);
 
 methods! {
     Ping => "ping", NONE, [];
+    RpcDiscover => "rpc.discover", NONE, [];
     Authenticate => "authenticate", NONE, ["auth_token"];
     GetCameraList => "get_camera_list", VIEWER, [];
     GetCameraStatus => "get_camera_status", VIEWER, ["device"];
@@ -210,7 +212,7 @@ impl<'de> Deserialize<'de> for Positive {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SnapshotParams {
     pub device: CameraId,
@@ -226,7 +228,7 @@ fn default_quality() -> Quality {
     Quality::DEFAULT
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RecordingParams {
     pub device: CameraId,
@@ -236,7 +238,7 @@ pub struct RecordingParams {
     pub format: RecordingFormat,
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ListParams {
     #[serde(default = "default_limit")]
@@ -251,7 +253,7 @@ fn default_limit() -> PageLimit {
     PageLimit::DEFAULT
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RetentionUpdate {
     #[serde(default)]
@@ -268,59 +270,63 @@ pub struct SubscribeParams {
     pub filter: EventFilter,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct RawSubscribe {
+pub(crate) struct RawSubscribe {
+    /// Topic names, group wildcards (`camera.*`) or `*`; never empty.
+    #[schemars(schema_with = "crate::contract::topic_patterns")]
     topics: Vec<String>,
     #[serde(default)]
     filters: Option<RawFilters>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct RawFilters {
+pub(crate) struct RawFilters {
     #[serde(default)]
     device: Option<CameraId>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct DeviceOnly {
+pub(crate) struct DeviceOnly {
     device: CameraId,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct FileOnly {
+pub(crate) struct FileOnly {
     filename: SafeFileName,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct TokenOnly {
+pub(crate) struct TokenOnly {
     auth_token: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct DryRun {
+pub(crate) struct DryRun {
     #[serde(default)]
     dry_run: bool,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct Nothing {}
+pub(crate) struct Nothing {}
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct SubscriptionOnly {
+pub(crate) struct SubscriptionOnly {
+    /// The id `subscribe_events` answered.
+    #[schemars(schema_with = "crate::contract::subscription_id")]
     subscription: Value,
 }
 
 /// `set_camera_controls`: the controls by id or name, in no particular order (the plan
 /// orders them), never empty; each value a number, `true`/`false`, or a menu entry's text.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SetControlsParams {
     pub device: CameraId,
@@ -333,6 +339,21 @@ pub struct SetControlsParams {
 /// The `controls` object of `set_camera_controls`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ControlRequest(pub Vec<(String, ControlInput)>);
+
+impl JsonSchema for ControlRequest {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "ControlRequest".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "Controls by id, older kernel name, driver name or CID (`0x009a0901`): a whole number, true/false, or a menu entry's text.",
+            "type": "object",
+            "minProperties": 1,
+            "additionalProperties": {"type": ["integer", "boolean", "string"]}
+        })
+    }
+}
 
 impl<'de> Deserialize<'de> for ControlRequest {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -367,6 +388,8 @@ impl<'de> Deserialize<'de> for ControlRequest {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Call {
     Ping,
+    /// The OpenRPC document (`rpc.discover`).
+    RpcDiscover,
     Authenticate {
         auth_token: String,
     },
@@ -438,6 +461,7 @@ impl Call {
         let obj = normalise(method, params)?;
         Ok(match method {
             Method::Ping => none(obj, Call::Ping)?,
+            Method::RpcDiscover => none(obj, Call::RpcDiscover)?,
             Method::Authenticate => Call::Authenticate {
                 auth_token: de::<TokenOnly>(obj)?.auth_token,
             },
@@ -511,6 +535,7 @@ impl Call {
     pub fn method(&self) -> Method {
         match self {
             Call::Ping => Method::Ping,
+            Call::RpcDiscover => Method::RpcDiscover,
             Call::Authenticate { .. } => Method::Authenticate,
             Call::GetCameraList => Method::GetCameraList,
             Call::GetCameraStatus { .. } => Method::GetCameraStatus,
@@ -699,7 +724,8 @@ mod tests {
         assert_eq!(need("get_camera_controls"), Some(Role::Viewer));
         assert_eq!(need("set_camera_controls"), Some(Role::Operator));
         assert_eq!(need("reset_camera_controls"), Some(Role::Operator));
-        assert_eq!(Method::ALL.len(), 30);
+        assert_eq!(need("rpc.discover"), None);
+        assert_eq!(Method::ALL.len(), 31);
     }
 
     #[test]
@@ -845,7 +871,7 @@ mod tests {
 
     proptest! {
         #[test]
-        fn parse_never_panics(m in 0usize..30, p in any_json()) {
+        fn parse_never_panics(m in 0usize..Method::ALL.len(), p in any_json()) {
             let _ = Call::parse(Method::ALL[m], Some(p));
         }
 

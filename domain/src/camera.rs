@@ -73,7 +73,7 @@ impl<'de> Deserialize<'de> for CameraId {
 }
 
 /// What clients see of a camera's state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum CameraStatus {
     Connected,

@@ -137,7 +137,7 @@ fn sort_rates(rates: &mut Vec<f64>) {
     rates.dedup();
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum SizeRangeKind {
     Stepwise,
@@ -145,14 +145,14 @@ pub enum SizeRangeKind {
 }
 
 /// A frame size a format offers: one discrete size, or a range.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(untagged)]
 pub enum FrameSize {
     Range(SizeRange),
     Discrete(DiscreteSize),
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DiscreteSize {
     pub width: u32,
@@ -161,7 +161,7 @@ pub struct DiscreteSize {
 }
 
 /// A stepwise or continuous size range; `frame_rates` are those at the maximum size.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SizeRange {
     #[serde(rename = "type")]
@@ -206,7 +206,7 @@ impl FrameSize {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PixelFormat {
     pub pixel_format: FourCc,
     pub description: String,
@@ -214,7 +214,7 @@ pub struct PixelFormat {
 }
 
 /// The mode the device reports now (`G_FMT` + `G_PARM`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CurrentMode {
     pub pixel_format: FourCc,
     pub width: u32,
@@ -234,7 +234,7 @@ pub struct DeviceDescription {
 }
 
 /// The `get_camera_capabilities` result.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Capabilities {
     pub device: CameraId,
     pub driver: String,

@@ -8,6 +8,7 @@ pub mod auth;
 pub mod backoff;
 pub mod camera;
 pub mod capabilities;
+pub mod contract;
 pub mod controls;
 pub mod error;
 pub mod events;

@@ -12,7 +12,7 @@ use crate::files::{RecordingFormat, SafeFileName};
 use crate::time::Timestamp;
 
 /// Where a recording's pictures come from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum RecordingOrigin {
     /// The camera itself: the recorder opens the device (or makes the simulated pattern) and

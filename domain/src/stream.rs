@@ -352,7 +352,7 @@ pub struct StreamEndpoints {
 }
 
 /// A camera's stream URLs as clients get them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct StreamUrls {
     pub rtsp: String,
     /// The WebRTC player page (MediaMTX serves it at `/<path>/`; without the slash it

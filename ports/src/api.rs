@@ -18,6 +18,8 @@ pub struct ConnectionInfo {
     pub peer: Option<SocketAddr>,
     /// `Authorization: Bearer <token>` of the WebSocket upgrade, if any.
     pub bearer: Option<String>,
+    /// The upgrade's `Host` header (the `servers` URL of `rpc.discover`), as sent.
+    pub host: Option<String>,
 }
 
 /// One notification for a subscriber.

@@ -248,9 +248,15 @@ async fn upgrade(
             Err(r) => return refuse_unauthenticated(&shared, peer, r),
         }
     }
+    let host = req
+        .headers()
+        .get(hyper::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .map(str::to_owned);
     let info = ConnectionInfo {
         peer: Some(peer),
         bearer,
+        host,
     };
     let conn = shared.gateway.connect(info).await;
     if unauth.is_none() && !matches!(conn.auth_state(), AuthState::Authenticated { .. }) {

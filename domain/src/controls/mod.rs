@@ -17,7 +17,7 @@ use thiserror::Error;
 
 /// The control types handled (`enum v4l2_ctrl_type`). String and compound controls are
 /// not offered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ControlType {
     Integer,
@@ -56,7 +56,7 @@ impl ControlType {
 }
 
 /// A control's state flags (`V4L2_CTRL_FLAG_*`) that matter to a client.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ControlFlag {
     ReadOnly,
@@ -87,7 +87,7 @@ impl ControlFlag {
 }
 
 /// One entry of a menu control. Menus can have gaps (uvc), so the index is explicit.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct MenuItem {
     pub index: i64,
     /// A menu's text.
@@ -99,7 +99,7 @@ pub struct MenuItem {
 }
 
 /// A control as a camera reports it now.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Control {
     /// Stable id (`auto_exposure`); see [`cids::stable_id`].
     pub id: String,
