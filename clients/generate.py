@@ -970,7 +970,7 @@ def main(argv: list[str] | None = None) -> int:
             if not path.exists() or path.read_text(encoding="utf-8") != text:
                 stale.append(str(rel))
         if stale:
-            print("stale generated files (run clients/generate.py, then rebuild clients/typescript/dist):", file=sys.stderr)
+            print("stale generated files (run scripts/regenerate-clients.sh, which also rebuilds clients/typescript/dist):", file=sys.stderr)
             for s in stale:
                 print(f"  {s}", file=sys.stderr)
             return 1

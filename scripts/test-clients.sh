@@ -98,7 +98,7 @@ if (cd "$ts" && npm ci --no-audit --no-fund --loglevel=error) >&2; then
         if diff -r "$out" "$ts/dist" >&2; then
             pass "tsc build, dist/ current"
         else
-            fail "dist/ is stale: (cd clients/typescript && npm run build) and commit dist/"
+            fail "dist/ is stale: scripts/regenerate-clients.sh, then commit clients/"
         fi
     else
         fail "tsc build"
