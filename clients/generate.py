@@ -11,7 +11,10 @@ copy of the document as clients/openrpc.json and writes
 `--check` regenerates everything in memory and compares it with the committed files: exit 1
 with the names of the stale files (CI runs it to prove the generated files are current).
 
-Python standard library only. Hand-written code (transport, reconnect, subscriptions, error
+One file on purpose: CI and developers run it as a plain script (Python standard library
+only, no package around it), and it reads top to bottom in the order of its sections: names,
+the document read into a model, schema → type mappers, the TypeScript renderer, the Python
+renderer, the driver. Hand-written code (transport, reconnect, subscriptions, error
 base classes) lives beside the generated files and is never touched by this script.
 """
 

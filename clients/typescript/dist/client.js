@@ -3,6 +3,10 @@
  * key, reconnects with backoff (authenticating again and re-subscribing), events as callbacks
  * or async iterators. Typed methods come from `GeneratedMethods` (generated.ts); this file is
  * the hand-written transport. No dependency beyond the platform's `WebSocket`.
+ *
+ * One file on purpose: `Subscription` and `CameraServiceClient` work on each other's state
+ * (server ids, delivery, the end of a subscription) through members kept out of the public
+ * types (`@internal`), which a split into modules would have to export.
  */
 import { ConnectionError, RpcError, TimeoutError } from "./errors.js";
 import { ERROR_CLASSES, GeneratedMethods, } from "./generated.js";
