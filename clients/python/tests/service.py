@@ -143,6 +143,10 @@ logging: {{level: info, format: json, audit_file: {d}/audit.log}}
         """A new API key from `camera-service keys add`."""
         return self._cli("keys", "add", "--role", role, "--label", "client-test")
 
+    def revoke_key(self, key: str) -> None:
+        """Revokes an API key (`csk_<id>_<secret>`) with `camera-service keys revoke`."""
+        self._cli("keys", "revoke", key.split("_")[1])
+
     def plug_sim(self, index: int, name: str | None = None) -> None:
         tmp = self.dir / "sim" / f".camera{index}.tmp"
         tmp.write_text(f"index: {index}\nname: {name or f'Plugged {index}'}\n")

@@ -217,6 +217,23 @@ def test_an_expired_token_ends_its_subscriptions_with_token_expired(service: Tes
     run(scenario())
 
 
+def test_a_revoked_api_key_ends_its_subscriptions_with_key_revoked(service: TestService) -> None:
+    key = service.api_key("viewer")
+
+    async def scenario() -> None:
+        async with await connect(service.url, api_key=lambda: key) as cs:
+            sub = await cs.subscribe(["camera.*"])
+            await asyncio.to_thread(service.revoke_key, key)
+            service.plug_sim(8)  # the service checks the key before it delivers the next event
+            end = await asyncio.wait_for(sub.wait_ended(), 8)
+            assert end.reason == "key_revoked", "a revoked key is not renewed"
+            with pytest.raises(RpcError) as info:
+                await cs.get_camera_list()
+            assert info.value.code == -32001 and info.value.reason == "key_revoked"
+
+    run(scenario())
+
+
 def test_with_a_credential_function_an_expired_token_is_renewed(service: TestService) -> None:
     async def scenario() -> None:
         async with await connect(service.url, token=lambda: service.token("viewer", "2s")) as cs:

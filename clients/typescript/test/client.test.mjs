@@ -183,6 +183,17 @@ describe("camera-service TypeScript client", { skip: skip ?? false }, () => {
     await assert.rejects(client.getCameraList(), (error) => error.code === -32001 && error.reason === "token_expired");
   });
 
+  test("a revoked API key ends its subscriptions with key_revoked", async () => {
+    const key = service.apiKey("viewer");
+    const client = await open({ apiKey: () => key });
+    const sub = await client.subscribe(["camera.*"]);
+    service.revokeKey(key);
+    service.plugSim(8); // the service checks the key before it delivers the next event
+    const end = await Promise.race([sub.ended, sleep(8000).then(() => null)]);
+    assert.equal(end?.reason, "key_revoked", "a revoked key is not renewed");
+    await assert.rejects(client.getCameraList(), (error) => error.code === -32001 && error.reason === "key_revoked");
+  });
+
   test("with a credential function an expired token is renewed: subscriptions and calls go on", async () => {
     const client = await open({ token: () => service.token("viewer", "2s") });
     const first = client.session;

@@ -147,6 +147,11 @@ logging: {level: info, format: json, audit_file: ${d}/audit.log}
     return this.#cli(["keys", "add", "--role", role, "--label", "client-test"]);
   }
 
+  /** Revokes an API key (`csk_<id>_<secret>`) with `camera-service keys revoke`. */
+  revokeKey(key) {
+    this.#cli(["keys", "revoke", key.split("_")[1]]);
+  }
+
   /** Plugs a simulated camera by writing its descriptor file. */
   plugSim(index, name = `Plugged ${index}`) {
     const tmp = join(this.dir, "sim", `.camera${index}.tmp`);
