@@ -1,6 +1,6 @@
 """Typed asyncio client for camera-service's JSON-RPC 2.0 WebSocket API.
 
-    async with await connect("ws://host:8002/ws", token=jwt) as cs:
+    async with connect("ws://host:8002/ws", token=jwt) as cs:
         print(await cs.get_camera_list())
 """
 
@@ -8,6 +8,7 @@ from ._generated import *  # noqa: F403  (the generated types, error classes and
 from ._generated import API_VERSION, ERROR_CLASSES, METHODS, TOPICS, ApiEvent, ErrorCode, GeneratedMethods
 from .client import (
     CameraServiceClient,
+    Connecting,
     ConnectionState,
     Credential,
     EventMeta,
@@ -25,6 +26,7 @@ __all__ = [
     "ApiEvent",
     "CameraServiceClient",
     "ClientConnectionError",
+    "Connecting",
     "ConnectionState",
     "Credential",
     "ErrorCode",

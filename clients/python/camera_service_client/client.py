@@ -14,7 +14,7 @@ import json
 import logging
 import random
 from collections import deque
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, cast
 
@@ -579,15 +579,40 @@ class CameraServiceClient(GeneratedMethods):
         self._ready.set()  # waiters wake and see the state
 
 
-async def connect(
+class Connecting:
+    """What `connect()` returns: await it for the client, or use it as `async with connect(...)
+    as client:` (closed at the end of the block)."""
+
+    def __init__(self, opening: Callable[[], Awaitable[CameraServiceClient]]) -> None:
+        self._opening = opening
+        self._client: CameraServiceClient | None = None
+
+    def __await__(self) -> Generator[Any, None, CameraServiceClient]:
+        return self._open().__await__()
+
+    async def _open(self) -> CameraServiceClient:
+        return await self._opening()
+
+    async def __aenter__(self) -> CameraServiceClient:
+        self._client = await self._opening()
+        return self._client
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._client is not None:
+            await self._client.close()
+
+
+def connect(
     url: str,
     *,
     token: Credential | None = None,
     api_key: Credential | None = None,
     reconnect: bool | ReconnectPolicy = True,
     request_timeout: float = 30.0,
-) -> CameraServiceClient:
-    """Shorthand for `CameraServiceClient.connect(url, ...)`."""
-    return await CameraServiceClient.connect(
-        url, token=token, api_key=api_key, reconnect=reconnect, request_timeout=request_timeout
+) -> Connecting:
+    """`CameraServiceClient.connect(url, ...)`, awaitable or as an async context manager."""
+    return Connecting(
+        lambda: CameraServiceClient.connect(
+            url, token=token, api_key=api_key, reconnect=reconnect, request_timeout=request_timeout
+        )
     )

@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import queue
+import re
+import subprocess
+import sys
+import textwrap
+import threading
+import time
 from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
@@ -43,7 +51,7 @@ async def eventually(f: Callable[[], bool], timeout: float, what: str) -> None:
 
 def test_connects_with_a_jwt_and_lists_the_simulated_cameras(service: TestService) -> None:
     async def scenario() -> None:
-        async with await connect(service.url, token=service.token("admin")) as cs:
+        async with connect(service.url, token=service.token("admin")) as cs:
             state: str = cs.state
             assert state == "open"
             assert cs.session is not None and cs.session["role"] == "admin"
@@ -60,7 +68,7 @@ def test_connects_with_a_jwt_and_lists_the_simulated_cameras(service: TestServic
 
 def test_connects_with_an_api_key_and_gets_the_keys_role(service: TestService) -> None:
     async def scenario() -> None:
-        async with await connect(service.url, api_key=service.api_key("viewer")) as cs:
+        async with connect(service.url, api_key=service.api_key("viewer")) as cs:
             assert cs.session is not None
             assert cs.session["role"] == "viewer"
             assert cs.session["expires_at"] is None, "a key without expiry has expires_at None"
@@ -86,7 +94,7 @@ def test_the_served_document_is_the_one_the_client_was_generated_from(service: T
     committed = json.loads((Path(__file__).resolve().parents[2] / "openrpc.json").read_text())
 
     async def scenario() -> None:
-        async with await connect(service.url, token=service.token("viewer")) as cs:
+        async with connect(service.url, token=service.token("viewer")) as cs:
             served: dict[str, Any] = dict(await cs.rpc_discover())
             assert served["servers"][0]["url"] == service.url, "servers names the URL the client used"
             served.pop("servers")
@@ -99,7 +107,7 @@ def test_the_served_document_is_the_one_the_client_was_generated_from(service: T
 
 def test_takes_a_snapshot_and_the_file_is_there(service: TestService) -> None:
     async def scenario() -> None:
-        async with await connect(service.url, token=service.token("operator")) as cs:
+        async with connect(service.url, token=service.token("operator")) as cs:
             shot = await cs.take_snapshot("camera0", format="png")
             assert shot["device"] == "camera0"
             assert shot["filename"].startswith("camera0_") and shot["filename"].endswith(".png")
@@ -111,7 +119,7 @@ def test_takes_a_snapshot_and_the_file_is_there(service: TestService) -> None:
 
 def test_subscribes_and_receives_an_event_by_callback_and_iterator(service: TestService) -> None:
     async def scenario() -> None:
-        async with await connect(service.url, token=service.token("operator")) as cs:
+        async with connect(service.url, token=service.token("operator")) as cs:
             seen: list[tuple[Any, EventMeta]] = []
             sub = await cs.subscribe(["snapshot.taken"], on_event=lambda e, m: seen.append((e, m)))
             assert isinstance(sub.id, int)
@@ -134,7 +142,7 @@ def test_subscribes_and_receives_an_event_by_callback_and_iterator(service: Test
 
 def test_a_plugged_camera_arrives_as_camera_connected(service: TestService) -> None:
     async def scenario() -> None:
-        async with await connect(service.url, token=service.token("viewer")) as cs:
+        async with connect(service.url, token=service.token("viewer")) as cs:
             sub = await cs.subscribe(["camera.*"], filters={"device": "camera5"})
             events = aiter(sub)
             first = asyncio.ensure_future(anext(events))
@@ -153,7 +161,7 @@ def test_a_plugged_camera_arrives_as_camera_connected(service: TestService) -> N
 
 def test_a_bad_param_is_a_typed_invalid_params_error_naming_it(service: TestService) -> None:
     async def scenario() -> None:
-        async with await connect(service.url, token=service.token("viewer")) as cs:
+        async with connect(service.url, token=service.token("viewer")) as cs:
             with pytest.raises(RpcError) as info:
                 await cs.get_camera_status("not-a-camera")
             assert info.value.code == -32602
@@ -166,7 +174,7 @@ def test_a_bad_param_is_a_typed_invalid_params_error_naming_it(service: TestServ
 
 def test_an_unknown_camera_is_camera_not_found_with_the_available_ones(service: TestService) -> None:
     async def scenario() -> None:
-        async with await connect(service.url, token=service.token("viewer")) as cs:
+        async with connect(service.url, token=service.token("viewer")) as cs:
             with pytest.raises(RpcError) as info:
                 await cs.get_camera_status("camera9")
             assert info.value.code == -32000
@@ -179,7 +187,7 @@ def test_an_unknown_camera_is_camera_not_found_with_the_available_ones(service: 
 
 def test_a_method_above_the_role_is_a_typed_permission_error(service: TestService) -> None:
     async def scenario() -> None:
-        async with await connect(service.url, token=service.token("viewer")) as cs:
+        async with connect(service.url, token=service.token("viewer")) as cs:
             with pytest.raises(InsufficientPermissionsError) as info:
                 await cs.take_snapshot("camera0")
             assert info.value.code == ErrorCode.INSUFFICIENT_PERMISSIONS
@@ -205,7 +213,7 @@ def test_close_ends_subscriptions_and_later_calls_fail(service: TestService) -> 
 
 def test_an_expired_token_ends_its_subscriptions_with_token_expired(service: TestService) -> None:
     async def scenario() -> None:
-        async with await connect(service.url, token=service.token("viewer", "2s")) as cs:
+        async with connect(service.url, token=service.token("viewer", "2s")) as cs:
             sub = await cs.subscribe(["camera.*"])
             end = await asyncio.wait_for(sub.wait_ended(), 8)
             assert end.reason == "token_expired"
@@ -221,7 +229,7 @@ def test_a_revoked_api_key_ends_its_subscriptions_with_key_revoked(service: Test
     key = service.api_key("viewer")
 
     async def scenario() -> None:
-        async with await connect(service.url, api_key=lambda: key) as cs:
+        async with connect(service.url, api_key=lambda: key) as cs:
             sub = await cs.subscribe(["camera.*"])
             await asyncio.to_thread(service.revoke_key, key)
             service.plug_sim(8)  # the service checks the key before it delivers the next event
@@ -236,7 +244,7 @@ def test_a_revoked_api_key_ends_its_subscriptions_with_key_revoked(service: Test
 
 def test_with_a_credential_function_an_expired_token_is_renewed(service: TestService) -> None:
     async def scenario() -> None:
-        async with await connect(service.url, token=lambda: service.token("viewer", "2s")) as cs:
+        async with connect(service.url, token=lambda: service.token("viewer", "2s")) as cs:
             first = cs.session
             sub = await cs.subscribe(["camera.*"], filters={"device": "camera6"})
             await eventually(lambda: cs.session is not first and sub.id is not None, 8, "renewed and subscribed again")
@@ -253,6 +261,52 @@ def test_with_a_credential_function_an_expired_token_is_renewed(service: TestSer
             assert "camera6" in [c["device"] for c in cameras]
 
     run(scenario())
+
+
+def test_the_readme_example_runs(service: TestService) -> None:
+    """The README's five lines, as written (the URL and `jwt` filled in), in a process."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    example = re.search(r"```python\n(.*?)```", readme, re.S)
+    assert example, "the README has a python example"
+    code = example.group(1).replace("ws://127.0.0.1:8002/ws", service.url)
+    first, rest = code.split("\n", 1)
+    program = (
+        f"import asyncio\n{first}\njwt = {service.token('operator')!r}\n"
+        f"async def main() -> None:\n{textwrap.indent(rest, '    ')}\nasyncio.run(main())\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", program], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    lines: queue.Queue[str] = queue.Queue()
+
+    def read() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.put(line)
+
+    threading.Thread(target=read, daemon=True).start()
+    seen: list[str] = []
+    try:
+        # Camera 9 comes and goes until the example, subscribed after its snapshot, prints it.
+        deadline = time.monotonic() + 30
+        plugged = False
+        while not any(ln.startswith("camera.connected ") and "camera9" in ln for ln in seen):
+            assert time.monotonic() < deadline, "no camera9 event from the example:\n" + "".join(seen)
+            assert proc.poll() is None or not lines.empty(), "the example ended:\n" + "".join(seen)
+            if plugged:
+                service.unplug_sim(9)
+            else:
+                service.plug_sim(9)
+            plugged = not plugged
+            with contextlib.suppress(queue.Empty):
+                while True:
+                    seen.append(lines.get(timeout=0.3))
+        assert "'device': 'camera0'" in seen[0], "it printed the cameras first"
+    finally:
+        proc.kill()
+        proc.wait()
+        with contextlib.suppress(FileNotFoundError):
+            service.unplug_sim(9)
 
 
 # The last two restart the service.
@@ -297,7 +351,7 @@ def test_after_a_server_restart_it_reconnects_reauthenticates_and_resubscribes(s
 
 def test_a_call_made_while_the_server_is_down_is_answered_after_the_reconnect(service: TestService) -> None:
     async def scenario() -> None:
-        async with await connect(service.url, token=service.token("viewer"), reconnect=FAST) as cs:
+        async with connect(service.url, token=service.token("viewer"), reconnect=FAST) as cs:
             await asyncio.to_thread(service.stop)
             await eventually(lambda: cs.state == "reconnecting", 5, "the client to notice")
             pending = asyncio.ensure_future(cs.get_server_info())
@@ -338,3 +392,4 @@ def test_with_the_server_gone_it_gives_up_and_close_ends_a_reconnect_at_once(ser
 def test_a_credential_is_required() -> None:
     with pytest.raises(TypeError):
         run(CameraServiceClient.connect("ws://127.0.0.1:1/ws"))
+

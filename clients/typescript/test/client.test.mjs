@@ -1,9 +1,11 @@
 // The TypeScript client against the real camera-service binary (test/service.mjs).
 // Node >= 22 has a global WebSocket; on Node 20 run with --experimental-websocket.
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { fileURLToPath } from "node:url";
 
 import {
   API_VERSION,
@@ -208,6 +210,45 @@ describe("camera-service TypeScript client", { skip: skip ?? false }, () => {
     service.unplugSim(6);
     const list = await client.getCameraList();
     assert.ok(list.cameras.some((c) => c.device === "camera6"), "camera6 is listed");
+  });
+
+  test("the README example runs", async () => {
+    const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8");
+    const code = /```js\n([\s\S]*?)```/.exec(readme)?.[1];
+    assert.ok(code, "the README has a js example");
+    const [first, ...rest] = code.replace("ws://127.0.0.1:8002/ws", service.url).split("\n");
+    const program = [first, `const jwt = ${JSON.stringify(service.token("operator"))};`, ...rest].join("\n");
+    const child = spawn(process.execPath, [...process.execArgv.filter((a) => a.startsWith("--experimental")), "--input-type=module", "-e", program], {
+      cwd: fileURLToPath(new URL("..", import.meta.url)),
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let out = "";
+    child.stdout.on("data", (d) => (out += d));
+    child.stderr.on("data", (d) => (out += d));
+    try {
+      // Camera 9 comes and goes until the example, subscribed after its snapshot, prints it.
+      let plugged = false;
+      await eventually(
+        async () => {
+          assert.equal(child.exitCode, null, `the example ended:\n${out}`);
+          if (/camera\.connected camera9/.test(out)) return true;
+          plugged ? service.unplugSim(9) : service.plugSim(9);
+          plugged = !plugged;
+          await sleep(300);
+          return undefined;
+        },
+        30000,
+        "the example's camera9 event",
+      );
+      assert.ok(out.indexOf("camera0") < out.indexOf("camera.connected camera9"), "it printed the cameras first");
+    } finally {
+      child.kill();
+      try {
+        service.unplugSim(9);
+      } catch {
+        // already unplugged
+      }
+    }
   });
 
   // Last: it restarts the service.
