@@ -8,12 +8,14 @@ use std::sync::{Arc, RwLock};
 
 use domain::camera::CameraEvent;
 use domain::capabilities::DeviceDescription;
+use domain::contract::notifications::CameraStatusEvent;
+use domain::contract::results::{Camera, CameraStreams};
 use domain::events::{Event, Topic};
 use domain::{ApiError, CameraId, CameraStatus, Capabilities, ErrorKind, Resolution};
 use ports::camera::{CaptureSource, DiscoveredCamera, DiscoverySink};
 use ports::clock::Clock;
 use ports::events::EventPublisher;
-use serde_json::{json, Value};
+use serde_json::json;
 use slog::{info, warn, Logger};
 
 /// What the service knows about one camera.
@@ -41,29 +43,34 @@ impl CameraEntry {
     }
 
     /// The Camera object of the contract; `streams` comes from the media plane.
-    pub fn to_json(&self, streams: Value) -> Value {
+    pub fn to_camera(&self, streams: CameraStreams) -> Camera {
         let (resolution, fps) = self.mode();
-        let mut camera = json!({
-            "device": self.id,
-            "status": self.status,
-            "name": self.name(),
-            "resolution": resolution.map(|r| r.to_string()),
-            "fps": fps,
-            "streams": streams,
-        });
-        if let Some(reason) = &self.error {
-            camera["error"] = json!(reason);
+        Camera {
+            device: self.id,
+            status: self.status,
+            name: self.name().to_owned(),
+            resolution: resolution.map(|r| r.to_string()),
+            fps,
+            streams,
+            error: self.error.clone(),
         }
-        camera
+    }
+
+    /// The `camera.*` event's fields; `previous_device` and `reason` for the caller to add.
+    fn event_fields(&self) -> CameraStatusEvent {
+        let (resolution, fps) = self.mode();
+        CameraStatusEvent {
+            status: self.status,
+            name: self.name().to_owned(),
+            resolution: resolution.map(|r| r.to_string()),
+            fps,
+            previous_device: None,
+            reason: None,
+        }
     }
 
     fn event(&self, topic: Topic, at: domain::Timestamp) -> Event {
-        let (resolution, fps) = self.mode();
-        Event::new(topic, at, Some(self.id))
-            .with("status", json!(self.status))
-            .with("name", self.name())
-            .with("resolution", json!(resolution.map(|r| r.to_string())))
-            .with("fps", json!(fps))
+        Event::typed(topic, at, Some(self.id), &self.event_fields())
     }
 }
 
@@ -272,12 +279,13 @@ impl DiscoverySink for CameraRegistry {
             (topic, entry)
         };
         info!(self.log, "camera connected"; "camera" => %id, "name" => entry.name(), "moved_from" => moved_from.map(|m| m.to_string()));
-        let mut event = entry.event(topic, self.clock.now());
-        if let Some(old) = moved_from {
-            // The same camera re-plugged on another node: say where it was.
-            event = event.with("previous_device", old.to_string());
-        }
-        self.events.publish(event);
+        // The same camera re-plugged on another node says where it was.
+        let fields = CameraStatusEvent {
+            previous_device: moved_from,
+            ..entry.event_fields()
+        };
+        self.events
+            .publish(Event::typed(topic, self.clock.now(), Some(id), &fields));
         self.tell_observers(&entry);
     }
 
@@ -314,11 +322,16 @@ impl DiscoverySink for CameraRegistry {
             };
             self.write().insert(id, entry.clone());
             // Never usable yet: nothing for the media plane to do, but clients are told.
-            self.events.publish(
-                entry
-                    .event(Topic::CameraStatusChange, self.clock.now())
-                    .with("reason", json!(entry.error)),
-            );
+            let fields = CameraStatusEvent {
+                reason: entry.error.clone(),
+                ..entry.event_fields()
+            };
+            self.events.publish(Event::typed(
+                Topic::CameraStatusChange,
+                self.clock.now(),
+                Some(id),
+                &fields,
+            ));
             return;
         }
         if let Some(entry) = self.transition(id, CameraEvent::Failed, Some(reason.clone())) {
@@ -365,7 +378,10 @@ mod tests {
         reg.failed(id, "QUERYCAP: EIO".into());
         let cam = reg.get(id).expect("listed");
         assert_eq!(cam.status, CameraStatus::Error);
-        assert_eq!(cam.to_json(json!({}))["error"], "QUERYCAP: EIO");
+        assert_eq!(
+            cam.to_camera(CameraStreams::default()).error.as_deref(),
+            Some("QUERYCAP: EIO")
+        );
         assert_eq!(events.0.lock().unwrap().len(), 1, "clients are told");
         reg.appeared(DiscoveredCamera {
             id,
@@ -382,7 +398,10 @@ mod tests {
         });
         let cam = reg.get(id).unwrap();
         assert_eq!(cam.status, CameraStatus::Connected);
-        assert!(cam.to_json(json!({})).get("error").is_none());
+        assert!(cam.to_camera(CameraStreams::default()).error.is_none());
+        let v = serde_json::to_value(cam.to_camera(CameraStreams::default())).unwrap();
+        assert!(v.get("error").is_none(), "{v}");
+        assert_eq!(v["streams"], serde_json::json!({}));
         assert_eq!(
             events.0.lock().unwrap().len(),
             2,

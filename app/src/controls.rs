@@ -20,7 +20,6 @@ use ports::clock::Clock;
 use ports::controls::{ApplyFailure, CameraControls, ControlsError};
 use ports::events::EventPublisher;
 use ports::files::StateStore;
-use serde::Serialize;
 use slog::{info, warn, Logger};
 
 use crate::cameras::{CameraEntry, CameraObserver, CameraRegistry};
@@ -41,31 +40,12 @@ pub struct ControlsParts {
     pub log: Logger,
 }
 
+use domain::contract::notifications::{CameraControlsEvent, ControlsReason};
 /// `get_camera_controls`' result.
-#[derive(Debug, Serialize)]
-pub struct CameraControlsResult {
-    pub device: CameraId,
-    pub controls: Vec<Control>,
-}
-
+pub use domain::contract::results::CameraControls as CameraControlsResult;
 /// `set_camera_controls`' and `reset_camera_controls`' result: the values the camera has
 /// after the writes (read back), by control id.
-#[derive(Debug, Serialize)]
-pub struct ControlsChanged {
-    pub device: CameraId,
-    pub controls: BTreeMap<String, Option<i64>>,
-    /// Reset only: inactive controls left as they are.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub skipped: Option<Vec<String>>,
-}
-
-/// The `camera.controls` event's fields besides `device`.
-#[derive(Debug, Serialize)]
-struct ControlsEvent<'a> {
-    controls: &'a BTreeMap<String, Option<i64>>,
-    /// `set`, `reset` or `restored`.
-    reason: &'static str,
-}
+pub use domain::contract::results::ControlsChanged;
 
 #[derive(Clone)]
 pub struct Controls {
@@ -126,7 +106,7 @@ impl Controls {
             .await;
         if applied > 0 {
             let took = read_back(&changes[..applied], &after);
-            self.publish(p.device, &took, "set");
+            self.publish(p.device, &took, ControlsReason::Set);
         }
         match outcome {
             Ok(()) => Ok(ControlsChanged {
@@ -158,7 +138,11 @@ impl Controls {
         };
         let values = read_back(&changes, &after);
         if applied > 0 {
-            self.publish(device, &read_back(&changes[..applied], &after), "reset");
+            self.publish(
+                device,
+                &read_back(&changes[..applied], &after),
+                ControlsReason::Reset,
+            );
         }
         match outcome {
             Ok(()) => Ok(ControlsChanged {
@@ -211,7 +195,7 @@ impl Controls {
         if applied > 0 {
             let took = read_back(&changes[..applied], &after);
             info!(self.parts.log, "camera controls restored"; "camera" => %device, "controls" => applied);
-            self.publish(device, &took, "restored");
+            self.publish(device, &took, ControlsReason::Restored);
         }
     }
 
@@ -359,14 +343,18 @@ impl Controls {
         &self,
         device: CameraId,
         controls: &BTreeMap<String, Option<i64>>,
-        reason: &'static str,
+        reason: ControlsReason,
     ) {
-        let fields = serde_json::to_value(ControlsEvent { controls, reason });
-        let mut event = Event::new(Topic::CameraControls, self.parts.clock.now(), Some(device));
-        if let Ok(serde_json::Value::Object(map)) = fields {
-            event.fields = map;
-        }
-        self.parts.events.publish(event);
+        let fields = CameraControlsEvent {
+            controls: controls.clone(),
+            reason,
+        };
+        self.parts.events.publish(Event::typed(
+            Topic::CameraControls,
+            self.parts.clock.now(),
+            Some(device),
+            &fields,
+        ));
     }
 }
 

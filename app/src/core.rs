@@ -263,7 +263,10 @@ impl Session {
         Ok((method, Some(identity)))
     }
 
-    async fn authenticate(&self, token: &str) -> Result<Value, ApiError> {
+    async fn authenticate(
+        &self,
+        token: &str,
+    ) -> Result<domain::contract::results::Authenticated, ApiError> {
         match self
             .core
             .verify_credential(token, self.peer.map(|p| p.ip()))
@@ -271,13 +274,18 @@ impl Session {
         {
             Ok(identity) => {
                 let session_id = format!("{:x}-{:x}", self.id, self.core.clock.monotonic_ms());
-                let result = json!({
-                    "authenticated": true,
-                    "role": identity.role,
-                    "permissions": identity.role.permissions(),
-                    "expires_at": identity.expires_at,
-                    "session_id": session_id,
-                });
+                let result = domain::contract::results::Authenticated {
+                    authenticated: true,
+                    role: identity.role,
+                    permissions: identity
+                        .role
+                        .permissions()
+                        .into_iter()
+                        .map(str::to_owned)
+                        .collect(),
+                    expires_at: identity.expires_at,
+                    session_id,
+                };
                 info!(self.core.audit, "authenticated"; "event" => "auth_success", "conn" => self.id, "peer" => self.peer_text(),
                     "user" => &identity.subject, "role" => identity.role.as_str());
                 let mut st = self.lock();
@@ -315,7 +323,11 @@ impl Session {
             .map_err(|e| (Method::parse(name), e))?;
         let call = Call::parse(method, params).map_err(|e| (Some(method), e))?;
         let result = match call {
-            Call::Authenticate { auth_token } => self.authenticate(&auth_token).await,
+            Call::Authenticate { auth_token } => {
+                self.authenticate(&auth_token).await.and_then(|r| {
+                    serde_json::to_value(r).map_err(|e| ApiError::internal(e.to_string()))
+                })
+            }
             Call::RpcDiscover => Ok(self.core.openrpc(self.host.as_deref())),
             Call::SubscribeEvents(_) | Call::UnsubscribeEvents { .. } => Err(ApiError::new(
                 ErrorKind::InvalidRequest,
@@ -473,15 +485,11 @@ impl ApiGateway for Gateway {
 
     async fn readiness(&self) -> Readiness {
         let report = self.core.health.report();
-        let components = report["components"]
-            .as_object()
-            .cloned()
-            .unwrap_or_default();
         let mut checks = serde_json::Map::new();
         let mut ready = true;
-        for (name, c) in components {
+        for (name, c) in report.components {
             // Only an UNHEALTHY component makes the service not ready; DEGRADED still serves.
-            let ok = c["status"] != "UNHEALTHY";
+            let ok = c.status != crate::health::ComponentStatus::Unhealthy;
             ready &= ok;
             checks.insert(name, Value::Bool(ok));
         }
@@ -494,7 +502,7 @@ impl ApiGateway for Gateway {
     async fn health(&self) -> Value {
         // Storage figures are measured now, not at the last periodic check.
         self.core.files.check_storage().await;
-        self.core.status_report()
+        serde_json::to_value(self.core.status_report()).unwrap_or(Value::Null)
     }
 
     async fn metrics(&self) -> Vec<MetricFamily> {

@@ -1,9 +1,13 @@
 //! Method → use case. Each arm is one use case; params arrive parsed and valid.
 
-use domain::files::FileKind;
+use domain::contract::results::{
+    CameraDetails, CameraList, CameraStreams, MediaMode, Pong, ServerInfo, StatusReport,
+    SupportedFormats,
+};
+use domain::files::{FileKind, RecordingFormat, SnapshotFormat};
 use domain::{ApiError, Call, Method, SafeFileName};
 use ports::api::Download;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::core::{CallCtx, Core};
 
@@ -31,60 +35,68 @@ fn to_json(result: impl serde::Serialize) -> Result<Value, ApiError> {
 impl Core {
     pub async fn dispatch(&self, _ctx: &CallCtx, call: Call) -> Result<Value, ApiError> {
         match call {
-            Call::Ping => Ok(json!("pong")),
-            Call::GetCameraList => Ok(self.camera_list()),
+            Call::Ping => to_json(Pong::Value),
+            Call::GetCameraList => to_json(self.camera_list()),
             Call::GetCameraStatus { device } => {
                 let cam = self.cameras.get(device)?;
-                let mut v = cam.to_json(self.stream_urls(device));
-                v["capabilities"] = serde_json::to_value(&cam.capabilities)
-                    .map_err(|e| ApiError::internal(e.to_string()))?;
-                v["stream"] = match &self.streams {
+                let stream = match &self.streams {
                     Some(s) => s.camera_stream(device).await,
-                    None => Value::Null,
+                    None => None,
                 };
-                v["recording"] = self.media.recording_status(device);
-                Ok(v)
+                to_json(CameraDetails {
+                    camera: cam.to_camera(self.stream_urls(device)),
+                    capabilities: cam.capabilities,
+                    stream,
+                    recording: self.media.recording_status(device),
+                })
             }
             Call::GetCameraCapabilities { device } => {
-                let cam = self.cameras.get(device)?;
-                serde_json::to_value(&cam.capabilities)
-                    .map_err(|e| ApiError::internal(e.to_string()))
+                to_json(self.cameras.get(device)?.capabilities)
             }
-            Call::GetServerInfo => Ok(self.server_info()),
+            Call::GetServerInfo => to_json(self.server_info()),
             Call::GetStatus => {
                 // Storage figures are measured now, not at the last periodic check.
                 self.files.check_storage().await;
-                Ok(self.status_report())
+                to_json(self.status_report())
             }
             Call::GetMetrics => {
                 self.refresh_gauges();
-                let mut v = self.metrics.to_json();
-                if let Some(b) = self.broker.get() {
-                    v["mqtt"] = json!(crate::mqtt::MqttFigures::from(b.stats()));
-                }
-                Ok(v)
+                let mut metrics = self.metrics.report();
+                metrics.mqtt = self
+                    .broker
+                    .get()
+                    .map(|b| crate::mqtt::figures_of(b.stats()));
+                to_json(metrics)
             }
-            Call::TakeSnapshot(p) => self.media.take_snapshot(p).await,
-            Call::StartRecording(p) => self.media.start_recording(p).await,
-            Call::StopRecording { device } => self.media.stop_recording(device).await,
-            Call::ListRecordings(p) => self.files.list(FileKind::Recording, p).await,
-            Call::ListSnapshots(p) => self.files.list(FileKind::Snapshot, p).await,
-            Call::GetRecordingInfo { filename } => self.files.recording_info(&filename).await,
-            Call::GetSnapshotInfo { filename } => self.files.snapshot_info(&filename).await,
+            Call::TakeSnapshot(p) => to_json(self.media.take_snapshot(p).await?),
+            Call::StartRecording(p) => to_json(self.media.start_recording(p).await?),
+            Call::StopRecording { device } => to_json(self.media.stop_recording(device).await?),
+            Call::ListRecordings(p) => to_json(self.files.list(FileKind::Recording, p).await?),
+            Call::ListSnapshots(p) => to_json(self.files.list(FileKind::Snapshot, p).await?),
+            Call::GetRecordingInfo { filename } => {
+                to_json(self.files.recording_info(&filename).await?)
+            }
+            Call::GetSnapshotInfo { filename } => {
+                to_json(self.files.snapshot_info(&filename).await?)
+            }
             Call::DeleteRecording { filename } => {
-                self.files.delete(FileKind::Recording, &filename).await
+                to_json(self.files.delete(FileKind::Recording, &filename).await?)
             }
             Call::DeleteSnapshot { filename } => {
-                self.files.delete(FileKind::Snapshot, &filename).await
+                to_json(self.files.delete(FileKind::Snapshot, &filename).await?)
             }
-            Call::GetStorageInfo => self.files.storage_info().await,
-            Call::SetRetentionPolicy(update) => self.files.set_retention(update).await,
-            Call::CleanupOldFiles { dry_run } => self.files.cleanup(dry_run).await,
-            Call::StartStreaming { device } => self.streams()?.start_streaming(device).await,
-            Call::StopStreaming { device } => self.streams()?.stop_streaming(device),
-            Call::GetStreamUrl { device } => self.streams()?.stream_url(device).await,
-            Call::GetStreamStatus { device } => self.streams()?.stream_status(device).await,
-            Call::GetStreams => self.streams()?.streams().await,
+            Call::GetStorageInfo => to_json(self.files.storage_info().await?),
+            Call::SetRetentionPolicy(update) => to_json(self.files.set_retention(update).await?),
+            Call::CleanupOldFiles { dry_run } => to_json(self.files.cleanup(dry_run).await?),
+            Call::StartStreaming { device } => {
+                to_json(self.streams()?.start_streaming(device).await?)
+            }
+            Call::StopStreaming { device } => to_json(self.streams()?.stop_streaming(device)?),
+            Call::GetStreamUrl { device } => to_json(self.streams()?.stream_url(device).await?),
+            Call::GetStreamStatus { device } => {
+                to_json(self.streams()?.stream_status(device).await?)
+            }
+            Call::GetStreams => to_json(self.streams()?.streams().await?),
             Call::GetCameraControls { device } => to_json(self.controls.get(device).await?),
             Call::SetCameraControls(p) => to_json(self.controls.set(p).await?),
             Call::ResetCameraControls { device } => to_json(self.controls.reset(device).await?),
@@ -99,11 +111,12 @@ impl Core {
         domain::contract::document(VERSION, &domain::contract::ws_url(host, &bind))
     }
 
-    /// Stream URLs of a camera (`rtsp`, `webrtc`, `hls`); `{}` without a media server.
-    pub fn stream_urls(&self, device: domain::CameraId) -> Value {
+    /// Stream URLs of a camera (`rtsp`, `webrtc`, `hls`, `whep`); `{}` without a media
+    /// server.
+    pub fn stream_urls(&self, device: domain::CameraId) -> CameraStreams {
         match &self.streams {
             Some(s) => s.urls(device),
-            None => json!({}),
+            None => CameraStreams::default(),
         }
     }
 
@@ -117,14 +130,17 @@ impl Core {
         })
     }
 
-    pub fn camera_list(&self) -> Value {
+    pub fn camera_list(&self) -> CameraList {
         let cams = self.cameras.list();
         let connected = cams.iter().filter(|c| c.status.is_usable()).count();
-        let list: Vec<Value> = cams
-            .iter()
-            .map(|c| c.to_json(self.stream_urls(c.id)))
-            .collect();
-        json!({"cameras": list, "total": cams.len(), "connected": connected})
+        CameraList {
+            total: cams.len(),
+            connected,
+            cameras: cams
+                .iter()
+                .map(|c| c.to_camera(self.stream_urls(c.id)))
+                .collect(),
+        }
     }
 
     /// The features this running service offers (`get_server_info.capabilities`).
@@ -148,34 +164,37 @@ impl Core {
     }
 
     /// The media plane in use now.
-    pub fn media_mode(&self) -> &'static str {
+    pub fn media_mode(&self) -> MediaMode {
         match &self.streams {
             Some(s) => s.media_mode(),
-            None => "direct",
+            None => MediaMode::Direct,
         }
     }
 
-    pub fn server_info(&self) -> Value {
-        let methods: Vec<&str> = Method::ALL.iter().map(|m| m.name()).collect();
-        json!({
-            "name": SERVICE_NAME,
-            "version": VERSION,
-            "media_mode": self.media_mode(),
-            "configured_media_mode": self.config.media.mode.as_str(),
-            "capabilities": self.features(),
-            "supported_formats": {"snapshot": ["jpg", "png"], "recording": ["mp4", "mkv"]},
-            "max_cameras": MAX_CAMERAS,
-            "methods": methods,
-        })
+    pub fn server_info(&self) -> ServerInfo {
+        ServerInfo {
+            name: SERVICE_NAME.into(),
+            version: VERSION.into(),
+            media_mode: self.media_mode(),
+            configured_media_mode: self.config.media.mode.as_str().into(),
+            capabilities: self.features().into_iter().map(str::to_owned).collect(),
+            supported_formats: SupportedFormats {
+                snapshot: vec![SnapshotFormat::Jpg, SnapshotFormat::Png],
+                recording: vec![RecordingFormat::Mp4, RecordingFormat::Mkv],
+            },
+            max_cameras: MAX_CAMERAS,
+            methods: Method::ALL.iter().map(|m| m.name().to_owned()).collect(),
+        }
     }
 
     /// `get_status` / `GET /health`.
-    pub fn status_report(&self) -> Value {
-        let mut report = self.health.report();
-        report["uptime"] = json!(self.uptime_secs());
-        report["version"] = json!(VERSION);
-        report["timestamp"] = json!(self.clock.now());
-        report
+    pub fn status_report(&self) -> StatusReport {
+        StatusReport {
+            health: self.health.report(),
+            uptime: self.uptime_secs(),
+            version: VERSION.into(),
+            timestamp: self.clock.now(),
+        }
     }
 
     /// Gauges sampled on demand (cameras).

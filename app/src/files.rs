@@ -6,6 +6,10 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::Duration;
 
 use domain::api::{ListParams, Positive, RetentionUpdate};
+use domain::contract::results::{
+    Cleanup, Deleted, FileInfo, FileList, RecordingInfo, RetentionSet, SnapshotInfo, StorageInfo,
+    VideoFacts,
+};
 use domain::files::{content_type_of, FileKind};
 use domain::retention::{RetentionPolicy, StoredFile};
 use domain::{ApiError, ErrorKind, SafeFileName, Timestamp};
@@ -13,7 +17,6 @@ use ports::api::Download;
 use ports::capture::{CaptureError, MediaInfo, MediaInspector};
 use ports::clock::Clock;
 use ports::files::{FileFacts, FileStore, StateStore, StoreError};
-use serde_json::{json, Value};
 use slog::{info, warn, Logger};
 
 use crate::health::{self, ComponentStatus, Health};
@@ -98,24 +101,22 @@ impl Files {
     }
 
     /// FileInfo of the contract.
-    fn file_info(&self, f: &FileFacts) -> Value {
-        let mut v = json!({
-            "filename": f.name,
-            "device": f.name.camera(),
-            "file_size": f.size,
-            "created_time": f.created,
-            "modified_time": f.modified,
-            "format": f.format(),
-            "download_url": f.kind.download_url(&f.name),
-        });
-        if f.kind == FileKind::Recording {
-            v["in_progress"] = json!(self.parts.media.is_being_written(&f.name));
+    fn file_info(&self, f: &FileFacts) -> FileInfo {
+        FileInfo {
+            filename: f.name.clone(),
+            device: f.name.camera(),
+            file_size: f.size,
+            created_time: f.created,
+            modified_time: f.modified,
+            format: f.format(),
+            download_url: f.kind.download_url(&f.name),
+            in_progress: (f.kind == FileKind::Recording)
+                .then(|| self.parts.media.is_being_written(&f.name)),
         }
-        v
     }
 
     /// `list_recordings` / `list_snapshots`: newest first, optionally one camera's.
-    pub async fn list(&self, kind: FileKind, p: ListParams) -> Result<Value, ApiError> {
+    pub async fn list(&self, kind: FileKind, p: ListParams) -> Result<FileList, ApiError> {
         let mut files = self.parts.store.list(kind).await.map_err(store_error)?;
         if let Some(device) = p.device {
             files.retain(|f| f.name.camera() == Some(device));
@@ -126,13 +127,18 @@ impl Files {
                 .then_with(|| b.name.cmp(&a.name))
         });
         let total = files.len();
-        let page: Vec<Value> = files
+        let page: Vec<FileInfo> = files
             .iter()
             .skip(usize::try_from(p.offset).unwrap_or(usize::MAX))
             .take(p.limit.get() as usize)
             .map(|f| self.file_info(f))
             .collect();
-        Ok(json!({"files": page, "total": total, "limit": p.limit.get(), "offset": p.offset}))
+        Ok(FileList {
+            files: page,
+            total,
+            limit: p.limit.get(),
+            offset: p.offset,
+        })
     }
 
     /// What ffprobe says, remembered by (name, size, modification time).
@@ -172,29 +178,34 @@ impl Files {
     }
 
     /// `get_recording_info`: FileInfo + duration and video facts.
-    pub async fn recording_info(&self, name: &SafeFileName) -> Result<Value, ApiError> {
+    pub async fn recording_info(&self, name: &SafeFileName) -> Result<RecordingInfo, ApiError> {
         let f = self.stat(FileKind::Recording, name).await?;
         let info = self.media_info(&f).await?;
-        let mut v = self.file_info(&f);
-        v["duration"] = json!(info.as_ref().and_then(|i| i.duration));
-        v["video"] = match info.as_ref().and_then(|i| i.video.as_ref()) {
-            Some(video) => {
-                json!({"codec": video.codec, "width": video.width, "height": video.height, "fps": video.fps})
-            }
-            None => Value::Null,
-        };
-        Ok(v)
+        Ok(RecordingInfo {
+            file: self.file_info(&f),
+            duration: info.as_ref().and_then(|i| i.duration),
+            video: info
+                .as_ref()
+                .and_then(|i| i.video.as_ref())
+                .map(|video| VideoFacts {
+                    codec: video.codec.clone(),
+                    width: video.width,
+                    height: video.height,
+                    fps: video.fps,
+                }),
+        })
     }
 
     /// `get_snapshot_info`: FileInfo + width and height.
-    pub async fn snapshot_info(&self, name: &SafeFileName) -> Result<Value, ApiError> {
+    pub async fn snapshot_info(&self, name: &SafeFileName) -> Result<SnapshotInfo, ApiError> {
         let f = self.stat(FileKind::Snapshot, name).await?;
         let info = self.media_info(&f).await?;
         let video = info.as_ref().and_then(|i| i.video.as_ref());
-        let mut v = self.file_info(&f);
-        v["width"] = json!(video.map(|v| v.width));
-        v["height"] = json!(video.map(|v| v.height));
-        Ok(v)
+        Ok(SnapshotInfo {
+            file: self.file_info(&f),
+            width: video.map(|v| v.width),
+            height: video.map(|v| v.height),
+        })
     }
 
     async fn stat(&self, kind: FileKind, name: &SafeFileName) -> Result<FileFacts, ApiError> {
@@ -202,7 +213,7 @@ impl Files {
     }
 
     /// `delete_recording` / `delete_snapshot`; a recording being written is refused.
-    pub async fn delete(&self, kind: FileKind, name: &SafeFileName) -> Result<Value, ApiError> {
+    pub async fn delete(&self, kind: FileKind, name: &SafeFileName) -> Result<Deleted, ApiError> {
         if kind == FileKind::Recording && self.parts.media.is_being_written(name) {
             return Err(ApiError::new(
                 ErrorKind::RecordingInProgress,
@@ -217,7 +228,10 @@ impl Files {
             .await
             .map_err(store_error)?;
         self.cache().remove(&(kind, name.clone()));
-        Ok(json!({"filename": name, "deleted": true}))
+        Ok(Deleted {
+            filename: name.clone(),
+            deleted: true,
+        })
     }
 
     /// `GET /files/{kind}/{name}`.
@@ -236,7 +250,7 @@ impl Files {
     }
 
     /// `get_storage_info`: the recordings' filesystem and what the collections hold.
-    pub async fn storage_info(&self) -> Result<Value, ApiError> {
+    pub async fn storage_info(&self) -> Result<StorageInfo, ApiError> {
         let space = self
             .parts
             .store
@@ -261,23 +275,23 @@ impl Files {
         } else {
             (space.used_bytes as f64 * 10_000.0 / space.total_bytes as f64).round() / 100.0
         };
-        Ok(json!({
-            "total_bytes": space.total_bytes,
-            "used_bytes": space.used_bytes,
-            "available_bytes": space.available_bytes,
-            "usage_percent": usage,
-            "recordings_bytes": recordings.iter().map(|f| f.size).sum::<u64>(),
-            "snapshots_bytes": snapshots.iter().map(|f| f.size).sum::<u64>(),
-            "recordings_count": recordings.len(),
-            "snapshots_count": snapshots.len(),
-            "low_space_warning": low_space(space.available_bytes, usage, floor),
-            "min_free_bytes": floor,
-            "retention": self.policy(),
-        }))
+        Ok(StorageInfo {
+            total_bytes: space.total_bytes,
+            used_bytes: space.used_bytes,
+            available_bytes: space.available_bytes,
+            usage_percent: usage,
+            recordings_bytes: recordings.iter().map(|f| f.size).sum::<u64>(),
+            snapshots_bytes: snapshots.iter().map(|f| f.size).sum::<u64>(),
+            recordings_count: recordings.len(),
+            snapshots_count: snapshots.len(),
+            low_space_warning: low_space(space.available_bytes, usage, floor),
+            min_free_bytes: floor,
+            retention: self.policy(),
+        })
     }
 
     /// `set_retention_policy`: changes the named fields and persists the policy.
-    pub async fn set_retention(&self, update: RetentionUpdate) -> Result<Value, ApiError> {
+    pub async fn set_retention(&self, update: RetentionUpdate) -> Result<RetentionSet, ApiError> {
         let policy = self.policy().updated(&update);
         let text = serde_json::to_string(&policy).map_err(|e| ApiError::internal(e.to_string()))?;
         self.parts
@@ -288,7 +302,7 @@ impl Files {
         *self.policy.write().unwrap_or_else(|p| p.into_inner()) = policy;
         info!(self.parts.log, "retention policy set"; "enabled" => policy.enabled(),
             "max_age_days" => policy.max_age_days(), "max_size_gb" => policy.max_size_gb());
-        Ok(json!({"policy": policy}))
+        Ok(RetentionSet { policy })
     }
 
     /// A new policy from the configuration (reload): it replaces the one in effect, and is
@@ -308,7 +322,7 @@ impl Files {
 
     /// `cleanup_old_files`: applies the policy's limits now (whether or not the automatic
     /// schedule is enabled). With `dry_run` nothing is deleted.
-    pub async fn cleanup(&self, dry_run: bool) -> Result<Value, ApiError> {
+    pub async fn cleanup(&self, dry_run: bool) -> Result<Cleanup, ApiError> {
         let policy = self.policy();
         let now = self.parts.clock.now();
         let writing: HashSet<SafeFileName> =
@@ -355,14 +369,14 @@ impl Files {
         if !dry_run && !names.is_empty() {
             info!(self.parts.log, "retention deleted files"; "count" => names.len(), "bytes" => bytes);
         }
-        Ok(json!({
-            "dry_run": dry_run,
-            "files_deleted": recordings + snapshots,
-            "recordings_deleted": recordings,
-            "snapshots_deleted": snapshots,
-            "bytes_freed": bytes,
-            "files": names,
-        }))
+        Ok(Cleanup {
+            dry_run,
+            files_deleted: recordings + snapshots,
+            recordings_deleted: recordings,
+            snapshots_deleted: snapshots,
+            bytes_freed: bytes,
+            files: names,
+        })
     }
 
     /// The storage component of health: DEGRADED when space is low, UNHEALTHY below the

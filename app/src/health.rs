@@ -4,19 +4,12 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
 
+use domain::contract::notifications::SystemHealthEvent;
+pub use domain::contract::results::ComponentStatus;
+use domain::contract::results::{ComponentReport, HealthReport};
 use domain::events::{Event, Topic};
 use ports::clock::Clock;
 use ports::events::EventPublisher;
-use serde::Serialize;
-use serde_json::{json, Map, Value};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum ComponentStatus {
-    Healthy,
-    Degraded,
-    Unhealthy,
-}
 
 pub const API: &str = "api";
 pub const CAMERA_MONITOR: &str = "camera_monitor";
@@ -54,11 +47,17 @@ impl Health {
         };
         if changed {
             let report = self.report();
-            let event = Event::new(Topic::SystemHealth, self.clock.now(), None)
-                .with("status", report["status"].clone())
-                .with("components", report["components"].clone())
-                .with("component", name);
-            self.events.publish(event);
+            let fields = SystemHealthEvent {
+                status: report.status,
+                components: report.components,
+                component: name.to_owned(),
+            };
+            self.events.publish(Event::typed(
+                Topic::SystemHealth,
+                self.clock.now(),
+                None,
+                &fields,
+            ));
         }
     }
 
@@ -81,20 +80,28 @@ impl Health {
     }
 
     /// `{"status": ..., "components": {name: {"status", "details"}}}`
-    pub fn report(&self) -> Value {
+    pub fn report(&self) -> HealthReport {
         let map = self.components.read().unwrap_or_else(|p| p.into_inner());
-        let mut components = Map::new();
-        for (name, c) in map.iter() {
-            components.insert(
-                (*name).to_owned(),
-                json!({"status": c.status, "details": c.details}),
-            );
-        }
+        let components = map
+            .iter()
+            .map(|(name, c)| {
+                (
+                    (*name).to_owned(),
+                    ComponentReport {
+                        status: c.status,
+                        details: c.details.clone(),
+                    },
+                )
+            })
+            .collect();
         let overall = map
             .values()
             .map(|c| c.status)
             .max()
             .unwrap_or(ComponentStatus::Healthy);
-        json!({"status": overall, "components": components})
+        HealthReport {
+            status: overall,
+            components,
+        }
     }
 }

@@ -85,7 +85,7 @@ pub async fn run(
 pub fn summary(running: &Running) -> String {
     let core = &running.core;
     let (total, connected) = core.cameras.counts();
-    let report = core.health.report();
+    let report = serde_json::to_value(core.health.report()).unwrap_or_default();
     let overall = report["status"].as_str().unwrap_or("UNKNOWN").to_owned();
     let mut line = format!(
         "listening on {}; cameras: {total} ({connected} connected); health: {overall}",

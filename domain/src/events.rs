@@ -179,6 +179,22 @@ impl Event {
         }
     }
 
+    /// An event whose fields are one of the typed payloads of
+    /// `contract::notifications` (their schemas are the document's).
+    pub fn typed<T: serde::Serialize>(
+        topic: Topic,
+        timestamp: Timestamp,
+        device: Option<CameraId>,
+        fields: &T,
+    ) -> Event {
+        let mut event = Event::new(topic, timestamp, device);
+        // The payloads are structs of plain fields: they always serialize to an object.
+        if let Ok(Value::Object(map)) = serde_json::to_value(fields) {
+            event.fields = map;
+        }
+        event
+    }
+
     pub fn with(mut self, key: &str, value: impl Into<Value>) -> Event {
         self.fields.insert(key.to_owned(), value.into());
         self

@@ -18,6 +18,14 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use domain::api::{RecordingDuration, RecordingParams, SnapshotParams};
+use domain::contract::notifications::{
+    RecordingErrorEvent, RecordingSourceChangedEvent, RecordingStartEvent, RecordingStopEvent,
+    SnapshotTakenEvent, StopReason,
+};
+use domain::contract::results::{
+    Failed, Recording, RecordingPhase, RecordingStarted, RecordingStatus, RecordingStopped,
+    SnapshotTaken, Stopped, Success,
+};
 use domain::events::{Event, Topic};
 use domain::files::{recording_name, snapshot_name, FileKind, SnapshotFormat};
 use domain::media::{CaptureMode, SnapshotTier, VideoEncoding};
@@ -33,7 +41,6 @@ use ports::capture::{
 use ports::clock::Clock;
 use ports::events::EventPublisher;
 use ports::files::{FileStore, StoreError};
-use serde_json::{json, Value};
 use slog::{info, warn, Logger};
 use tokio::sync::oneshot;
 
@@ -260,35 +267,37 @@ impl Media {
     }
 
     /// `get_camera_status.recording`: the recording under way, or null.
-    pub fn recording_status(&self, device: CameraId) -> Value {
+    pub fn recording_status(&self, device: CameraId) -> Option<RecordingStatus> {
         let now = self.parts.clock.now();
         let slots = self.slots();
-        let Some(slot) = slots.get(&device) else {
-            return Value::Null;
-        };
+        let slot = slots.get(&device)?;
         match slot.session.state() {
             RecordingState::Recording { plan, started_at }
             | RecordingState::Stopping {
                 plan, started_at, ..
-            } => json!({
-                "filename": plan.file,
-                "status": if matches!(slot.session.state(), RecordingState::Recording { .. }) { "RECORDING" } else { "STOPPING" },
-                "start_time": started_at,
-                "duration": now.secs_since(*started_at).max(0.0),
-                "planned_duration": plan.planned.map(|d| d.secs()),
-                "format": plan.format,
-                "source": plan.origin,
+            } => Some(RecordingStatus {
+                filename: plan.file.clone(),
+                status: if matches!(slot.session.state(), RecordingState::Recording { .. }) {
+                    RecordingPhase::Recording
+                } else {
+                    RecordingPhase::Stopping
+                },
+                start_time: Some(*started_at),
+                duration: now.secs_since(*started_at).max(0.0),
+                planned_duration: plan.planned.map(|d| d.secs()),
+                format: plan.format,
+                source: plan.origin,
             }),
-            RecordingState::Starting { plan, .. } => json!({
-                "filename": plan.file,
-                "status": "STARTING",
-                "start_time": null,
-                "duration": 0.0,
-                "planned_duration": plan.planned.map(|d| d.secs()),
-                "format": plan.format,
-                "source": plan.origin,
+            RecordingState::Starting { plan, .. } => Some(RecordingStatus {
+                filename: plan.file.clone(),
+                status: RecordingPhase::Starting,
+                start_time: None,
+                duration: 0.0,
+                planned_duration: plan.planned.map(|d| d.secs()),
+                format: plan.format,
+                source: plan.origin,
             }),
-            RecordingState::Idle | RecordingState::Failed { .. } => Value::Null,
+            RecordingState::Idle | RecordingState::Failed { .. } => None,
         }
     }
 

@@ -112,7 +112,10 @@ impl Media {
     }
 
     /// `start_recording`.
-    pub async fn start_recording(self: &Arc<Self>, p: RecordingParams) -> Result<Value, ApiError> {
+    pub async fn start_recording(
+        self: &Arc<Self>,
+        p: RecordingParams,
+    ) -> Result<RecordingStarted, ApiError> {
         let device = p.device;
         let camera = self.parts.cameras.get_connected(device)?;
         if let Some(plan) = self.slots().get(&device).and_then(|s| s.session.active()) {
@@ -212,14 +215,18 @@ impl Media {
         }
         self.parts.metrics.recording_started();
         let planned = p.duration.map(|d| d.secs());
-        self.parts.events.publish(
-            Event::new(Topic::RecordingStart, started_at, Some(device))
-                .with("filename", first.as_str())
-                .with("status", "RECORDING")
-                .with("duration", json!(planned))
-                .with("format", p.format.extension())
-                .with("source", origin.as_str()),
-        );
+        self.parts.events.publish(Event::typed(
+            Topic::RecordingStart,
+            started_at,
+            Some(device),
+            &RecordingStartEvent {
+                filename: first.as_str().to_owned(),
+                status: Recording::Value,
+                duration: planned,
+                format: p.format,
+                source: origin,
+            },
+        ));
         info!(self.parts.log, "recording started"; "camera" => device.to_string(), "file" => first.as_str(),
             "source" => origin.as_str(), "size" => size.to_string(), "fps" => fps);
         self.watch(
@@ -229,19 +236,19 @@ impl Media {
             p.duration.map(|d| Duration::from_secs_f64(d.secs())),
             lost_rx,
         );
-        Ok(json!({
-            "device": device,
-            "filename": first,
-            "status": "RECORDING",
-            "start_time": started_at,
-            "duration": planned,
-            "format": p.format,
-            "width": size.width,
-            "height": size.height,
-            "fps": fps,
-            "source": origin,
-            "download_url": FileKind::Recording.download_url(&first),
-        }))
+        Ok(RecordingStarted {
+            device,
+            download_url: FileKind::Recording.download_url(&first),
+            filename: first,
+            status: Recording::Value,
+            start_time: started_at,
+            duration: planned,
+            format: p.format,
+            width: size.width,
+            height: size.height,
+            fps,
+            source: origin,
+        })
     }
 
     /// Follows a recording until it ends: by itself, failing, past its planned duration
@@ -437,17 +444,21 @@ impl Media {
             .iter()
             .filter_map(|p| p.file_name()?.to_str())
             .collect();
-        self.parts.events.publish(
-            Event::new(Topic::RecordingSourceChanged, now, Some(device))
-                .with("filename", plan.file.as_str())
-                .with("status", "RECORDING")
-                .with("source", RecordingOrigin::Device.as_str())
-                .with("previous_source", RecordingOrigin::Stream.as_str())
-                .with("reason", reason.as_str())
-                .with("new_file", first.as_str())
-                .with("files", json!(names))
-                .with("duration", now.secs_since(started_at).max(0.0)),
-        );
+        self.parts.events.publish(Event::typed(
+            Topic::RecordingSourceChanged,
+            now,
+            Some(device),
+            &RecordingSourceChangedEvent {
+                filename: plan.file.as_str().to_owned(),
+                status: Recording::Value,
+                source: RecordingOrigin::Device,
+                previous_source: RecordingOrigin::Stream,
+                reason: reason.clone(),
+                new_file: first.as_str().to_owned(),
+                files: names.iter().map(|n| (*n).to_owned()).collect(),
+                duration: now.secs_since(started_at).max(0.0),
+            },
+        ));
         warn!(self.parts.log, "recording goes on from the device: its stream ended"; "camera" => device.to_string(),
             "file" => plan.file.as_str(), "new_file" => first.as_str(), "reason" => &reason);
         Continued::Recorder(recorder)
@@ -506,14 +517,18 @@ impl Media {
                 self.parts.metrics.recording_stopped();
                 // The file's own duration, as stop_recording reports it.
                 let duration = self.files_duration(&files).await.unwrap_or(f.duration());
-                self.parts.events.publish(
-                    Event::new(Topic::RecordingStop, now, Some(device))
-                        .with("filename", f.plan.file.as_str())
-                        .with("status", "STOPPED")
-                        .with("duration", duration)
-                        .with("file_size", size)
-                        .with("stop_reason", f.cause.as_str()),
-                );
+                self.parts.events.publish(Event::typed(
+                    Topic::RecordingStop,
+                    now,
+                    Some(device),
+                    &RecordingStopEvent {
+                        filename: f.plan.file.as_str().to_owned(),
+                        status: Stopped::Value,
+                        duration,
+                        file_size: size,
+                        stop_reason: stop_reason(f.cause),
+                    },
+                ));
                 info!(self.parts.log, "recording stopped"; "camera" => device.to_string(), "file" => f.plan.file.as_str(),
                     "duration" => duration, "cause" => f.cause.as_str());
             }
@@ -544,18 +559,22 @@ impl Media {
             .started_at
             .map(|s| f.at.secs_since(s).max(0.0))
             .unwrap_or(0.0);
-        self.parts.events.publish(
-            Event::new(Topic::RecordingError, f.at, Some(device))
-                .with("filename", f.plan.file.as_str())
-                .with("status", "FAILED")
-                .with("duration", duration)
-                .with("file_size", size)
-                .with("reason", f.reason.as_str()),
-        );
+        self.parts.events.publish(Event::typed(
+            Topic::RecordingError,
+            f.at,
+            Some(device),
+            &RecordingErrorEvent {
+                filename: f.plan.file.as_str().to_owned(),
+                status: Failed::Value,
+                duration,
+                file_size: size,
+                reason: f.reason.clone(),
+            },
+        ));
     }
 
     /// `stop_recording`: finishes the file and reports its real duration and size.
-    pub async fn stop_recording(&self, device: CameraId) -> Result<Value, ApiError> {
+    pub async fn stop_recording(&self, device: CameraId) -> Result<RecordingStopped, ApiError> {
         self.parts.cameras.get(device)?;
         // A recording changing recorder is stopped once the new one runs.
         let switch = Arc::clone(&self.slots().entry(device).or_default().switch);
@@ -591,18 +610,21 @@ impl Media {
                     .sum();
                 // The file's own duration when it can be read; the wall clock otherwise.
                 let duration = self.files_duration(&files).await.unwrap_or(f.duration());
-                Ok(json!({
-                    "device": device,
-                    "filename": f.plan.file,
-                    "status": "STOPPED",
-                    "start_time": f.started_at,
-                    "end_time": f.ended_at,
-                    "duration": duration,
-                    "file_size": size,
-                    "format": f.plan.format,
-                    "files": files.iter().filter_map(|p| p.file_name()?.to_str()).collect::<Vec<_>>(),
-                    "download_url": FileKind::Recording.download_url(&f.plan.file),
-                }))
+                Ok(RecordingStopped {
+                    device,
+                    download_url: FileKind::Recording.download_url(&f.plan.file),
+                    filename: f.plan.file,
+                    status: Stopped::Value,
+                    start_time: f.started_at,
+                    end_time: f.ended_at,
+                    duration,
+                    file_size: size,
+                    format: f.plan.format,
+                    files: files
+                        .iter()
+                        .filter_map(|p| Some(p.file_name()?.to_str()?.to_owned()))
+                        .collect(),
+                })
             }
         }
     }
@@ -629,6 +651,15 @@ impl Media {
                 self.finish(device, generation, end).await;
             }
         }
+    }
+}
+
+/// How a finished recording's end is told in `recording.stop`.
+fn stop_reason(cause: domain::recording::StopCause) -> StopReason {
+    match cause {
+        domain::recording::StopCause::Requested => StopReason::Requested,
+        domain::recording::StopCause::DurationReached => StopReason::DurationReached,
+        domain::recording::StopCause::SourceEnded => StopReason::SourceEnded,
     }
 }
 

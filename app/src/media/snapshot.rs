@@ -120,7 +120,7 @@ impl Media {
     /// `take_snapshot`: JPEGs from MediaMTX's stream while it serves (tier 1 from the held
     /// stream's newest keyframe, tier 2 after activating it), else straight from the camera
     /// (tier 3; also every PNG).
-    pub async fn take_snapshot(&self, p: SnapshotParams) -> Result<Value, ApiError> {
+    pub async fn take_snapshot(&self, p: SnapshotParams) -> Result<SnapshotTaken, ApiError> {
         let device = p.device;
         let camera = self.parts.cameras.get_connected(device)?;
         self.ensure_space(FileKind::Snapshot).await?;
@@ -153,24 +153,28 @@ impl Media {
             .await
             .map_err(store_error)?;
         self.parts.metrics.snapshot_taken(tier.number());
-        self.parts.events.publish(
-            Event::new(Topic::SnapshotTaken, now, Some(device))
-                .with("filename", file.name.as_str())
-                .with("file_size", facts.size)
-                .with("tier", tier.number()),
-        );
-        Ok(json!({
-            "device": device,
-            "filename": file.name,
-            "status": "SUCCESS",
-            "timestamp": now,
-            "file_size": facts.size,
-            "format": p.format,
-            "width": still.width,
-            "height": still.height,
-            "tier": tier,
-            "download_url": FileKind::Snapshot.download_url(&file.name),
-        }))
+        self.parts.events.publish(Event::typed(
+            Topic::SnapshotTaken,
+            now,
+            Some(device),
+            &SnapshotTakenEvent {
+                filename: file.name.as_str().to_owned(),
+                file_size: facts.size,
+                tier,
+            },
+        ));
+        Ok(SnapshotTaken {
+            device,
+            download_url: FileKind::Snapshot.download_url(&file.name),
+            filename: file.name,
+            status: Success::Value,
+            timestamp: now,
+            file_size: facts.size,
+            format: p.format,
+            width: still.width,
+            height: still.height,
+            tier,
+        })
     }
 
     /// The still for `file`: joins a capture of the same camera, format and quality under

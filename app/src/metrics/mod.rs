@@ -202,6 +202,11 @@ impl Metrics {
     }
 
     /// The `get_metrics` result.
+    pub fn report(&self) -> domain::contract::results::Metrics {
+        self.snapshot().report()
+    }
+
+    /// The `get_metrics` result as JSON.
     pub fn to_json(&self) -> Value {
         self.snapshot().to_json()
     }

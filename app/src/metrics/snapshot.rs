@@ -1,8 +1,12 @@
 //! All figures at one moment, and the `get_metrics` result built from them.
 
+use domain::contract::results::{
+    CameraFigures, ConnectionFigures, EventFigures, MethodFigures, Metrics, ProcessFigures,
+    RecordingFigures, RequestFigures, SnapshotFigures,
+};
 use domain::Method;
 use ports::system::ProcessSample;
-use serde_json::{json, Map, Value};
+use serde_json::Value;
 
 use super::cpu;
 use super::histogram::LatencySnapshot;
@@ -45,56 +49,77 @@ impl MetricsSnapshot {
     }
 
     /// The `get_metrics` result (API.md, Metrics). Process figures are `null` when unreadable.
-    pub fn to_json(&self) -> Value {
-        let by_method: Map<String, Value> = self
+    pub fn report(&self) -> Metrics {
+        let by_method = self
             .by_method
             .iter()
             .map(|(m, s)| {
                 let q = |p| s.quantile_ms(p).map(round3);
                 (
                     m.name().to_owned(),
-                    json!({"count": s.count, "errors": s.errors, "p50_ms": q(0.5), "p99_ms": q(0.99)}),
+                    MethodFigures {
+                        count: s.count,
+                        errors: s.errors,
+                        p50_ms: q(0.5),
+                        p99_ms: q(0.99),
+                    },
                 )
             })
             .collect();
         let process = match self.process {
-            Some(p) => json!({
-                "rss_bytes": p.rss_bytes,
-                "cpu_percent": round3(cpu::average_percent(p.cpu_seconds_total, self.uptime_secs)),
-                "threads": p.threads,
-                "open_fds": p.open_fds,
-            }),
-            None => {
-                json!({"rss_bytes": null, "cpu_percent": null, "threads": null, "open_fds": null})
-            }
+            Some(p) => ProcessFigures {
+                rss_bytes: Some(p.rss_bytes),
+                cpu_percent: Some(round3(cpu::average_percent(
+                    p.cpu_seconds_total,
+                    self.uptime_secs,
+                ))),
+                threads: Some(p.threads),
+                open_fds: Some(p.open_fds),
+            },
+            None => ProcessFigures::default(),
         };
         let [t1, t2, t3] = self.snapshots_by_tier;
-        json!({
-            "timestamp": self.timestamp.to_rfc3339(),
-            "uptime": round3(self.uptime_secs),
-            "process": process,
-            "connections": {
-                "active": self.connections_active,
-                "authenticated": self.connections_authenticated,
-                "accepted_total": self.connections_accepted,
+        Metrics {
+            timestamp: self.timestamp,
+            uptime: round3(self.uptime_secs),
+            process,
+            connections: ConnectionFigures {
+                active: self.connections_active,
+                authenticated: self.connections_authenticated,
+                accepted_total: self.connections_accepted,
             },
-            "requests": {
-                "total": self.requests_total(),
-                "errors": self.request_errors(),
-                "by_method": by_method,
+            requests: RequestFigures {
+                total: self.requests_total(),
+                errors: self.request_errors(),
+                by_method,
             },
-            "cameras": {"total": self.cameras_total, "connected": self.cameras_connected},
-            "recordings": {
-                "active": self.recordings_active,
-                "started_total": self.recordings_started,
-                "failed_total": self.recordings_failed,
+            cameras: CameraFigures {
+                total: self.cameras_total,
+                connected: self.cameras_connected,
             },
-            "snapshots": {"total": t1 + t2 + t3, "by_tier": {"1": t1, "2": t2, "3": t3}},
-            "events": {
-                "published": self.events.published,
-                "delivered": self.events.delivered,
-                "dropped": self.events.dropped,
+            recordings: RecordingFigures {
+                active: self.recordings_active,
+                started_total: self.recordings_started,
+                failed_total: self.recordings_failed,
             },
-        })
+            snapshots: SnapshotFigures {
+                total: t1 + t2 + t3,
+                by_tier: [("1", t1), ("2", t2), ("3", t3)]
+                    .into_iter()
+                    .map(|(k, v)| (k.to_owned(), v))
+                    .collect(),
+            },
+            events: EventFigures {
+                published: self.events.published,
+                delivered: self.events.delivered,
+                dropped: self.events.dropped,
+            },
+            mqtt: None,
+        }
+    }
+
+    /// [`MetricsSnapshot::report`] as JSON.
+    pub fn to_json(&self) -> Value {
+        serde_json::to_value(self.report()).unwrap_or(Value::Null)
     }
 }

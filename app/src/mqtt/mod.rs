@@ -15,6 +15,7 @@ use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use domain::contract::results::{ComponentStatus, StatusReport, StorageInfo};
 use domain::events::{EventFilter, Topic};
 use domain::files::FileKind;
 use domain::{ApiError, CameraId, ErrorKind, Role, SafeFileName, Timestamp};
@@ -115,26 +116,17 @@ pub struct CameraState {
 }
 
 /// The bridge's own figures, also in `get_metrics` and `/metrics`.
-#[derive(Debug, Clone, Serialize)]
-pub struct MqttFigures {
-    pub connected: bool,
-    pub sent: u64,
-    pub dropped: u64,
-    pub queued: u64,
-    pub connects: u64,
-    pub received: u64,
-}
+pub use domain::contract::results::MqttFigures;
 
-impl From<BrokerStats> for MqttFigures {
-    fn from(s: BrokerStats) -> Self {
-        MqttFigures {
-            connected: s.connected,
-            sent: s.sent,
-            dropped: s.dropped,
-            queued: s.queued,
-            connects: s.connects,
-            received: s.received,
-        }
+/// A broker connection's counters as the bridge's figures.
+pub fn figures_of(s: BrokerStats) -> MqttFigures {
+    MqttFigures {
+        connected: s.connected,
+        sent: s.sent,
+        dropped: s.dropped,
+        queued: s.queued,
+        connects: s.connects,
+        received: s.received,
     }
 }
 
@@ -183,9 +175,9 @@ struct CameraCounts {
 /// `<base>/system`, retained: health (as `get_status`), storage (as `get_storage_info`).
 #[derive(Debug, Clone, Serialize)]
 struct SystemState {
-    status: Value,
-    health: Value,
-    storage: Option<Value>,
+    status: ComponentStatus,
+    health: StatusReport,
+    storage: Option<StorageInfo>,
     cameras: CameraCounts,
     mqtt: MqttFigures,
     timestamp: Timestamp,
@@ -371,7 +363,7 @@ impl MqttBridge {
     }
 
     pub fn figures(&self) -> MqttFigures {
-        self.broker.stats().into()
+        figures_of(self.broker.stats())
     }
 
     /// Runs until the event hub closes (the service stops).
@@ -494,9 +486,9 @@ impl MqttBridge {
         let cam = self.core.cameras.get(id).ok()?;
         let (resolution, fps) = cam.mode();
         let recording = self.core.media.recording_status(id);
-        let recording_file = recording["filename"].as_str().map(str::to_owned);
+        let recording_file = recording.map(|r| r.filename.as_str().to_owned());
         let streaming = match &self.core.streams {
-            Some(s) => s.camera_stream(id).await["ready"] == Value::Bool(true),
+            Some(s) => s.camera_stream(id).await.is_some_and(|s| s.ready),
             None => false,
         };
         Some(CameraState {
@@ -557,7 +549,7 @@ impl MqttBridge {
         let storage = self.core.files.storage_info().await.ok();
         let (total, connected) = self.core.cameras.counts();
         let state = SystemState {
-            status: health["status"].clone(),
+            status: health.health.status,
             health,
             storage,
             cameras: CameraCounts { total, connected },

@@ -22,6 +22,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use domain::contract::results::{
+    CameraStreamState, CameraStreams, MediaMode, Stopped, StreamHold, StreamInfo, StreamList,
+    StreamStatus, StreamStopped,
+};
 use domain::media::{SnapshotTier, VideoEncoding};
 use domain::stream::{
     managed_camera, path_name, PathConfig, Publication, PublisherInput, StreamEndpoints,
@@ -33,7 +37,6 @@ use ports::clock::Clock;
 use ports::media_server::{
     MediaServer, MediaServerError, PathStatus, PublisherCommands, StreamHandle, StreamReader,
 };
-use serde_json::{json, Value};
 use slog::{info, warn, Logger};
 use tokio::sync::Notify;
 
@@ -173,20 +176,18 @@ impl Streams {
     }
 
     /// `get_server_info.media_mode`: the plane serving now.
-    pub fn media_mode(&self) -> &'static str {
+    pub fn media_mode(&self) -> MediaMode {
         if self.is_serving() {
-            "mediamtx"
+            MediaMode::Mediamtx
         } else {
-            "direct"
+            MediaMode::Direct
         }
     }
 
     /// A camera's `streams` object: its URLs while MediaMTX serves, `{}` otherwise.
-    pub fn urls(&self, device: CameraId) -> Value {
-        if self.is_serving() {
-            json!(self.parts.endpoints.urls(device))
-        } else {
-            json!({})
+    pub fn urls(&self, device: CameraId) -> CameraStreams {
+        CameraStreams {
+            urls: self.is_serving().then(|| self.parts.endpoints.urls(device)),
         }
     }
 
@@ -264,15 +265,15 @@ impl Streams {
             .map_or(0, CameraStream::own_readers)
     }
 
-    fn info(&self, device: CameraId, status: Option<&PathStatus>) -> Value {
+    fn info(&self, device: CameraId, status: Option<&PathStatus>) -> StreamInfo {
         let readers = status.map_or(0, |s| s.readers.saturating_sub(self.own_readers(device)));
-        json!({
-            "device": device,
-            "stream_name": path_name(device),
-            "ready": status.is_some_and(|s| s.ready),
-            "readers": readers,
-            "urls": self.parts.endpoints.urls(device),
-        })
+        StreamInfo {
+            device,
+            stream_name: path_name(device),
+            ready: status.is_some_and(|s| s.ready),
+            readers,
+            urls: self.parts.endpoints.urls(device),
+        }
     }
 
     async fn status_of(&self, device: CameraId) -> Result<Option<PathStatus>, ApiError> {
@@ -284,7 +285,7 @@ impl Streams {
     }
 
     /// `start_streaming`: activates the on-demand publisher; StreamInfo once it is ready.
-    pub async fn start_streaming(&self, device: CameraId) -> Result<Value, ApiError> {
+    pub async fn start_streaming(&self, device: CameraId) -> Result<StreamInfo, ApiError> {
         self.require_serving()?;
         let camera = self.parts.cameras.get_connected(device)?;
         self.ensure_path_of(&camera).await?;
@@ -385,7 +386,7 @@ impl Streams {
 
     /// `stop_streaming`: ends the viewing hold. A recording's or a recent snapshot's hold
     /// stays, so a recording never stops here.
-    pub fn stop_streaming(&self, device: CameraId) -> Result<Value, ApiError> {
+    pub fn stop_streaming(&self, device: CameraId) -> Result<StreamStopped, ApiError> {
         self.parts.cameras.get(device)?;
         let now = self.parts.clock.now();
         let mut st = self.lock();
@@ -399,19 +400,23 @@ impl Streams {
             }
             None => Vec::new(),
         };
-        let still: Vec<&str> = held_by
+        let still: Vec<StreamHold> = held_by
             .iter()
             .map(|u| match u {
-                domain::stream::StreamUse::Viewing => "viewing",
-                domain::stream::StreamUse::Recording => "recording",
-                domain::stream::StreamUse::Snapshot => "snapshot",
+                domain::stream::StreamUse::Viewing => StreamHold::Viewing,
+                domain::stream::StreamUse::Recording => StreamHold::Recording,
+                domain::stream::StreamUse::Snapshot => StreamHold::Snapshot,
             })
             .collect();
-        Ok(json!({"device": device, "status": "STOPPED", "held_by": still}))
+        Ok(StreamStopped {
+            device,
+            status: Stopped::Value,
+            held_by: still,
+        })
     }
 
     /// `get_stream_url`
-    pub async fn stream_url(&self, device: CameraId) -> Result<Value, ApiError> {
+    pub async fn stream_url(&self, device: CameraId) -> Result<StreamInfo, ApiError> {
         self.require_serving()?;
         self.parts.cameras.get(device)?;
         let status = self.status_of(device).await?;
@@ -419,19 +424,20 @@ impl Streams {
     }
 
     /// `get_stream_status`
-    pub async fn stream_status(&self, device: CameraId) -> Result<Value, ApiError> {
+    pub async fn stream_status(&self, device: CameraId) -> Result<StreamStatus, ApiError> {
         self.require_serving()?;
         self.parts.cameras.get(device)?;
         let status = self.status_of(device).await?;
-        let mut v = self.info(device, status.as_ref());
-        v["bytes_received"] = json!(status.as_ref().map_or(0, |s| s.bytes_received));
-        v["bytes_sent"] = json!(status.as_ref().map_or(0, |s| s.bytes_sent));
-        v["ready_since"] = json!(status.as_ref().and_then(|s| s.ready_since));
-        Ok(v)
+        Ok(StreamStatus {
+            info: self.info(device, status.as_ref()),
+            bytes_received: status.as_ref().map_or(0, |s| s.bytes_received),
+            bytes_sent: status.as_ref().map_or(0, |s| s.bytes_sent),
+            ready_since: status.as_ref().and_then(|s| s.ready_since),
+        })
     }
 
     /// `get_streams`: one StreamInfo per connected camera.
-    pub async fn streams(&self) -> Result<Value, ApiError> {
+    pub async fn streams(&self) -> Result<StreamList, ApiError> {
         self.require_serving()?;
         let statuses = self
             .parts
@@ -443,7 +449,7 @@ impl Streams {
             .into_iter()
             .filter_map(|s| Some((managed_camera(&s.name)?, s)))
             .collect();
-        let list: Vec<Value> = self
+        let list: Vec<StreamInfo> = self
             .parts
             .cameras
             .list()
@@ -451,8 +457,12 @@ impl Streams {
             .filter(|c| c.status.is_usable())
             .map(|c| self.info(c.id, by_camera.get(&c.id)))
             .collect();
-        let active = list.iter().filter(|s| s["ready"] == true).count();
-        Ok(json!({"streams": list, "total": list.len(), "active": active}))
+        let active = list.iter().filter(|s| s.ready).count();
+        Ok(StreamList {
+            total: list.len(),
+            active,
+            streams: list,
+        })
     }
 
     /// A snapshot from the stream, written to `path` as JPEG: tier 1 when the service holds
@@ -537,17 +547,17 @@ impl Streams {
     }
 
     /// `get_camera_status.stream`: `ready`, `readers`, `bytes_sent`, or null.
-    pub async fn camera_stream(&self, device: CameraId) -> Value {
+    pub async fn camera_stream(&self, device: CameraId) -> Option<CameraStreamState> {
         if !self.is_serving() {
-            return Value::Null;
+            return None;
         }
         match self.parts.server.path_status(&path_name(device)).await {
-            Ok(Some(s)) => json!({
-                "ready": s.ready,
-                "readers": s.readers.saturating_sub(self.own_readers(device)),
-                "bytes_sent": s.bytes_sent,
+            Ok(Some(s)) => Some(CameraStreamState {
+                ready: s.ready,
+                readers: s.readers.saturating_sub(self.own_readers(device)),
+                bytes_sent: s.bytes_sent,
             }),
-            _ => Value::Null,
+            _ => None,
         }
     }
 }
