@@ -349,7 +349,7 @@ class TsTypes:
         if "const" in schema:
             return ts_literal(schema["const"])
         if "enum" in schema:
-            return " | ".join(ts_literal(v) for v in schema["enum"]) or "never"
+            return " | ".join(_dedupe(ts_literal(v) for v in schema["enum"])) or "never"
         for key in ("oneOf", "anyOf"):
             if key in schema:
                 rest = {k: v for k, v in schema.items() if k != key and k not in ("description", "title")}
@@ -453,7 +453,7 @@ class PyTypes:
         if "const" in schema:
             return f"Literal[{_py_literal(schema['const'])}]" if _literal_ok(schema["const"]) else "Any"
         if "enum" in schema:
-            values = schema["enum"]
+            values = [v for i, v in enumerate(schema["enum"]) if v not in schema["enum"][:i]]
             lits = [v for v in values if _literal_ok(v)]
             parts = []
             if lits:

@@ -182,6 +182,7 @@ def test_the_committed_files_match_the_committed_document() -> None:
     ({"type": "array", "prefixItems": [{"type": "number"}, {"type": "number"}]}, "[number, number]", "tuple[float, float]"),
     ({"anyOf": [{"type": "string"}, {"type": "null"}]}, "string | null", "str | None"),
     ({"enum": ["a", None]}, '"a" | null', 'Literal["a"] | None'),
+    ({"enum": ["a.*", "b", "a.*"]}, '"a.*" | "b"', 'Literal["a.*", "b"]'),
 ])
 def test_schema_shapes(schema: Any, ts: str, py: str) -> None:
     assert generate.TsTypes({}).expr(schema) == ts

@@ -1059,7 +1059,7 @@ export type CleanupOldFilesResult = Cleanup;
 /** Params of `subscribe_events`. */
 export interface SubscribeEventsParams {
   /** Topic names, group wildcards (`camera.*`) or `*`; never empty. */
-  topics: Array<"camera.connected" | "camera.disconnected" | "camera.status_change" | "recording.start" | "recording.stop" | "recording.error" | "snapshot.taken" | "system.health" | "recording.source_changed" | "camera.controls" | "camera.*" | "recording.*" | "snapshot.*" | "system.*" | "recording.*" | "camera.*" | "*">;
+  topics: Array<"camera.connected" | "camera.disconnected" | "camera.status_change" | "recording.start" | "recording.stop" | "recording.error" | "snapshot.taken" | "system.health" | "recording.source_changed" | "camera.controls" | "camera.*" | "recording.*" | "snapshot.*" | "system.*" | "*">;
   filters?: {
     /** A camera: `camera<N>`, N the index of its node (0..999). */
     device?: string | null;
