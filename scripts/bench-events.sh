@@ -2,7 +2,7 @@
 # Event fan-out benchmark: 1,000 WebSocket subscribers to the camera topics of a real
 # camera-service (simulated cameras, no hardware), publish -> receipt latency p50/p99 and
 # events/s, printed; then the hub alone (in-process, no transport) for comparison.
-# Budget (DESIGN.md): publish -> receipt p99 < 20 ms at 1,000 subscribers.
+# Budget (docs/performance.md, Budgets; the bar when written): publish -> receipt p99 < 20 ms at 1,000 subscribers.
 #
 # The client reads all subscribers from one epoll thread and prints, besides the latencies,
 # the load average and both sides' CPU per notification: run it on a box as quiet as you can.

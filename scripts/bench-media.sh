@@ -8,7 +8,7 @@
 # The stream figures are taken against a real MediaMTX when find_mediamtx (scripts/lib.sh)
 # finds one (MEDIAMTX_BIN, ../shared/mediamtx/bin/mediamtx, PATH); otherwise, or with
 # CS_BENCH_FAKE_MEDIAMTX=1, against the fake MediaMTX's RTSP relay (tests/fakemtx).
-# Budget (DESIGN.md): snapshot < 1.5 s from cold, < 150 ms when the stream is up.
+# Budget (docs/performance.md, Budgets; the bar when written): snapshot < 1.5 s from cold, < 150 ms when the stream is up.
 #
 # Usage: scripts/bench-media.sh [--snapshots N] [--recordings K] [--cold C] [--streams-only]
 set -euo pipefail

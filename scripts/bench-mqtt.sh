@@ -2,7 +2,7 @@
 # MQTT benchmark: a real Mosquitto on a loopback port (started and killed by the bench),
 # a real camera-service with the MQTT bridge; prints event publish -> broker delivery
 # latency (p50/p99) end to end, a burst's events/s, and the broker connection's own
-# throughput. Budget (DESIGN.md): event -> broker delivery p99 <= 20 ms on loopback.
+# throughput. Budget (docs/performance.md, Budgets): event -> broker delivery p99 <= 20 ms on loopback.
 #
 # Usage: scripts/bench-mqtt.sh [ROUNDS] [BURST] [MESSAGES]
 # PROFILE=release builds without fat LTO (faster to build; figures close to the shipped binary).

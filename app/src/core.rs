@@ -12,7 +12,7 @@ use domain::files::FileKind;
 use domain::rate_limit::{RateLimit, TokenBucket};
 use domain::{ApiError, Call, ErrorKind, Method, SafeFileName};
 use ports::api::{
-    ApiConnection, ApiGateway, AuthState, ConnectionInfo, Download, EventStream, Readiness,
+    ApiConnection, ApiGateway, AuthState, ConnectionInfo, Download, EventStream, Outcome, Readiness,
 };
 use ports::auth::{CredentialError, Identity, KeyStore, TokenVerifier};
 use ports::clock::Clock;
@@ -20,6 +20,7 @@ use ports::metrics::MetricFamily;
 use serde_json::{json, Value};
 use slog::{info, o, warn, Logger};
 
+use crate::admission::{auth_required, Caller, PeerLimits};
 use crate::audit::DenialLog;
 use crate::cameras::CameraRegistry;
 use crate::credentials::{AuthRefusal, CredentialLimits, Credentials};
@@ -30,27 +31,16 @@ use crate::media::Media;
 use crate::metrics::{ConnectionTally, Metrics};
 use crate::streams::Streams;
 
-/// Everything the use cases share.
+/// Everything the use cases share: the parts the composition root gave (reached through
+/// `Deref`, so `core.metrics` is `core.parts.metrics`) and what the core builds from them.
 pub struct Core {
-    pub config: Arc<Config>,
-    pub clock: Arc<dyn Clock>,
-    pub tokens: Arc<dyn TokenVerifier>,
-    pub keys: Arc<dyn KeyStore>,
-    pub cameras: Arc<CameraRegistry>,
-    pub hub: EventHub,
-    pub metrics: Metrics,
-    pub health: Arc<Health>,
-    /// Streams through MediaMTX; `None` in media mode `direct`.
-    pub streams: Option<Arc<Streams>>,
-    pub media: Arc<Media>,
-    pub files: Arc<Files>,
-    pub log: Logger,
-    pub audit: Logger,
+    parts: CoreParts,
     pub started_ms: u64,
     credentials: Credentials,
     /// Denials and rate-limit hits, aggregated per peer and window (see `crate::audit`).
-    denials: DenialLog,
-    pub controls: Arc<crate::controls::Controls>,
+    pub(crate) denials: DenialLog,
+    /// Plain HTTP requests' rate limits, per peer address (`crate::admission`).
+    http_limits: PeerLimits,
     next_conn: AtomicU64,
     /// The MQTT broker connection, when `mqtt.enabled` (set once by the composition root).
     pub broker: std::sync::OnceLock<Arc<dyn ports::broker::MessageBroker>>,
@@ -75,6 +65,22 @@ pub struct CoreParts {
     pub controls: Arc<crate::controls::Controls>,
 }
 
+impl std::ops::Deref for Core {
+    type Target = CoreParts;
+
+    fn deref(&self) -> &CoreParts {
+        &self.parts
+    }
+}
+
+/// A connection's (or a peer's) call budget, from `auth.rate_per_second` / `rate_burst`.
+fn call_limit(config: &Config) -> RateLimit {
+    RateLimit {
+        per_second: config.auth.rate_per_second,
+        burst: config.auth.rate_burst,
+    }
+}
+
 impl Core {
     pub fn new(p: CoreParts) -> Core {
         let credentials = Credentials::new(
@@ -90,22 +96,10 @@ impl Core {
         );
         Core {
             started_ms: p.clock.monotonic_ms(),
-            config: p.config,
-            clock: p.clock,
-            tokens: p.tokens,
-            keys: p.keys,
-            cameras: p.cameras,
-            hub: p.hub,
-            metrics: p.metrics,
-            health: p.health,
-            streams: p.streams,
-            media: p.media,
-            files: p.files,
-            log: p.log,
-            audit: p.audit,
+            http_limits: PeerLimits::new(call_limit(&p.config)),
+            parts: p,
             credentials,
             denials,
-            controls: p.controls,
             next_conn: AtomicU64::new(1),
             broker: std::sync::OnceLock::new(),
         }
@@ -116,18 +110,18 @@ impl Core {
     /// role checks, param parsing, the audit log (`via` names where the calls come from).
     pub fn internal_session(self: &Arc<Self>, identity: Identity, via: &'static str) -> Session {
         let id = self.next_conn.fetch_add(1, Ordering::Relaxed);
-        let limit = RateLimit {
-            per_second: self.config.auth.rate_per_second,
-            burst: self.config.auth.rate_burst,
-        };
+        let limit = call_limit(&self.config);
         info!(self.audit, "authenticated"; "event" => "auth_success", "conn" => id, "via" => via,
             "user" => &identity.subject, "role" => identity.role.as_str());
         let tally = self.metrics.connection_opened();
         tally.set_authenticated(true);
         Session {
             core: Arc::clone(self),
-            id,
-            peer: None,
+            caller: Caller {
+                conn: id,
+                peer: None,
+                via,
+            },
             host: None,
             state: Mutex::new(SessionState {
                 auth: Some(identity),
@@ -166,25 +160,7 @@ impl Core {
     }
 }
 
-pub fn auth_error(e: &CredentialError) -> ApiError {
-    ApiError::new(ErrorKind::AuthRequired, e.reason(), e.to_string())
-}
-
-fn auth_required() -> ApiError {
-    ApiError::new(
-        ErrorKind::AuthRequired,
-        "auth_required",
-        "call authenticate first (or connect with Authorization: Bearer)",
-    )
-}
-
-/// Who is calling, for the use cases.
-#[derive(Debug, Clone)]
-pub struct CallCtx {
-    pub identity: Option<Identity>,
-    pub conn: u64,
-    pub log: Logger,
-}
+pub use crate::admission::auth_error;
 
 struct SessionState {
     auth: Option<Identity>,
@@ -196,8 +172,7 @@ struct SessionState {
 /// One client connection.
 pub struct Session {
     core: Arc<Core>,
-    id: u64,
-    peer: Option<SocketAddr>,
+    caller: Caller,
     /// The upgrade's `Host` header (`rpc.discover`'s server URL).
     host: Option<String>,
     state: Mutex<SessionState>,
@@ -211,55 +186,34 @@ impl Session {
     }
 
     fn peer_text(&self) -> String {
-        self.peer.map(|p| p.to_string()).unwrap_or_default()
+        self.caller.peer_text()
     }
 
     fn peer_ip(&self) -> Option<IpAddr> {
-        self.peer.map(|p| p.ip())
+        self.caller.peer_ip()
     }
 
-    /// Rate limit, method, authentication and role: what every call passes first.
+    /// Rate limit, method, authentication and role (`crate::admission`): what every call
+    /// passes first.
     fn admit_method(&self, name: &str) -> Result<(Method, Option<Identity>), ApiError> {
         let now_ms = self.core.clock.monotonic_ms();
-        let (identity, header_error) = {
+        let (taken, identity, header_error) = {
             let mut st = self.lock();
-            if let Err(wait_ms) = st.bucket.try_take(now_ms) {
-                drop(st);
-                self.core.denials.record("rate_limited", self.peer_ip(), |audit| {
-                    warn!(audit, "rate limited"; "event" => "rate_limited", "conn" => self.id, "peer" => self.peer_text(), "method" => name);
-                });
-                return Err(ApiError::new(
-                    ErrorKind::RateLimited,
-                    "rate_limited",
-                    format!("too many calls on this connection; retry in {wait_ms} ms"),
-                )
-                .with("retry_after_ms", wait_ms));
-            }
-            (st.auth.clone(), st.header_error.clone())
+            (
+                st.bucket.try_take(now_ms),
+                st.auth.clone(),
+                st.header_error.clone(),
+            )
         };
+        self.core.admit_rate(&self.caller, taken, name)?;
         let method = Method::parse(name).ok_or_else(|| method_not_found(name))?;
         let Some(need) = method.min_role() else {
             return Ok((method, identity));
         };
-        let Some(identity) = identity else {
-            return Err(header_error.unwrap_or_else(auth_required));
-        };
-        if let Err(e) = self.core.still_valid(&identity) {
-            return Err(auth_error(&e));
-        }
-        if !identity.role.allows(need) {
-            self.core.denials.record("permission_denied", self.peer_ip(), |audit| {
-                warn!(audit, "permission denied"; "event" => "permission_denied", "conn" => self.id, "peer" => self.peer_text(),
-                    "user" => &identity.subject, "role" => identity.role.as_str(), "method" => name, "required_role" => need.as_str());
-            });
-            return Err(ApiError::new(
-                ErrorKind::PermissionDenied,
-                "insufficient_role",
-                format!("{name} needs the {need} role or above"),
-            )
-            .with("required_role", need.as_str())
-            .with("role", identity.role.as_str()));
-        }
+        let identity = identity.ok_or_else(|| header_error.unwrap_or_else(auth_required));
+        let identity = self
+            .core
+            .admit_identity(&self.caller, identity, need, name)?;
         Ok((method, Some(identity)))
     }
 
@@ -267,13 +221,13 @@ impl Session {
         &self,
         token: &str,
     ) -> Result<domain::contract::results::Authenticated, ApiError> {
-        match self
-            .core
-            .verify_credential(token, self.peer.map(|p| p.ip()))
-            .await
-        {
+        match self.core.verify_credential(token, self.peer_ip()).await {
             Ok(identity) => {
-                let session_id = format!("{:x}-{:x}", self.id, self.core.clock.monotonic_ms());
+                let session_id = format!(
+                    "{:x}-{:x}",
+                    self.caller.conn,
+                    self.core.clock.monotonic_ms()
+                );
                 let result = domain::contract::results::Authenticated {
                     authenticated: true,
                     role: identity.role,
@@ -286,7 +240,7 @@ impl Session {
                     expires_at: identity.expires_at,
                     session_id,
                 };
-                info!(self.core.audit, "authenticated"; "event" => "auth_success", "conn" => self.id, "peer" => self.peer_text(),
+                info!(self.core.audit, "authenticated"; "event" => "auth_success", "conn" => self.caller.conn, "peer" => self.peer_text(),
                     "user" => &identity.subject, "role" => identity.role.as_str());
                 let mut st = self.lock();
                 st.auth = Some(identity);
@@ -302,7 +256,7 @@ impl Session {
                     "auth_failure"
                 };
                 self.core.denials.record(event, self.peer_ip(), |audit| {
-                    warn!(audit, "authentication failed"; "event" => event, "conn" => self.id,
+                    warn!(audit, "authentication failed"; "event" => event, "conn" => self.caller.conn,
                         "peer" => self.peer_text(), "reason" => e.reason(), "details" => e.details());
                 });
                 // A failed authenticate leaves the connection unauthenticated.
@@ -317,54 +271,79 @@ impl Session {
         &self,
         name: &str,
         params: Option<Value>,
-    ) -> Result<(Method, Value), (Option<Method>, ApiError)> {
+    ) -> Result<(Method, Outcome), (Option<Method>, ApiError)> {
         let (method, identity) = self
             .admit_method(name)
             .map_err(|e| (Method::parse(name), e))?;
         let call = Call::parse(method, params).map_err(|e| (Some(method), e))?;
         let result = match call {
-            Call::Authenticate { auth_token } => {
-                self.authenticate(&auth_token).await.and_then(|r| {
+            Call::Authenticate { auth_token } => self
+                .authenticate(&auth_token)
+                .await
+                .and_then(|r| {
                     serde_json::to_value(r).map_err(|e| ApiError::internal(e.to_string()))
                 })
-            }
-            Call::RpcDiscover => Ok(self.core.openrpc(self.host.as_deref())),
-            Call::SubscribeEvents(_) | Call::UnsubscribeEvents { .. } => Err(ApiError::new(
-                ErrorKind::InvalidRequest,
-                "subscription_needs_id",
-                "subscriptions are requests with an id",
-            )),
+                .map(Outcome::Result),
+            Call::RpcDiscover => Ok(Outcome::Result(self.core.openrpc(self.host.as_deref()))),
+            Call::SubscribeEvents(p) => self.subscribe(identity, p).map(Outcome::Subscribed),
+            Call::UnsubscribeEvents { subscription } => Ok(Outcome::Unsubscribe(subscription)),
             call => {
                 let device = call.device();
-                let ctx = CallCtx {
-                    identity: identity.clone(),
-                    conn: self.id,
-                    log: self.log.new(o!("method" => method.name())),
-                };
-                let result = self.core.dispatch(&ctx, call).await;
+                let result = self.core.dispatch(call).await;
                 if method.changes_state() {
                     let user = identity.as_ref().map(|i| i.subject.as_str()).unwrap_or("");
                     let outcome = match &result {
                         Ok(_) => "ok".to_owned(),
                         Err(e) => format!("error {} {}", e.code(), e.reason),
                     };
-                    info!(self.core.audit, "state change"; "event" => "call", "conn" => self.id, "user" => user,
-                        "method" => method.name(), "device" => device.map(|d| d.to_string()), "outcome" => outcome);
+                    info!(self.core.audit, "state change"; "event" => "call", "conn" => self.caller.conn, "via" => self.caller.via,
+                        "user" => user, "method" => method.name(), "device" => device.map(|d| d.to_string()), "outcome" => outcome);
                 }
-                result
+                result.map(Outcome::Result)
             }
         };
         result.map(|v| (method, v)).map_err(|e| (Some(method), e))
+    }
+
+    /// `subscribe_events`, admitted: the topics against the session's role (a denial is
+    /// audited), then delivery starts.
+    fn subscribe(
+        &self,
+        identity: Option<Identity>,
+        p: domain::api::SubscribeParams,
+    ) -> Result<Box<dyn EventStream>, ApiError> {
+        let identity = identity.ok_or_else(auth_required)?;
+        let need = p.topics.min_role();
+        if !identity.role.allows(need) {
+            let topics: Vec<&str> = p
+                .topics
+                .iter()
+                .filter(|t| !identity.role.allows(t.min_role()))
+                .map(|t| t.name())
+                .collect();
+            self.core.denials.record("permission_denied", self.peer_ip(), |audit| {
+                warn!(audit, "permission denied"; "event" => "permission_denied", "conn" => self.caller.conn, "peer" => self.peer_text(),
+                    "user" => &identity.subject, "method" => "subscribe_events", "topics" => topics.join(","));
+            });
+            return Err(ApiError::new(
+                ErrorKind::PermissionDenied,
+                "insufficient_role",
+                format!("topics {} need the {need} role or above", topics.join(", ")),
+            )
+            .with("required_role", need.as_str())
+            .with("role", identity.role.as_str()));
+        }
+        Ok(Box::new(self.core.hub.subscribe(p.topics, p.filter)))
     }
 }
 
 #[async_trait]
 impl ApiConnection for Session {
-    async fn call(&self, method: &str, params: Option<Value>) -> Result<Value, ApiError> {
+    async fn call(&self, method: &str, params: Option<Value>) -> Result<Outcome, ApiError> {
         let started = self.core.metrics.request_started();
         // Every log line of this request, from any component, carries `conn` and `req`.
         let req = crate::logging::next_request_id();
-        match crate::logging::in_request(self.id, req, self.run(method, params)).await {
+        match crate::logging::in_request(self.caller.conn, req, self.run(method, params)).await {
             Ok((m, v)) => {
                 self.core.metrics.record_request(m, started, true);
                 Ok(v)
@@ -382,40 +361,6 @@ impl ApiConnection for Session {
         }
     }
 
-    fn admit(&self, method: &str) -> Result<(), ApiError> {
-        self.admit_method(method).map(|_| ())
-    }
-
-    async fn subscribe(&self, params: Option<Value>) -> Result<Box<dyn EventStream>, ApiError> {
-        let Call::SubscribeEvents(p) = Call::parse(Method::SubscribeEvents, params)? else {
-            return Err(ApiError::internal(
-                "subscribe_events parsed as another call",
-            ));
-        };
-        let identity = self.lock().auth.clone().ok_or_else(auth_required)?;
-        let need = p.topics.min_role();
-        if !identity.role.allows(need) {
-            let topics: Vec<&str> = p
-                .topics
-                .iter()
-                .filter(|t| !identity.role.allows(t.min_role()))
-                .map(|t| t.name())
-                .collect();
-            self.core.denials.record("permission_denied", self.peer_ip(), |audit| {
-                warn!(audit, "permission denied"; "event" => "permission_denied", "conn" => self.id, "peer" => self.peer_text(),
-                    "user" => &identity.subject, "method" => "subscribe_events", "topics" => topics.join(","));
-            });
-            return Err(ApiError::new(
-                ErrorKind::PermissionDenied,
-                "insufficient_role",
-                format!("topics {} need the {need} role or above", topics.join(", ")),
-            )
-            .with("required_role", need.as_str())
-            .with("role", identity.role.as_str()));
-        }
-        Ok(Box::new(self.core.hub.subscribe(p.topics, p.filter)))
-    }
-
     fn closing_slow(&self, stuck_secs: u64) {
         self.core.hub.count_slow_client_closed();
         let user = self
@@ -427,7 +372,7 @@ impl ApiConnection for Session {
         warn!(self.log, "closing a connection that does not read its events";
             "stuck_secs" => stuck_secs, "peer" => self.peer_text());
         warn!(self.core.audit, "slow client disconnected"; "event" => "slow_client_disconnected",
-            "conn" => self.id, "user" => user, "peer" => self.peer_text(), "stuck_secs" => stuck_secs);
+            "conn" => self.caller.conn, "user" => user, "peer" => self.peer_text(), "stuck_secs" => stuck_secs);
     }
 
     fn auth_state(&self) -> AuthState {
@@ -458,14 +403,14 @@ impl ApiGateway for Gateway {
     async fn connect(&self, info: ConnectionInfo) -> Arc<dyn ApiConnection> {
         let core = &self.core;
         let id = core.next_conn.fetch_add(1, Ordering::Relaxed);
-        let limit = RateLimit {
-            per_second: core.config.auth.rate_per_second,
-            burst: core.config.auth.rate_burst,
-        };
+        let limit = call_limit(&core.config);
         let session = Session {
             core: Arc::clone(core),
-            id,
-            peer: info.peer,
+            caller: Caller {
+                conn: id,
+                peer: info.peer,
+                via: "ws",
+            },
             host: info.host,
             state: Mutex::new(SessionState {
                 auth: None,
@@ -516,30 +461,54 @@ impl ApiGateway for Gateway {
 
     async fn download(
         &self,
+        peer: Option<SocketAddr>,
         bearer: Option<&str>,
         kind: FileKind,
         name: &SafeFileName,
     ) -> Result<Download, ApiError> {
-        let token = bearer.ok_or_else(|| {
-            ApiError::new(
-                ErrorKind::AuthRequired,
-                "auth_required",
-                "send an Authorization: Bearer header with a JWT or an API key",
-            )
-        })?;
-        let identity = self
-            .core
-            .verify_credential(token, None)
-            .await
-            .map_err(|e| e.to_api_error())?;
-        if !identity.role.allows(domain::Role::Viewer) {
-            return Err(ApiError::new(
-                ErrorKind::PermissionDenied,
-                "insufficient_role",
-                "downloads need the viewer role",
-            ));
+        let core = &self.core;
+        let caller = Caller {
+            conn: 0,
+            peer,
+            via: "http",
+        };
+        let result = async {
+            let taken = core
+                .http_limits
+                .try_take(caller.peer_ip(), core.clock.monotonic_ms());
+            core.admit_rate(&caller, taken, "download")?;
+            let token = bearer.ok_or_else(|| {
+                ApiError::new(
+                    ErrorKind::AuthRequired,
+                    "auth_required",
+                    "send an Authorization: Bearer header with a JWT or an API key",
+                )
+            })?;
+            let identity = match core.verify_credential(token, caller.peer_ip()).await {
+                Ok(identity) => Ok(identity),
+                Err(e) => {
+                    let event = if e.is_throttle() {
+                        "auth_throttled"
+                    } else {
+                        "auth_failure"
+                    };
+                    core.denials.record(event, caller.peer_ip(), |audit| {
+                        warn!(audit, "authentication failed"; "event" => event, "via" => caller.via,
+                            "peer" => caller.peer_text(), "reason" => e.reason(), "details" => e.details());
+                    });
+                    Err(e.to_api_error())
+                }
+            };
+            let identity = core.admit_identity(&caller, identity, domain::Role::Viewer, "download")?;
+            let download = core.download(kind, name).await;
+            info!(core.audit, "download"; "event" => "download", "via" => caller.via, "peer" => caller.peer_text(),
+                "user" => &identity.subject, "role" => identity.role.as_str(), "kind" => kind.url_segment(), "file" => name.as_str(),
+                "outcome" => match &download { Ok(_) => "ok".to_owned(), Err(e) => format!("error {} {}", e.code(), e.reason) });
+            download
         }
-        self.core.download(kind, name).await
+        .await;
+        core.metrics.download_served(result.is_ok());
+        result
     }
 
     fn refused(&self, peer: Option<SocketAddr>, what: &str, details: &str) {

@@ -9,7 +9,7 @@ use domain::{ApiError, Call, Method, SafeFileName};
 use ports::api::Download;
 use serde_json::Value;
 
-use crate::core::{CallCtx, Core};
+use crate::core::Core;
 
 pub const SERVICE_NAME: &str = "camera-service";
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -33,7 +33,7 @@ fn to_json(result: impl serde::Serialize) -> Result<Value, ApiError> {
 }
 
 impl Core {
-    pub async fn dispatch(&self, _ctx: &CallCtx, call: Call) -> Result<Value, ApiError> {
+    pub async fn dispatch(&self, call: Call) -> Result<Value, ApiError> {
         match call {
             Call::Ping => to_json(Pong::Value),
             Call::GetCameraList => to_json(self.camera_list()),
@@ -145,9 +145,13 @@ impl Core {
 
     /// The features this running service offers (`get_server_info.capabilities`).
     pub fn features(&self) -> Vec<&'static str> {
-        let mut features = vec![
-            "cameras",
-            "hotplug",
+        let mut features = vec!["cameras"];
+        // Cameras come and go by themselves only where a directory is watched.
+        let camera = &self.config.camera;
+        if !camera.device_dir.is_empty() || !camera.simulated_dir.is_empty() {
+            features.push("hotplug");
+        }
+        features.extend([
             "events",
             "metrics",
             "snapshots",
@@ -155,7 +159,7 @@ impl Core {
             "files",
             "retention",
             "controls",
-        ];
+        ]);
         // Only while MediaMTX serves: otherwise every stream method answers -32050.
         if self.streams.as_ref().is_some_and(|s| s.is_serving()) {
             features.push("streams");

@@ -2,7 +2,9 @@
 //!
 //! Only `root`, `cli` and `logging` name concrete adapters; the use cases see ports.
 
+pub mod admission;
 pub mod audit;
+pub mod camera_monitor;
 pub mod cameras;
 pub mod cli;
 pub mod controls;
@@ -11,6 +13,8 @@ pub mod credentials;
 mod dispatch;
 pub mod doctor;
 pub mod events;
+#[cfg(test)]
+pub mod fakes;
 pub mod files;
 pub mod health;
 pub mod journal;
@@ -22,4 +26,3 @@ pub mod mqtt;
 pub mod reload;
 pub mod root;
 pub mod streams;
-pub mod tracing_bridge;

@@ -9,8 +9,8 @@
 //! Correlation: a connection's logger carries `conn`; a request runs inside
 //! [`in_request`], and every record logged while it runs, by any component's logger, main
 //! or audit, gets that request's `conn` and `req` added (unless the record has them).
-//! Libraries that log through `tracing` (jsonrpsee, hyper) reach the main log through
-//! [`crate::tracing_bridge`].
+//! No library the service runs logs through `tracing` (jsonrpsee's client, which does, is
+//! only `camera-service call`'s), so nothing is bridged from it.
 
 use std::fmt;
 use std::future::Future;
@@ -22,8 +22,6 @@ use config::{LogFormat, LoggingConfig};
 use slog::{
     o, BorrowedKV, Drain, Level, Logger, OwnedKVList, Record, RecordStatic, Serializer, KV,
 };
-
-use crate::tracing_bridge::SlogSubscriber;
 
 pub struct Logs {
     pub main: Logger,
@@ -152,8 +150,6 @@ pub fn build(cfg: &LoggingConfig) -> Result<Logs, String> {
             guard,
         )
     };
-    // The first service of the process owns the tracing subscriber (tests start several).
-    let _ = SlogSubscriber::new(main.clone(), min).install();
     let audit = if cfg.audit_file.is_empty() {
         main.new(o!("audit" => true))
     } else {

@@ -201,10 +201,18 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     tasks.push(tokio::spawn(
         Arc::clone(&files).run(Duration::from_secs(config.retention.interval_secs)),
     ));
-    let sink: Arc<dyn DiscoverySink> = cameras.clone();
+    let mut sources = vec!["simulated"];
+    if !config.camera.device_dir.is_empty() {
+        sources.push("v4l2");
+    }
+    // The sources report cameras and their watch state here: camera_monitor's health is live.
+    let sink: Arc<dyn DiscoverySink> = Arc::new(crate::camera_monitor::CameraMonitor::new(
+        cameras.clone(),
+        Arc::clone(&health),
+        &sources,
+    ));
     let simulated_dir = (!config.camera.simulated_dir.is_empty())
         .then(|| PathBuf::from(&config.camera.simulated_dir));
-    let mut sources = vec!["simulated"];
     let sim: Arc<dyn CameraDiscovery> = Arc::new(cs_sim::SimulatedDiscovery::new(
         config.camera.simulated.clone(),
         simulated_dir,
@@ -215,7 +223,6 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     sim.report_known(&*sink);
     tasks.push(tokio::spawn(sim.run(Arc::clone(&sink))));
     if !config.camera.device_dir.is_empty() {
-        sources.push("v4l2");
         let v4l2 = cs_hotplug::HotplugConfig {
             node_filter: match config.camera.accept_file_nodes {
                 true => cs_hotplug::NodeFilter::AnyFile,
@@ -232,11 +239,6 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         ));
         tasks.push(tokio::spawn(v4l2.run(Arc::clone(&sink))));
     }
-    health.set(
-        health::CAMERA_MONITOR,
-        ComponentStatus::Healthy,
-        format!("watching sources: {}", sources.join(", ")),
-    );
     if streams.is_none() {
         health.set(
             health::MEDIA_SERVER,
@@ -419,8 +421,8 @@ const HEAP_CHECK_EVERY: Duration = Duration::from_secs(1);
 /// of free heap behind).
 const HEAP_TRIM_MIN_DROP: u64 = 500;
 
-/// glibc keeps the heap a burst of connections freed (DESIGN.md: < 50 MB once clients have
-/// gone); once most of a burst has left, hand it back to the kernel. The trim walks the free
+/// glibc keeps the heap a burst of connections freed (docs/performance.md, Budgets: < 50 MB
+/// once clients have gone); once most of a burst has left, hand it back to the kernel. The trim walks the free
 /// chunks with the arena locks held, so it runs on a blocking thread, not a worker.
 async fn trim_heap_after_bursts(metrics: Metrics, log: slog::Logger) {
     let mut trigger = cs_sys::TrimAfterBursts::new(HEAP_TRIM_MIN_DROP);

@@ -1,7 +1,7 @@
 //! How pictures are made: the H.264 profile video is encoded in, the capture mode chosen
 //! for a camera, and which snapshot tier served a picture.
 //!
-//! The profile is the one DESIGN.md names for STANAG 4406: H.264 constrained baseline or
+//! The profile is the STANAG 4406 one (docs/api.md): H.264 constrained baseline or
 //! baseline, level ≤ 3.0, at most 1280x720, yuv420p, 64 kbit/s to 2 Mbit/s, a short GOP.
 //! Levels are taken at their word (ITU-T H.264 Table A-1): level 3.0 allows 1620
 //! macroblocks per frame and 40500 per second, so 1280x720 (3600 macroblocks) is out of

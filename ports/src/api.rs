@@ -62,6 +62,38 @@ impl Notification {
     }
 }
 
+/// What an admitted call produced.
+pub enum Outcome {
+    /// The JSON-RPC `result`.
+    Result(Value),
+    /// `subscribe_events`: the new subscription's events; the transport numbers it and
+    /// answers with its id (or refuses it past `server.max_subscriptions`).
+    Subscribed(Box<dyn EventStream>),
+    /// `unsubscribe_events`: the subscription id as the client sent it; the transport ends
+    /// it and answers whether it was live on the connection.
+    Unsubscribe(Value),
+}
+
+impl std::fmt::Debug for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Outcome::Result(v) => f.debug_tuple("Result").field(v).finish(),
+            Outcome::Subscribed(_) => f.write_str("Subscribed"),
+            Outcome::Unsubscribe(v) => f.debug_tuple("Unsubscribe").field(v).finish(),
+        }
+    }
+}
+
+impl Outcome {
+    /// The result of a plain method; `None` for the subscription pair.
+    pub fn into_result(self) -> Option<Value> {
+        match self {
+            Outcome::Result(v) => Some(v),
+            _ => None,
+        }
+    }
+}
+
 /// Why a subscription's stream ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StreamEnd {
@@ -87,15 +119,10 @@ pub trait EventStream: Send + 'static {
 /// One client connection's view of the service. Dropping the last handle closes the session.
 #[async_trait]
 pub trait ApiConnection: Send + Sync + 'static {
-    /// Runs one JSON-RPC method (everything but the subscription pair): rate limit,
-    /// authentication and role checks, param parsing, the work, the audit log.
-    async fn call(&self, method: &str, params: Option<Value>) -> Result<Value, ApiError>;
-
-    /// The checks `call` does before the work (for methods the transport runs itself).
-    fn admit(&self, method: &str) -> Result<(), ApiError>;
-
-    /// `subscribe_events`: checks topics against the session's role and starts delivery.
-    async fn subscribe(&self, params: Option<Value>) -> Result<Box<dyn EventStream>, ApiError>;
+    /// Runs one JSON-RPC method, the subscription pair included, through the app's one
+    /// admission step: rate limit, authentication (expiry, revocation) and role checks,
+    /// param parsing, the work, the metrics, the audit log.
+    async fn call(&self, method: &str, params: Option<Value>) -> Result<Outcome, ApiError>;
 
     /// The transport closes this connection because a subscription stayed stuck past the
     /// limit (the client does not read): for the log, the audit log and the metrics.
@@ -153,9 +180,11 @@ pub trait ApiGateway: Send + Sync + 'static {
     /// `GET /metrics`: every figure; the transport renders the exposition format.
     async fn metrics(&self) -> Vec<crate::metrics::MetricFamily>;
 
-    /// `GET /files/{kind}/{name}` with a bearer token (JWT or API key), viewer or above.
+    /// `GET /files/{kind}/{name}` from `peer` with a bearer token (JWT or API key), viewer
+    /// or above; rate-limited per peer address and audited like a call.
     async fn download(
         &self,
+        peer: Option<SocketAddr>,
         bearer: Option<&str>,
         kind: FileKind,
         name: &SafeFileName,

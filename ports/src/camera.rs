@@ -32,6 +32,18 @@ pub trait DiscoverySink: Send + Sync + 'static {
     fn vanished(&self, id: CameraId);
     /// The node is there but could not be probed or used.
     fn failed(&self, id: CameraId, reason: String);
+    /// Whether `source` (`v4l2`, `simulated`) can follow its cameras now, told when it
+    /// changes: health reflects it. A sink that reports no health may ignore it.
+    fn watch_state(&self, _source: &'static str, _state: WatchState) {}
+}
+
+/// A discovery source's watch on the place its cameras appear.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WatchState {
+    /// Changes are seen as they happen.
+    Watching,
+    /// Changes are not seen (why): cameras that come or go are missed until it recovers.
+    Lost(String),
 }
 
 /// A source of cameras: simulated descriptors, V4L2 nodes, ...

@@ -15,23 +15,76 @@ use crate::ws::WsClient;
 /// The secret every test service signs JWTs with.
 pub const TEST_SECRET: &str = "test-secret-test-secret-test-secret-0123456789";
 
-/// The `camera-service` binary next to the test executable (`target/<profile>/`).
+/// The `camera-service` binary next to the test executable (`target/<profile>/`), or
+/// `$CAMERA_SERVICE_BIN`. Refused when older than a source file it was built from (cargo's
+/// dep-info file beside it lists them): the tests must not pass or fail on a stale build.
 pub fn binary() -> PathBuf {
-    if let Ok(p) = std::env::var("CAMERA_SERVICE_BIN") {
-        return PathBuf::from(p);
-    }
-    let exe = std::env::current_exe().expect("the test executable has a path");
-    let dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("tests run from target/<profile>/deps");
-    let bin = dir.join("camera-service");
+    let bin = match std::env::var("CAMERA_SERVICE_BIN") {
+        Ok(p) => PathBuf::from(p),
+        Err(_) => {
+            let exe = std::env::current_exe().expect("the test executable has a path");
+            let dir = exe
+                .parent()
+                .and_then(Path::parent)
+                .expect("tests run from target/<profile>/deps");
+            dir.join("camera-service")
+        }
+    };
     assert!(
         bin.exists(),
         "{} is missing: build it first (cargo build --workspace --all-targets)",
         bin.display()
     );
+    if let Some(newer) = newer_source(&bin) {
+        panic!(
+            "stale binary: run cargo build ({} is newer than {})",
+            newer.display(),
+            bin.display()
+        );
+    }
     bin
+}
+
+/// A source file listed in `bin`'s dep-info file (`<bin>.d`) modified after `bin`, if any.
+/// Without a dep-info file (a binary from elsewhere) nothing can be said.
+pub fn newer_source(bin: &Path) -> Option<PathBuf> {
+    let built = std::fs::metadata(bin).and_then(|m| m.modified()).ok()?;
+    let dep_info = std::fs::read_to_string(bin.with_extension("d")).ok()?;
+    dep_sources(&dep_info).into_iter().find(|src| {
+        std::fs::metadata(src)
+            .and_then(|m| m.modified())
+            // A listed file that is gone was moved or deleted since: the build is stale too.
+            .map_or(true, |m| m > built)
+    })
+}
+
+/// The prerequisites of the first rule of a Makefile-style dep-info text (`target: a b\ c`).
+fn dep_sources(dep_info: &str) -> Vec<PathBuf> {
+    let Some(first) = dep_info.lines().next() else {
+        return Vec::new();
+    };
+    // The target's own path may hold "\ " escapes; the list starts after the first ": ".
+    let Some((_, list)) = first.split_once(": ") else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    let mut word = String::new();
+    let mut chars = list.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => word.extend(chars.next()),
+            ' ' => {
+                if !word.is_empty() {
+                    out.push(PathBuf::from(std::mem::take(&mut word)));
+                }
+            }
+            c => word.push(c),
+        }
+    }
+    if !word.is_empty() {
+        out.push(PathBuf::from(word));
+    }
+    out
 }
 
 pub fn now() -> Timestamp {
@@ -349,5 +402,48 @@ impl Drop for TestService {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dep_info_lists_every_prerequisite_with_escaped_spaces() {
+        let text = "/t/debug/camera-service: /w/a.rs /w/my\\ dir/b.rs\n\n/w/a.rs:\n";
+        assert_eq!(
+            dep_sources(text),
+            [PathBuf::from("/w/a.rs"), PathBuf::from("/w/my dir/b.rs")]
+        );
+    }
+
+    #[test]
+    fn a_source_newer_than_the_binary_makes_it_stale() {
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("lib.rs");
+        let bin = dir.path().join("camera-service");
+        std::fs::write(&src, "fn main() {}").unwrap();
+        std::fs::write(&bin, "binary").unwrap();
+        std::fs::write(
+            dir.path().join("camera-service.d"),
+            format!("{}: {}\n", bin.display(), src.display()),
+        )
+        .unwrap();
+        let old = SystemTime::now() - Duration::from_secs(60);
+        std::fs::File::options()
+            .write(true)
+            .open(&src)
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+        assert_eq!(newer_source(&bin), None);
+        std::fs::File::options()
+            .write(true)
+            .open(&src)
+            .unwrap()
+            .set_modified(SystemTime::now() + Duration::from_secs(60))
+            .unwrap();
+        assert_eq!(newer_source(&bin), Some(src));
     }
 }

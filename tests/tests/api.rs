@@ -95,13 +95,23 @@ async fn bearer_header_on_the_upgrade_authenticates_the_connection() {
 async fn expired_token_mid_session_is_refused_until_reauthentication() {
     let svc = TestService::start();
     let mut ws = svc.ws().await;
-    ws.ok(
-        "authenticate",
-        json!({"auth_token": svc.token(Role::Viewer, 2)}),
-    )
-    .await;
+    // A token that expires at the first whole second at least 300 ms away (JWT times are
+    // whole seconds; the margin lets authenticate arrive first): the wait below is the time
+    // to that instant (0.3 to 1.3 s), not a fixed 2.6 s.
+    let now = cs_tests::service::now();
+    let exp_ms = ((now.unix_millis() + 300) / 1000 + 1) * 1000;
+    let issued = now.plus_millis(-60_000);
+    let lifetime = (exp_ms / 1000 - issued.unix_secs()) as u64;
+    let token = cs_auth::JwtAuthority::new(cs_tests::service::TEST_SECRET.as_bytes()).issue(
+        "tester",
+        Role::Viewer,
+        lifetime,
+        issued,
+    );
+    ws.ok("authenticate", json!({"auth_token": token})).await;
     ws.ok("get_camera_list", Value::Null).await;
-    tokio::time::sleep(std::time::Duration::from_millis(2600)).await;
+    let left = exp_ms + 20 - cs_tests::service::now().unix_millis();
+    tokio::time::sleep(std::time::Duration::from_millis(left.max(0) as u64)).await;
     let e = ws.err("get_camera_list", Value::Null).await;
     assert_eq!(code(&e), -32001);
     assert_eq!(e["data"]["reason"], "token_expired");

@@ -380,7 +380,19 @@ async fn downloads_serve_ranges_etags_and_content_types() {
             json!({"device": "camera1", "duration": 1}),
         )
         .await;
-    tokio::time::sleep(Duration::from_millis(2500)).await;
+    // The planned second ends the recording by itself: wait for that, not a fixed time.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !ws
+        .ok("get_camera_status", json!({"device": "camera1"}))
+        .await["recording"]
+        .is_null()
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the one-second recording ends"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let rec_url = format!("/files/recordings/{}", rec["filename"].as_str().unwrap());
     let video = http::get(
         svc.addr,

@@ -1,5 +1,4 @@
 //! Logs, black-box: JSON lines on stdout and the audit file, with correlation ids.
-//! (The `tracing` bridge for jsonrpsee's own logs is unit-tested in `app::tracing_bridge`.)
 
 use cs_tests::TestService;
 use domain::Role;

@@ -15,7 +15,7 @@ use cs_v4l2::V4l2Probe;
 use domain::capabilities::DeviceDescription;
 use domain::CameraId;
 use inotify::{EventMask, Inotify, WatchMask};
-use ports::camera::{CameraDiscovery, CaptureSource, DiscoveredCamera, DiscoverySink};
+use ports::camera::{CameraDiscovery, CaptureSource, DiscoveredCamera, DiscoverySink, WatchState};
 use ports::probe::{DeviceProbe, ProbeError, ProbeOutcome};
 use slog::{debug, info, warn, Logger};
 use tokio::io::unix::AsyncFd;
@@ -259,6 +259,8 @@ struct Actor {
     nodes: HashMap<CameraId, Node>,
     checks: JoinSet<(CameraId, Checked)>,
     waiters: Vec<oneshot::Sender<()>>,
+    /// The watch state last told to the sink (told again only when it changes).
+    told: Option<WatchState>,
 }
 
 impl Actor {
@@ -275,6 +277,7 @@ impl Actor {
             nodes: HashMap::new(),
             checks: JoinSet::new(),
             waiters: Vec::new(),
+            told: None,
         }
     }
 
@@ -307,7 +310,7 @@ impl Actor {
                 Step::Events(Ok(events)) => self.handle_events(events),
                 Step::Events(Err(e)) => {
                     warn!(self.log, "reading inotify events failed; watching again"; "error" => %e);
-                    self.watch = None;
+                    self.lose_watch(&e);
                     self.full_rescan("watch error");
                 }
                 Step::Checked(id, checked) => self.finish_check(id, checked),
@@ -372,13 +375,34 @@ impl Actor {
             Ok(watch) => {
                 debug!(self.log, "watching the device directory");
                 self.watch = Some(watch);
+                self.tell(WatchState::Watching);
                 true
             }
             Err(e) => {
                 warn!(self.log, "cannot watch the device directory; retrying"; "error" => %e);
-                self.watch = None;
+                self.lose_watch(&e);
                 false
             }
+        }
+    }
+
+    fn lose_watch(&mut self, e: &io::Error) {
+        self.watch = None;
+        self.tell(WatchState::Lost(format!(
+            "cannot watch {}: {e}",
+            self.shared.config.device_dir.display()
+        )));
+    }
+
+    /// Tells the sink how the watch stands, when that changed.
+    fn tell(&mut self, state: WatchState) {
+        let changed = match (&self.told, &state) {
+            (Some(WatchState::Lost(_)), WatchState::Lost(_)) => false,
+            (told, now) => told.as_ref() != Some(now),
+        };
+        if changed {
+            self.sink.watch_state("v4l2", state.clone());
+            self.told = Some(state);
         }
     }
 
@@ -394,7 +418,7 @@ impl Actor {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                 Err(e) => {
                     warn!(self.log, "reading inotify events failed; watching again"; "error" => %e);
-                    self.watch = None;
+                    self.lose_watch(&e);
                     self.full_rescan("watch error");
                     break;
                 }

@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 
+use crate::body::{HttpBody, HttpResponse};
 use domain::files::FileKind;
 use domain::{ApiError, ErrorKind, SafeFileName};
 use futures_util::TryStreamExt;
@@ -9,7 +10,6 @@ use http::header::{self, HeaderMap, HeaderValue};
 use http::{Method, StatusCode};
 use http_body_util::StreamBody;
 use hyper::body::Frame;
-use jsonrpsee::server::{HttpBody, HttpResponse};
 use ports::api::Download;
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
@@ -166,7 +166,7 @@ async fn files(
     };
     let download = match shared
         .gateway
-        .download(bearer(req.headers()), kind, &name)
+        .download(Some(peer), bearer(req.headers()), kind, &name)
         .await
     {
         Ok(d) => d,

@@ -5,6 +5,7 @@
 //! This crate knows framing only. Every decision — authentication, roles, rate limits, params,
 //! the methods themselves — is the application's, reached through [`ports::api::ApiGateway`].
 
+mod body;
 mod client;
 mod conn;
 #[doc(hidden)]

@@ -1,6 +1,7 @@
 //! The JSON-RPC 2.0 side of a connection: parses a message (one request or a batch), hands
-//! every call to the connection's [`ApiConnection`], frames the answers, and runs the one
-//! subscription pair (`subscribe_events` / `unsubscribe_events`).
+//! every call — the subscription pair included — to the connection's [`ApiConnection`]
+//! (the app admits each), frames the answers, and numbers and keeps the subscriptions
+//! (`subscribe_events` / `unsubscribe_events`).
 //!
 //! Error objects and codes for the protocol itself (-32700, -32600, oversized) are jsonrpsee's
 //! (`jsonrpsee::types`), so clients see what a jsonrpsee server would answer.
@@ -16,14 +17,12 @@ use std::task::{Context, Poll};
 
 use domain::{ApiError, ErrorKind};
 use jsonrpsee::types::error::{reject_too_big_batch_response, ErrorCode, ErrorObjectOwned};
-use ports::api::{ApiConnection, AuthState, EventStream, StreamEnd};
+use ports::api::{ApiConnection, AuthState, EventStream, Outcome, StreamEnd};
 use serde::Serialize;
 use serde_json::Value;
 
 use crate::ws;
 
-pub const SUBSCRIBE: &str = "subscribe_events";
-pub const UNSUBSCRIBE: &str = "unsubscribe_events";
 /// The last notification of a subscription ended by the service because the connection's
 /// credential ended (expired, revoked): no event follows it.
 pub const SUBSCRIPTION_ENDED: &str = "subscription_ended";
@@ -484,13 +483,14 @@ async fn batch(link: Arc<Link>, entries: Vec<Value>) -> Option<Answer> {
 }
 
 async fn notification(link: &Link, method: &str, params: Option<Value>) {
-    // Subscriptions need an id to answer with; as notifications they are no-ops.
-    if method != SUBSCRIBE && method != UNSUBSCRIBE {
-        let _ = link.conn.call(method, params).await;
-    }
+    // Admitted and counted like a call; a subscription made without an id to answer with
+    // is dropped at once (its events would have no subscription id).
+    let _ = link.conn.call(method, params).await;
 }
 
 /// One call; subscriptions it creates go to `fresh` (started once the answer is queued).
+/// The app admits every method, the subscription pair included; the transport numbers
+/// subscriptions and keeps the connection's list.
 async fn call(
     link: &Link,
     id: Value,
@@ -498,27 +498,21 @@ async fn call(
     params: Option<Value>,
     fresh: &mut Vec<NewSub>,
 ) -> String {
-    match method.as_str() {
-        SUBSCRIBE => subscribe(link, id, params, fresh).await,
-        UNSUBSCRIBE => unsubscribe(link, &id, params, fresh),
-        _ => outcome(
-            &id,
-            link.conn.call(&method, params).await,
-            link.max_response,
-        ),
+    match link.conn.call(&method, params).await {
+        Ok(Outcome::Result(v)) => outcome(&id, Ok(v), link.max_response),
+        Ok(Outcome::Subscribed(stream)) => subscribed(link, id, stream, fresh),
+        Ok(Outcome::Unsubscribe(sub)) => unsubscribe(link, &id, &sub, fresh),
+        Err(e) => failure(&id, &error_object(&e)),
     }
 }
 
-/// `subscribe_events`: the app checks the topics; the answer is the subscription id.
-async fn subscribe(
+/// `subscribe_events`, admitted: numbered, or refused past the connection's limit.
+fn subscribed(
     link: &Link,
     id: Value,
-    params: Option<Value>,
+    stream: Box<dyn EventStream>,
     fresh: &mut Vec<NewSub>,
 ) -> String {
-    if let Err(e) = link.conn.admit(SUBSCRIBE) {
-        return failure(&id, &error_object(&e));
-    }
     if !link.reserve_sub() {
         let e = ApiError::new(
             ErrorKind::InvalidState,
@@ -531,31 +525,14 @@ async fn subscribe(
         .with("max_subscriptions", link.max_subs);
         return failure(&id, &error_object(&e));
     }
-    let stream = match link.conn.subscribe(params).await {
-        Ok(s) => s,
-        Err(e) => {
-            link.release_subs(1);
-            return failure(&id, &error_object(&e));
-        }
-    };
     let sub = NEXT_SUBSCRIPTION.fetch_add(1, Ordering::Relaxed);
     fresh.push((sub, stream));
     success(&id, sub, link.max_response)
 }
 
-/// `unsubscribe_events [id]`: `true` when the subscription was active on this connection
-/// (or created earlier in the same batch).
-fn unsubscribe(link: &Link, id: &Value, params: Option<Value>, fresh: &mut Vec<NewSub>) -> String {
-    if let Err(e) = link.conn.admit(UNSUBSCRIBE) {
-        return failure(id, &error_object(&e));
-    }
-    let sub = match params {
-        Some(Value::Array(a)) if a.len() == 1 => a[0].clone(),
-        Some(Value::Object(m)) if m.len() == 1 && m.contains_key("subscription") => {
-            m["subscription"].clone()
-        }
-        _ => return failure(id, &ErrorCode::InvalidParams.into()),
-    };
+/// `unsubscribe_events`, admitted: `true` when the subscription was active on this
+/// connection (or created earlier in the same batch).
+fn unsubscribe(link: &Link, id: &Value, sub: &Value, fresh: &mut Vec<NewSub>) -> String {
     let found = sub.as_u64().is_some_and(|sub| {
         if let Some(at) = fresh.iter().position(|(k, _)| *k == sub) {
             fresh.swap_remove(at);

@@ -10,9 +10,9 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::body::{HttpBody, HttpResponse};
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use jsonrpsee::server::{HttpBody, HttpResponse};
 use ports::api::{ApiGateway, AuthState, ConnectionInfo};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;

@@ -2,7 +2,7 @@
 //! watcher of each running recording and how it ends (in media mode `auto`, a recording
 //! whose stream ends goes on from the device: `go_on_from_device`).
 //!
-//! One file of ~640 lines: starting, watching and ending a recording are one life cycle over
+//! One file of ~690 lines: starting, watching and ending a recording are one life cycle over
 //! the same state (`go_on_from_device` changes recorder mid-way); the snapshot side lives in
 //! `snapshot.rs`.
 
@@ -125,6 +125,13 @@ impl Media {
         }
         let (source, size, fps) = self.recording_source(&camera).await?;
         let origin = source.origin();
+        let mut undo = StartUndo {
+            media: Arc::clone(self),
+            device,
+            origin,
+            file: None,
+            armed: true,
+        };
         let reserved = async {
             self.ensure_space(FileKind::Recording).await?;
             let requested_at = self.parts.clock.now();
@@ -136,10 +143,11 @@ impl Media {
         let (requested_at, first, path) = match reserved {
             Ok(r) => r,
             Err(e) => {
-                self.release_stream(device, origin);
+                undo.run().await;
                 return Err(e);
             }
         };
+        undo.file = Some(first.clone());
         let plan = RecordingPlan {
             file: first.clone(),
             format: p.format,
@@ -164,8 +172,7 @@ impl Media {
         let generation = match started {
             Ok(g) => g,
             Err(e) => {
-                self.release_stream(device, origin);
-                let _ = self.parts.store.delete(FileKind::Recording, &first).await;
+                undo.run().await;
                 return Err(e.into());
             }
         };
@@ -189,8 +196,7 @@ impl Media {
                         s.lost = None;
                         s.session.failed(e.to_string(), now).ok()
                     });
-                self.release_stream(device, origin);
-                let _ = self.parts.store.delete(FileKind::Recording, &first).await;
+                undo.run().await;
                 self.parts.metrics.recording_failed(false);
                 if let Some(f) = failed {
                     self.publish_failure(device, &f, 0);
@@ -200,6 +206,8 @@ impl Media {
                 return Err(capture_error(e, device));
             }
         };
+        // From here the recording runs: its watcher owns the stream hold and the file.
+        undo.disarm();
         let started_at = self.parts.clock.now();
         {
             let mut slots = self.slots();
@@ -650,6 +658,55 @@ impl Media {
                 let end = recorder.stop().await;
                 self.finish(device, generation, end).await;
             }
+        }
+    }
+}
+
+/// What a `start_recording` has taken so far — the stream hold of its source, the file it
+/// reserved — given back when the start does not get to the end: on a failed step
+/// (`run`, awaited) or, when the start is abandoned mid-way because its caller went away,
+/// on drop (the file is then deleted by a task of its own).
+struct StartUndo {
+    media: Arc<Media>,
+    device: CameraId,
+    origin: RecordingOrigin,
+    file: Option<SafeFileName>,
+    /// Still to be given back (cleared by `run` and `disarm`).
+    armed: bool,
+}
+
+impl StartUndo {
+    async fn run(mut self) {
+        self.armed = false;
+        self.media.release_stream(self.device, self.origin);
+        if let Some(file) = self.file.take() {
+            let _ = self
+                .media
+                .parts
+                .store
+                .delete(FileKind::Recording, &file)
+                .await;
+        }
+    }
+
+    /// The start got to the end: nothing to give back.
+    fn disarm(mut self) {
+        self.armed = false;
+    }
+}
+
+impl Drop for StartUndo {
+    fn drop(&mut self) {
+        if !self.armed {
+            return;
+        }
+        self.media.release_stream(self.device, self.origin);
+        if let (Some(file), Ok(runtime)) = (self.file.take(), tokio::runtime::Handle::try_current())
+        {
+            let store = Arc::clone(&self.media.parts.store);
+            runtime.spawn(async move {
+                let _ = store.delete(FileKind::Recording, &file).await;
+            });
         }
     }
 }

@@ -149,6 +149,20 @@ impl MetricsSnapshot {
                     .collect(),
             ),
         });
+        out.push(MetricFamily {
+            name: "downloads_total",
+            help: "HTTP file downloads answered, by outcome (error: refused or failed).",
+            values: MetricValues::Counter(
+                ["ok", "error"]
+                    .into_iter()
+                    .zip(self.downloads)
+                    .map(|(outcome, n)| Sample {
+                        labels: vec![("outcome", outcome.to_owned())],
+                        value: n as f64,
+                    })
+                    .collect(),
+            ),
+        });
         let e = &self.events;
         out.push(MetricFamily::counter(
             "events_published_total",

@@ -50,6 +50,8 @@ struct Inner {
     recordings_started: AtomicU64,
     recordings_failed: AtomicU64,
     snapshots_by_tier: [AtomicU64; 3],
+    /// HTTP downloads answered: served, refused or failed.
+    downloads: [AtomicU64; 2],
 }
 
 /// The service's figures. Cheap to clone (one shared set).
@@ -85,6 +87,7 @@ impl Metrics {
                 recordings_started: AtomicU64::new(0),
                 recordings_failed: AtomicU64::new(0),
                 snapshots_by_tier: std::array::from_fn(|_| AtomicU64::new(0)),
+                downloads: std::array::from_fn(|_| AtomicU64::new(0)),
             }),
         }
     }
@@ -174,6 +177,11 @@ impl Metrics {
         }
     }
 
+    /// An HTTP download was answered (`ok`: the file is served).
+    pub fn download_served(&self, ok: bool) {
+        self.inner.downloads[usize::from(!ok)].fetch_add(1, Ordering::Relaxed);
+    }
+
     /// Every figure now (samples the process).
     pub fn snapshot(&self) -> MetricsSnapshot {
         let i = &*self.inner;
@@ -198,6 +206,7 @@ impl Metrics {
             recordings_failed: load(&i.recordings_failed),
             snapshots_by_tier: std::array::from_fn(|t| load(&i.snapshots_by_tier[t])),
             events: i.events.counts(),
+            downloads: std::array::from_fn(|k| load(&i.downloads[k])),
         }
     }
 

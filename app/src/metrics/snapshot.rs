@@ -33,6 +33,8 @@ pub struct MetricsSnapshot {
     /// Tiers 1, 2, 3.
     pub snapshots_by_tier: [u64; 3],
     pub events: EventCounts,
+    /// HTTP downloads: served, refused or failed.
+    pub downloads: [u64; 2],
 }
 
 pub(super) fn round3(x: f64) -> f64 {

@@ -600,7 +600,14 @@ impl MqttBridge {
     async fn run_command(&self, camera: &str, command: &str, payload: &[u8]) {
         let t = self.topics();
         let (id, outcome) = match command_call(camera, command, payload) {
-            Ok((id, method, params)) => (id, self.commands.call(method, Some(params)).await),
+            // Commands map to plain methods only: never the subscription pair.
+            Ok((id, method, params)) => (
+                id,
+                self.commands
+                    .call(method, Some(params))
+                    .await
+                    .map(|o| o.into_result().unwrap_or(Value::Null)),
+            ),
             Err((id, e)) => (id, Err(e)),
         };
         let reply = CommandReply {

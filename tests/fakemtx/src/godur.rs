@@ -1,69 +1,18 @@
 //! Go's `time.Duration` text, which MediaMTX reads (`ParseDuration`, plus its own `d` for
 //! days) and writes back (`Duration.String`, so `300s` comes back as `5m0s`).
 
-const UNITS: [(&str, i128); 10] = [
-    ("ns", 1),
-    ("us", 1_000),
-    ("µs", 1_000),
-    ("μs", 1_000),
-    ("ms", 1_000_000),
-    ("s", 1_000_000_000),
-    ("m", 60_000_000_000),
-    ("h", 3_600_000_000_000),
-    ("d", 86_400_000_000_000),
-    ("", 0),
-];
-
-/// Nanoseconds of a Go duration text (`"1h2m3.5s"`, `"300ms"`, `"0"`).
+/// Nanoseconds of a Go duration text (`"1h2m3.5s"`, `"300ms"`, `"0"`, `"-1s"`): the
+/// service's own parser (`cs_mediamtx::parse_duration`), with Go's sign on top.
 pub fn parse(text: &str) -> Option<i128> {
-    let (neg, mut rest) = match text.as_bytes().first() {
-        Some(b'-') => (true, &text[1..]),
-        Some(b'+') => (false, &text[1..]),
-        _ => (false, text),
+    let (neg, rest) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text),
     };
-    if rest == "0" {
-        return Some(0);
-    }
-    if rest.is_empty() {
+    let nanos = i128::try_from(cs_mediamtx::parse_duration(rest)?.as_nanos()).ok()?;
+    if nanos > i128::from(i64::MAX) {
         return None;
     }
-    let mut total: i128 = 0;
-    while !rest.is_empty() {
-        let int_len = rest.bytes().take_while(u8::is_ascii_digit).count();
-        let int_part = &rest[..int_len];
-        rest = &rest[int_len..];
-        let mut frac_part = "";
-        if let Some(r) = rest.strip_prefix('.') {
-            let n = r.bytes().take_while(u8::is_ascii_digit).count();
-            frac_part = &r[..n];
-            rest = &r[n..];
-        }
-        if int_part.is_empty() && frac_part.is_empty() {
-            return None;
-        }
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
-        let unit = &rest[..unit_len];
-        rest = &rest[unit_len..];
-        let scale = UNITS.iter().find(|(u, _)| !u.is_empty() && *u == unit)?.1;
-        let whole: i128 = if int_part.is_empty() {
-            0
-        } else {
-            int_part.parse().ok()?
-        };
-        let mut value = whole.checked_mul(scale)?;
-        if !frac_part.is_empty() {
-            let digits = frac_part.len().min(18) as u32;
-            let frac: i128 = frac_part[..digits as usize].parse().ok()?;
-            value += frac * scale / 10i128.pow(digits);
-        }
-        total = total.checked_add(value)?;
-    }
-    if total > i128::from(i64::MAX) {
-        return None;
-    }
-    Some(if neg { -total } else { total })
+    Some(if neg { -nanos } else { nanos })
 }
 
 fn with_fraction(value: i128, unit: i128) -> String {

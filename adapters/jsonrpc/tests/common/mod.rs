@@ -18,7 +18,7 @@ use cs_jsonrpc::{ServerHandle, ServerOptions};
 use domain::files::FileKind;
 use domain::{ApiError, ErrorKind, SafeFileName};
 use ports::api::{
-    ApiConnection, ApiGateway, AuthState, ConnectionInfo, Download, EventStream, Readiness,
+    ApiConnection, ApiGateway, AuthState, ConnectionInfo, Download, Outcome, Readiness,
 };
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -42,8 +42,8 @@ struct Conn {
 
 #[async_trait]
 impl ApiConnection for Conn {
-    async fn call(&self, method: &str, params: Option<Value>) -> Result<Value, ApiError> {
-        match method {
+    async fn call(&self, method: &str, params: Option<Value>) -> Result<Outcome, ApiError> {
+        let value = match method {
             "ping" => Ok(json!("pong")),
             "authenticate" => {
                 self.authenticated.store(true, Ordering::Release);
@@ -62,20 +62,14 @@ impl ApiConnection for Conn {
                 };
                 Ok(json!({"len": text.len(), "tail": tail}))
             }
+            "subscribe_events" => Err(ApiError::new(
+                ErrorKind::Unsupported,
+                "no_events",
+                "the conformance double has no events",
+            )),
             other => Err(domain::api::method_not_found(other)),
-        }
-    }
-
-    fn admit(&self, _method: &str) -> Result<(), ApiError> {
-        Ok(())
-    }
-
-    async fn subscribe(&self, _params: Option<Value>) -> Result<Box<dyn EventStream>, ApiError> {
-        Err(ApiError::new(
-            ErrorKind::Unsupported,
-            "no_events",
-            "the conformance double has no events",
-        ))
+        };
+        value.map(Outcome::Result)
     }
 
     fn closing_slow(&self, _stuck_secs: u64) {}
@@ -115,6 +109,7 @@ impl ApiGateway for Gateway {
     }
     async fn download(
         &self,
+        _peer: Option<std::net::SocketAddr>,
         _bearer: Option<&str>,
         _kind: FileKind,
         name: &SafeFileName,
