@@ -104,6 +104,12 @@ impl WsClient {
                 panic!("no answer to {method} (id {id})");
             };
             if v["id"] == json!(id) {
+                // Every result is held to the document's schema for its method.
+                if let Some(result) = v.get("result") {
+                    if let Err(e) = crate::contract::check_result(method, result) {
+                        panic!("the result does not match the contract: {e}");
+                    }
+                }
                 return v;
             }
             self.answers.push_back(v);
@@ -127,8 +133,17 @@ impl WsClient {
         r["error"].clone()
     }
 
-    /// The next notification, waiting up to `secs`.
+    /// The next notification, waiting up to `secs`; every one is held to the document's
+    /// schema for its topic.
     pub async fn notification(&mut self, secs: f64) -> Option<Value> {
+        let n = self.next_notification(secs).await?;
+        if let Err(e) = crate::contract::check_notification(&n) {
+            panic!("the notification does not match the contract: {e}");
+        }
+        Some(n)
+    }
+
+    async fn next_notification(&mut self, secs: f64) -> Option<Value> {
         if let Some(n) = self.notifications.pop_front() {
             return Some(n);
         }

@@ -79,3 +79,64 @@ fn every_topic_is_documented_with_its_notification_and_role() {
         assert_eq!(row[2], t.min_role().as_str(), "role of {}", t.name());
     }
 }
+
+/// The OpenRPC document (what `rpc.discover` serves) and docs/api.md tell the same methods,
+/// roles, topics and notification methods, both ways.
+#[test]
+fn the_openrpc_document_and_the_docs_agree() {
+    let doc = doc();
+    let contract = domain::contract::document("docs", "ws://127.0.0.1:8002/ws");
+
+    let rows = table(&doc, "method");
+    let methods = contract["methods"].as_array().expect("methods");
+    for m in methods {
+        let name = m["name"].as_str().unwrap();
+        let row = rows
+            .iter()
+            .find(|r| r[0] == name)
+            .unwrap_or_else(|| panic!("{name} of the document is not in docs/api.md"));
+        assert_eq!(row[1], m["x-min-role"].as_str().unwrap(), "role of {name}");
+    }
+    for row in &rows {
+        assert!(
+            methods.iter().any(|m| m["name"] == row[0].as_str()),
+            "{} of docs/api.md is not in the document",
+            row[0]
+        );
+    }
+
+    let rows = table(&doc, "topic");
+    let mut documented = Vec::new();
+    for n in contract["x-notifications"]
+        .as_array()
+        .expect("x-notifications")
+    {
+        for t in n["x-topics"].as_array().unwrap() {
+            let name = t["name"].as_str().unwrap();
+            documented.push(name.to_owned());
+            let row = rows
+                .iter()
+                .find(|r| r[0].split(", ").any(|x| x == name))
+                .unwrap_or_else(|| panic!("topic {name} of the document is not in docs/api.md"));
+            assert_eq!(row[1], n["name"].as_str().unwrap(), "method of {name}");
+            assert_eq!(row[2], t["x-min-role"].as_str().unwrap(), "role of {name}");
+        }
+    }
+    for row in &rows {
+        for name in row[0].split(", ") {
+            assert!(
+                documented.iter().any(|d| d == name),
+                "topic {name} of docs/api.md is not in the document"
+            );
+        }
+    }
+    // The transport's own notification is documented too.
+    assert!(
+        contract["x-notifications"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n["name"] == "subscription_ended")
+            && doc.contains("subscription_ended")
+    );
+}

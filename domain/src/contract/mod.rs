@@ -36,13 +36,14 @@ const SCHEMAS: &str = "/components/schemas";
 /// `topics` of `subscribe_events`: names, group wildcards or `*`.
 pub(crate) fn topic_patterns(_: &mut SchemaGenerator) -> Schema {
     let mut names: Vec<String> = Topic::ALL.iter().map(|t| t.name().to_owned()).collect();
-    let mut groups: Vec<String> = Topic::ALL
-        .iter()
-        .filter_map(|t| t.name().split('.').next())
-        .map(|g| format!("{g}.*"))
-        .collect();
-    groups.dedup();
-    names.extend(groups);
+    for t in Topic::ALL {
+        if let Some(group) = t.name().split('.').next() {
+            let wildcard = format!("{group}.*");
+            if !names.contains(&wildcard) {
+                names.push(wildcard);
+            }
+        }
+    }
     names.push("*".into());
     json_schema!({
         "type": "array",

@@ -158,3 +158,22 @@ fn positional_order_is_the_registry_order() {
     assert_eq!(snap["params"][0]["required"], true);
     assert_eq!(snap["params"][2]["required"], false);
 }
+
+#[test]
+fn topic_patterns_are_each_listed_once_and_all_parse() {
+    let mut g = SchemaGenerator::default();
+    let s = topic_patterns(&mut g);
+    let names: Vec<&str> = s
+        .get("items")
+        .and_then(|i| i.get("enum"))
+        .and_then(Value::as_array)
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    let unique: BTreeSet<&str> = names.iter().copied().collect();
+    assert_eq!(unique.len(), names.len(), "{names:?}");
+    for n in names {
+        assert!(Topic::parse_pattern(n).is_some(), "{n}");
+    }
+}
