@@ -10,6 +10,9 @@ command -v dpkg-shlibdeps >/dev/null 2>&1 || need_apt+=(dpkg-dev)
 command -v systemd-analyze >/dev/null 2>&1 || need_apt+=(systemd)
 # The MQTT bridge's tests and bench run a real broker (and its clients for manual checks).
 [ -x /usr/sbin/mosquitto ] || command -v mosquitto >/dev/null 2>&1 || need_apt+=(mosquitto mosquitto-clients)
+# The web console's browser tests drive headless Chromium through chromedriver.
+command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
+command -v chromedriver >/dev/null 2>&1 || need_apt+=(chromium-driver)
 
 ensure_packages() {
     if [ ${#need_apt[@]} -gt 0 ]; then

@@ -9,6 +9,9 @@ ensure_packages
 
 # CI here has FUSE: its fake-camera tests must run there, not skip.
 if [ "${CI:-}" = "true" ]; then export CS_REQUIRE_FUSE=1; fi
+# The console's browser tests (tests/tests/console.rs) must run in CI, not skip; their
+# screenshots are kept in target/console-screenshots/.
+if [ "${CI:-}" = "true" ]; then export CS_REQUIRE_BROWSER=1; fi
 
 # The real MediaMTX (scripts/lib.sh's find_mediamtx): its tests run whenever one is found; in
 # CI a missing one fails the run, as a missing FUSE does. Each real-MediaMTX test writes

@@ -172,7 +172,7 @@ mod tests {
         .connect(ConnectionInfo {
             peer: Some("127.0.0.1:50000".parse().unwrap()),
             bearer,
-            host: None,
+            ..Default::default()
         })
         .await
     }

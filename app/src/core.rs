@@ -12,7 +12,8 @@ use domain::files::FileKind;
 use domain::rate_limit::{RateLimit, TokenBucket};
 use domain::{ApiError, Call, ErrorKind, Method, SafeFileName};
 use ports::api::{
-    ApiConnection, ApiGateway, AuthState, ConnectionInfo, Download, EventStream, Outcome, Readiness,
+    ApiConnection, ApiGateway, AuthState, ConnectionInfo, ConsoleLogin, Download, EventStream,
+    HttpCredential, Outcome, Readiness, SessionView,
 };
 use ports::auth::{CredentialError, Identity, KeyStore, TokenVerifier};
 use ports::clock::Clock;
@@ -23,6 +24,7 @@ use slog::{info, o, warn, Logger};
 use crate::admission::{auth_required, Caller, PeerLimits};
 use crate::audit::DenialLog;
 use crate::cameras::CameraRegistry;
+use crate::console_sessions::{ConsoleSession, ConsoleSessions};
 use crate::credentials::{AuthRefusal, CredentialLimits, Credentials};
 use crate::events::EventHub;
 use crate::files::Files;
@@ -44,6 +46,8 @@ pub struct Core {
     next_conn: AtomicU64,
     /// The MQTT broker connection, when `mqtt.enabled` (set once by the composition root).
     pub broker: std::sync::OnceLock<Arc<dyn ports::broker::MessageBroker>>,
+    /// The web console's sessions (cookies exchanged for a credential).
+    pub sessions: ConsoleSessions,
 }
 
 /// The ports and shared pieces the core is built from (by the composition root).
@@ -102,6 +106,7 @@ impl Core {
             denials,
             next_conn: AtomicU64::new(1),
             broker: std::sync::OnceLock::new(),
+            sessions: ConsoleSessions::default(),
         }
     }
 
@@ -131,6 +136,27 @@ impl Core {
             tally,
             log: self.log.new(o!("conn" => id, "via" => via)),
         }
+    }
+
+    /// The console session behind `cookie`, if it is still good now: not past its end, its
+    /// credential neither expired nor revoked (an ended one is forgotten).
+    pub fn console_session(&self, cookie: &str) -> Result<ConsoleSession, ApiError> {
+        let ended = || {
+            ApiError::new(
+                ErrorKind::AuthRequired,
+                "session_ended",
+                "no console session: log in again",
+            )
+        };
+        let session = self
+            .sessions
+            .get(cookie, self.clock.now())
+            .ok_or_else(ended)?;
+        if let Err(e) = self.still_valid(&session.identity) {
+            self.sessions.close(cookie);
+            return Err(auth_error(&e));
+        }
+        Ok(session)
     }
 
     pub fn uptime_secs(&self) -> f64 {
@@ -424,6 +450,16 @@ impl ApiGateway for Gateway {
             if let Err(e) = session.authenticate(token).await {
                 session.lock().header_error = Some(e);
             }
+        } else if let Some(cookie) = info.session.as_deref() {
+            match core.console_session(cookie) {
+                Ok(console) => {
+                    info!(core.audit, "authenticated"; "event" => "auth_success", "conn" => id, "via" => "console_session",
+                        "peer" => session.peer_text(), "user" => &console.identity.subject, "role" => console.identity.role.as_str());
+                    session.lock().auth = Some(console.identity);
+                    session.tally.set_authenticated(true);
+                }
+                Err(e) => session.lock().header_error = Some(e),
+            }
         }
         Arc::new(session)
     }
@@ -462,7 +498,7 @@ impl ApiGateway for Gateway {
     async fn download(
         &self,
         peer: Option<SocketAddr>,
-        bearer: Option<&str>,
+        credential: Option<HttpCredential<'_>>,
         kind: FileKind,
         name: &SafeFileName,
     ) -> Result<Download, ApiError> {
@@ -477,13 +513,27 @@ impl ApiGateway for Gateway {
                 .http_limits
                 .try_take(caller.peer_ip(), core.clock.monotonic_ms());
             core.admit_rate(&caller, taken, "download")?;
-            let token = bearer.ok_or_else(|| {
-                ApiError::new(
-                    ErrorKind::AuthRequired,
-                    "auth_required",
-                    "send an Authorization: Bearer header with a JWT or an API key",
-                )
-            })?;
+            let token = match credential {
+                None => {
+                    return Err(ApiError::new(
+                        ErrorKind::AuthRequired,
+                        "auth_required",
+                        "send an Authorization: Bearer header with a JWT or an API key, or log in to the console",
+                    ))
+                }
+                Some(HttpCredential::Session(cookie)) => {
+                    // Checked like a connection's credential: expiry, revocation, role.
+                    let identity = core.console_session(cookie).map(|s| s.identity);
+                    let identity =
+                        core.admit_identity(&caller, identity, domain::Role::Viewer, "download")?;
+                    let download = core.download(kind, name).await;
+                    info!(core.audit, "download"; "event" => "download", "via" => "console_session", "peer" => caller.peer_text(),
+                        "user" => &identity.subject, "role" => identity.role.as_str(), "kind" => kind.url_segment(), "file" => name.as_str(),
+                        "outcome" => match &download { Ok(_) => "ok".to_owned(), Err(e) => format!("error {} {}", e.code(), e.reason) });
+                    return download;
+                }
+                Some(HttpCredential::Bearer(token)) => token,
+            };
             let identity = match core.verify_credential(token, caller.peer_ip()).await {
                 Ok(identity) => Ok(identity),
                 Err(e) => {
@@ -511,6 +561,55 @@ impl ApiGateway for Gateway {
         result
     }
 
+    async fn open_session(
+        &self,
+        peer: Option<SocketAddr>,
+        token: &str,
+    ) -> Result<ConsoleLogin, ApiError> {
+        let core = &self.core;
+        let peer_text = peer.map(|p| p.to_string()).unwrap_or_default();
+        let identity = match core.verify_credential(token, peer.map(|p| p.ip())).await {
+            Ok(identity) => identity,
+            Err(e) => {
+                let event = if e.is_throttle() {
+                    "auth_throttled"
+                } else {
+                    "auth_failure"
+                };
+                core.denials.record(event, peer.map(|p| p.ip()), |audit| {
+                    warn!(audit, "console login failed"; "event" => event, "via" => "console_session",
+                        "peer" => &peer_text, "reason" => e.reason(), "details" => e.details());
+                });
+                return Err(e.to_api_error());
+            }
+        };
+        let now = core.clock.now();
+        let (cookie, session) = core.sessions.open(identity, now);
+        info!(core.audit, "console session opened"; "event" => "session_opened", "via" => "console_session",
+            "peer" => &peer_text, "user" => &session.identity.subject, "role" => session.identity.role.as_str(),
+            "expires_at" => session.expires_at.to_string());
+        let max_age_secs =
+            (session.expires_at.unix_millis() - now.unix_millis()).max(0) as u64 / 1000;
+        Ok(ConsoleLogin {
+            cookie,
+            max_age_secs,
+            view: view_of(&session),
+        })
+    }
+
+    fn session(&self, cookie: &str) -> Result<SessionView, ApiError> {
+        self.core.console_session(cookie).map(|s| view_of(&s))
+    }
+
+    fn close_session(&self, peer: Option<SocketAddr>, cookie: &str) -> bool {
+        let Some(session) = self.core.sessions.close(cookie) else {
+            return false;
+        };
+        info!(self.core.audit, "console session closed"; "event" => "session_closed", "via" => "console_session",
+            "peer" => peer.map(|p| p.to_string()), "user" => &session.identity.subject);
+        true
+    }
+
     fn refused(&self, peer: Option<SocketAddr>, what: &str, details: &str) {
         self.core
             .denials
@@ -518,5 +617,13 @@ impl ApiGateway for Gateway {
                 warn!(audit, "request refused"; "event" => "refused", "what" => what, "details" => details,
                     "peer" => peer.map(|p| p.to_string()));
             });
+    }
+}
+
+fn view_of(s: &ConsoleSession) -> SessionView {
+    SessionView {
+        subject: s.identity.subject.clone(),
+        role: s.identity.role,
+        expires_at: s.expires_at,
     }
 }

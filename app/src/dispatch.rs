@@ -100,6 +100,9 @@ impl Core {
             Call::GetCameraControls { device } => to_json(self.controls.get(device).await?),
             Call::SetCameraControls(p) => to_json(self.controls.set(p).await?),
             Call::ResetCameraControls { device } => to_json(self.controls.reset(device).await?),
+            Call::ListApiKeys => to_json(self.list_api_keys()?),
+            Call::CreateApiKey(p) => to_json(self.create_api_key(p).await?),
+            Call::RevokeApiKey { id } => to_json(self.revoke_api_key(&id)?),
             other => Err(not_available(other.method())),
         }
     }

@@ -143,6 +143,25 @@ impl KeyStore for FakeKeys {
         }
         Ok(())
     }
+    /// Keys are their own text here: there is no list of them.
+    fn list(&self) -> Result<Vec<ports::auth::ApiKeyRecord>, ports::auth::KeyStoreError> {
+        Ok(Vec::new())
+    }
+    fn add(
+        &self,
+        _role: Role,
+        _label: &str,
+        _expires_at: Option<Timestamp>,
+        _now: Timestamp,
+    ) -> Result<(String, ports::auth::ApiKeyRecord), ports::auth::KeyStoreError> {
+        Err(ports::auth::KeyStoreError::Unavailable(
+            "the fake key store creates no keys".into(),
+        ))
+    }
+    fn revoke(&self, id: &str) -> Result<bool, ports::auth::KeyStoreError> {
+        FakeKeys::revoke(self, id);
+        Ok(true)
+    }
 }
 
 /// Files and state documents in memory: (kind, name) → (size, created).

@@ -3,10 +3,12 @@
 //! Only `root`, `cli` and `logging` name concrete adapters; the use cases see ports.
 
 pub mod admission;
+pub mod api_keys;
 pub mod audit;
 pub mod camera_monitor;
 pub mod cameras;
 pub mod cli;
+pub mod console_sessions;
 pub mod controls;
 pub mod core;
 pub mod credentials;

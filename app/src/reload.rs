@@ -275,6 +275,24 @@ impl KeyStore for SwappableKeys {
     fn check(&self, key_id: &str, now: Timestamp) -> Result<(), CredentialError> {
         self.get().check(key_id, now)
     }
+
+    fn list(&self) -> Result<Vec<ports::auth::ApiKeyRecord>, ports::auth::KeyStoreError> {
+        self.get().list()
+    }
+
+    fn add(
+        &self,
+        role: domain::Role,
+        label: &str,
+        expires_at: Option<Timestamp>,
+        now: Timestamp,
+    ) -> Result<(String, ports::auth::ApiKeyRecord), ports::auth::KeyStoreError> {
+        self.get().add(role, label, expires_at, now)
+    }
+
+    fn revoke(&self, id: &str) -> Result<bool, ports::auth::KeyStoreError> {
+        self.get().revoke(id)
+    }
 }
 
 #[cfg(test)]

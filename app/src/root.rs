@@ -274,6 +274,10 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         max_unauthenticated_per_ip: config.server.max_unauthenticated_per_ip,
         ping_interval: Duration::from_secs(config.server.ping_interval_secs),
         max_subscriptions: config.server.max_subscriptions,
+        console_media_ports: match config.media.mode {
+            config::MediaMode::Direct => Vec::new(),
+            _ => vec![config.mediamtx.webrtc_port, config.mediamtx.hls_port],
+        },
         ..Default::default()
     };
     let gateway = Arc::new(Gateway {

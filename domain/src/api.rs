@@ -81,6 +81,9 @@ methods! {
     GetCameraControls => "get_camera_controls", VIEWER, ["device"];
     SetCameraControls => "set_camera_controls", OPERATOR, ["device", "controls", "switch_to_manual"];
     ResetCameraControls => "reset_camera_controls", OPERATOR, ["device"];
+    ListApiKeys => "list_api_keys", ADMIN, [];
+    CreateApiKey => "create_api_key", ADMIN, ["role", "label", "expires_in_secs"];
+    RevokeApiKey => "revoke_api_key", ADMIN, ["id"];
 }
 
 impl Method {
@@ -103,6 +106,8 @@ impl Method {
                 | Method::CleanupOldFiles
                 | Method::SetCameraControls
                 | Method::ResetCameraControls
+                | Method::CreateApiKey
+                | Method::RevokeApiKey
         )
     }
 
@@ -305,6 +310,83 @@ pub(crate) struct TokenOnly {
     auth_token: String,
 }
 
+/// `create_api_key`'s params: a role, a label, and optionally a lifetime.
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewApiKey {
+    pub role: Role,
+    pub label: ApiKeyLabel,
+    /// Seconds from now until the key expires; absent: never.
+    #[serde(default)]
+    pub expires_in_secs: Option<KeyLifetime>,
+}
+
+/// An API key's label: 1..=64 characters, no control characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKeyLabel(String);
+
+impl ApiKeyLabel {
+    pub const MAX_CHARS: usize = 64;
+
+    pub fn parse(text: &str) -> Option<ApiKeyLabel> {
+        let n = text.chars().count();
+        ((1..=Self::MAX_CHARS).contains(&n) && !text.chars().any(char::is_control))
+            .then(|| ApiKeyLabel(text.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for ApiKeyLabel {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        ApiKeyLabel::parse(&text).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "label must be 1..={} characters without control characters",
+                ApiKeyLabel::MAX_CHARS
+            ))
+        })
+    }
+}
+
+/// An API key's lifetime in seconds, 60 s .. 10 years.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyLifetime(u64);
+
+impl KeyLifetime {
+    pub const MIN_SECS: u64 = 60;
+    pub const MAX_SECS: u64 = 10 * 366 * 86_400;
+
+    pub fn secs(self) -> u64 {
+        self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for KeyLifetime {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = u64::deserialize(d)?;
+        (KeyLifetime::MIN_SECS..=KeyLifetime::MAX_SECS)
+            .contains(&v)
+            .then_some(KeyLifetime(v))
+            .ok_or_else(|| {
+                serde::de::Error::custom(format!(
+                    "expires_in_secs must be {}..={}, got {v}",
+                    KeyLifetime::MIN_SECS,
+                    KeyLifetime::MAX_SECS
+                ))
+            })
+    }
+}
+
+/// `revoke_api_key`'s params: the id `list_api_keys` shows.
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct KeyIdOnly {
+    id: String,
+}
+
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct DryRun {
@@ -452,6 +534,11 @@ pub enum Call {
     ResetCameraControls {
         device: CameraId,
     },
+    ListApiKeys,
+    CreateApiKey(NewApiKey),
+    RevokeApiKey {
+        id: String,
+    },
 }
 
 impl Call {
@@ -529,6 +616,22 @@ impl Call {
             Method::ResetCameraControls => Call::ResetCameraControls {
                 device: device(obj)?,
             },
+            Method::ListApiKeys => none(obj, Call::ListApiKeys)?,
+            Method::CreateApiKey => Call::CreateApiKey(de(obj)?),
+            Method::RevokeApiKey => {
+                let id = de::<KeyIdOnly>(obj)?.id;
+                if id.is_empty()
+                    || id.len() > 64
+                    || !id
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+                {
+                    return Err(ApiError::invalid_params(
+                        "id must be an API key id as list_api_keys shows it",
+                    ));
+                }
+                Call::RevokeApiKey { id }
+            }
         })
     }
 
@@ -565,6 +668,9 @@ impl Call {
             Call::GetCameraControls { .. } => Method::GetCameraControls,
             Call::SetCameraControls(_) => Method::SetCameraControls,
             Call::ResetCameraControls { .. } => Method::ResetCameraControls,
+            Call::ListApiKeys => Method::ListApiKeys,
+            Call::CreateApiKey(_) => Method::CreateApiKey,
+            Call::RevokeApiKey { .. } => Method::RevokeApiKey,
         }
     }
 
@@ -724,8 +830,11 @@ mod tests {
         assert_eq!(need("get_camera_controls"), Some(Role::Viewer));
         assert_eq!(need("set_camera_controls"), Some(Role::Operator));
         assert_eq!(need("reset_camera_controls"), Some(Role::Operator));
+        assert_eq!(need("list_api_keys"), Some(Role::Admin));
+        assert_eq!(need("create_api_key"), Some(Role::Admin));
+        assert_eq!(need("revoke_api_key"), Some(Role::Admin));
         assert_eq!(need("rpc.discover"), None);
-        assert_eq!(Method::ALL.len(), 31);
+        assert_eq!(Method::ALL.len(), 34);
     }
 
     #[test]

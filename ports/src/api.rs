@@ -20,6 +20,38 @@ pub struct ConnectionInfo {
     pub bearer: Option<String>,
     /// The upgrade's `Host` header (the `servers` URL of `rpc.discover`), as sent.
     pub host: Option<String>,
+    /// The console's session cookie of the upgrade, if any (used only without `bearer`;
+    /// the transport has checked the request's `Origin` before passing it).
+    pub session: Option<String>,
+}
+
+/// A credential presented on plain HTTP (`/files`, `/session`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HttpCredential<'a> {
+    /// `Authorization: Bearer <JWT or API key>`.
+    Bearer(&'a str),
+    /// The console's session cookie.
+    Session(&'a str),
+}
+
+/// Who a console session speaks for (`GET /session`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionView {
+    /// JWT `user_id`, or `key:<id>` for an API key.
+    pub subject: String,
+    pub role: domain::Role,
+    /// When the session ends at the latest (the credential's expiry or the session bound).
+    pub expires_at: Timestamp,
+}
+
+/// A console session just opened from a credential (`POST /session`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsoleLogin {
+    /// The session cookie's value: a secret, never logged.
+    pub cookie: String,
+    /// The cookie's `Max-Age`: never past the credential's expiry.
+    pub max_age_secs: u64,
+    pub view: SessionView,
 }
 
 /// One notification for a subscriber.
@@ -180,15 +212,29 @@ pub trait ApiGateway: Send + Sync + 'static {
     /// `GET /metrics`: every figure; the transport renders the exposition format.
     async fn metrics(&self) -> Vec<crate::metrics::MetricFamily>;
 
-    /// `GET /files/{kind}/{name}` from `peer` with a bearer token (JWT or API key), viewer
-    /// or above; rate-limited per peer address and audited like a call.
+    /// `GET /files/{kind}/{name}` from `peer` with a bearer token (JWT or API key) or a
+    /// console session, viewer or above; rate-limited per peer address and audited like a
+    /// call.
     async fn download(
         &self,
         peer: Option<SocketAddr>,
-        bearer: Option<&str>,
+        credential: Option<HttpCredential<'_>>,
         kind: FileKind,
         name: &SafeFileName,
     ) -> Result<Download, ApiError>;
+
+    /// `POST /session`: exchanges a JWT or an API key for a console session (audited).
+    async fn open_session(
+        &self,
+        peer: Option<SocketAddr>,
+        token: &str,
+    ) -> Result<ConsoleLogin, ApiError>;
+
+    /// `GET /session`: who the session speaks for, if it is still good (expiry, revocation).
+    fn session(&self, cookie: &str) -> Result<SessionView, ApiError>;
+
+    /// `POST /session/logout`: ends the session (audited); `false` when it was not open.
+    fn close_session(&self, peer: Option<SocketAddr>, cookie: &str) -> bool;
 
     /// A request the transport refused before it reached a method (oversized, malformed,
     /// path traversal on HTTP): for the audit log.

@@ -62,6 +62,17 @@ pub enum KeyPrecheck {
     NeedsHash { key_id: String },
 }
 
+/// Why the key store could not list, add or revoke.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeyStoreError {
+    /// The request itself is wrong (a label or an expiry the store refuses).
+    #[error("{0}")]
+    Invalid(String),
+    /// The store cannot be read or written.
+    #[error("API key store: {0}")]
+    Unavailable(String),
+}
+
 /// API keys (`csk_...`), stored only as argon2 hashes.
 pub trait KeyStore: Send + Sync + 'static {
     /// Checks a presented key and records its use. Malformed, unknown, revoked and expired
@@ -74,4 +85,18 @@ pub trait KeyStore: Send + Sync + 'static {
     fn precheck(&self, key: &str, now: Timestamp) -> Result<KeyPrecheck, CredentialError>;
     /// Cheap check on every call of a key-authenticated connection: still valid?
     fn check(&self, key_id: &str, now: Timestamp) -> Result<(), CredentialError>;
+    /// Every key, revoked and expired ones included, in creation order (never the secrets).
+    fn list(&self) -> Result<Vec<ApiKeyRecord>, KeyStoreError>;
+    /// Creates a key; returns the key text (which exists nowhere else afterwards: it is
+    /// shown once) and its record. Slow: hashes the secret (argon2).
+    fn add(
+        &self,
+        role: Role,
+        label: &str,
+        expires_at: Option<Timestamp>,
+        now: Timestamp,
+    ) -> Result<(String, ApiKeyRecord), KeyStoreError>;
+    /// Revokes a key (every user of it is refused from its next call); `false` when there
+    /// is no such key.
+    fn revoke(&self, id: &str) -> Result<bool, KeyStoreError>;
 }

@@ -104,11 +104,25 @@ fn dechunk(mut data: &[u8]) -> Vec<u8> {
 
 /// Sends `POST path` with `body` (`content_type`); answers as [`request`] does.
 pub async fn post(addr: SocketAddr, path: &str, content_type: &str, body: &[u8]) -> HttpResponse {
+    post_with(addr, path, &[("Content-Type", content_type)], body).await
+}
+
+/// Sends `POST path` with `headers` and `body`; answers as [`request`] does.
+pub async fn post_with(
+    addr: SocketAddr,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> HttpResponse {
     let mut s = TcpStream::connect(addr).await.expect("HTTP connect");
-    let head = format!(
-        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\r\n",
+    let mut head = format!(
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
         body.len()
     );
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str("\r\n");
     s.write_all(head.as_bytes()).await.expect("HTTP write");
     s.write_all(body).await.expect("HTTP write");
     let mut raw = Vec::new();

@@ -2,6 +2,7 @@
 //! ephemeral port with a private state directory, mint tokens, talk raw WebSocket JSON-RPC
 //! and plain HTTP to it.
 
+pub mod browser;
 pub mod contract;
 pub mod http;
 pub mod mediamtx;

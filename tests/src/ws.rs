@@ -26,14 +26,25 @@ impl WsClient {
     }
 
     pub async fn try_connect(url: &str, bearer: Option<&str>) -> Result<WsClient, String> {
+        let headers: Vec<(&str, String)> = bearer
+            .map(|t| ("authorization", format!("Bearer {t}")))
+            .into_iter()
+            .collect();
+        Self::try_connect_with(url, &headers).await
+    }
+
+    /// Connects with these extra upgrade headers (`Cookie`, `Origin`, ...).
+    pub async fn try_connect_with(
+        url: &str,
+        headers: &[(&str, String)],
+    ) -> Result<WsClient, String> {
         let mut req = url.into_client_request().map_err(|e| e.to_string())?;
-        if let Some(t) = bearer {
-            req.headers_mut().insert(
-                "authorization",
-                format!("Bearer {t}")
-                    .parse()
-                    .map_err(|_| "bad header".to_owned())?,
-            );
+        for (name, value) in headers {
+            let name =
+                tokio_tungstenite::tungstenite::http::HeaderName::from_bytes(name.as_bytes())
+                    .map_err(|_| "bad header name".to_owned())?;
+            req.headers_mut()
+                .insert(name, value.parse().map_err(|_| "bad header".to_owned())?);
         }
         let (stream, _) = tokio_tungstenite::connect_async(req)
             .await

@@ -21,7 +21,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use argon2::{Algorithm, Argon2, Params, PasswordHasher as _, PasswordVerifier as _, Version};
 use domain::{Role, Timestamp};
-use ports::auth::{ApiKeyRecord, CredentialError, Identity, KeyPrecheck, KeyStore};
+use ports::auth::{ApiKeyRecord, CredentialError, Identity, KeyPrecheck, KeyStore, KeyStoreError};
 
 use crate::api_key::{self, NewSecret, PresentedKey};
 use crate::files;
@@ -373,7 +373,32 @@ impl FileKeyStore {
     }
 }
 
+fn store_error(err: io::Error) -> KeyStoreError {
+    match err.kind() {
+        io::ErrorKind::InvalidInput => KeyStoreError::Invalid(err.to_string()),
+        _ => KeyStoreError::Unavailable(err.to_string()),
+    }
+}
+
 impl KeyStore for FileKeyStore {
+    fn list(&self) -> Result<Vec<ApiKeyRecord>, KeyStoreError> {
+        FileKeyStore::list(self).map_err(store_error)
+    }
+
+    fn add(
+        &self,
+        role: Role,
+        label: &str,
+        expires_at: Option<Timestamp>,
+        now: Timestamp,
+    ) -> Result<(String, ApiKeyRecord), KeyStoreError> {
+        FileKeyStore::add(self, role, label, expires_at, now).map_err(store_error)
+    }
+
+    fn revoke(&self, id: &str) -> Result<bool, KeyStoreError> {
+        FileKeyStore::revoke(self, id).map_err(store_error)
+    }
+
     /// Finds the record by the key's id, refuses a revoked or expired key, then checks the
     /// secret: against the remembered MAC of the last secret that verified, else against the
     /// argon2 hash.

@@ -10,7 +10,7 @@ use http::header::{self, HeaderMap, HeaderValue};
 use http::{Method, StatusCode};
 use http_body_util::StreamBody;
 use hyper::body::Frame;
-use ports::api::Download;
+use ports::api::{Download, HttpCredential};
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
@@ -37,7 +37,7 @@ fn response(
     r
 }
 
-fn json_response(status: StatusCode, body: &Value) -> HttpResponse<HttpBody> {
+pub(crate) fn json_response(status: StatusCode, body: &Value) -> HttpResponse<HttpBody> {
     response(status, "application/json", HttpBody::from(body.to_string()))
 }
 
@@ -49,7 +49,7 @@ pub fn plain_owned(status: StatusCode, text: String) -> HttpResponse<HttpBody> {
     response(status, "text/plain; charset=utf-8", HttpBody::from(text))
 }
 
-fn error_response(e: &ApiError) -> HttpResponse<HttpBody> {
+pub(crate) fn error_response(e: &ApiError) -> HttpResponse<HttpBody> {
     let status = match e.kind {
         ErrorKind::AuthRequired => StatusCode::UNAUTHORIZED,
         ErrorKind::PermissionDenied => StatusCode::FORBIDDEN,
@@ -164,9 +164,13 @@ async fn files(
             return error_response(&ApiError::invalid_params(e.to_string()));
         }
     };
+    let credential = match bearer(req.headers()) {
+        Some(token) => Some(HttpCredential::Bearer(token)),
+        None => crate::console::session_cookie(req.headers()).map(HttpCredential::Session),
+    };
     let download = match shared
         .gateway
-        .download(Some(peer), bearer(req.headers()), kind, &name)
+        .download(Some(peer), credential, kind, &name)
         .await
     {
         Ok(d) => d,

@@ -41,6 +41,9 @@ pub struct ServerOptions {
     pub ping_interval: Duration,
     /// Event subscriptions one connection may hold.
     pub max_subscriptions: u32,
+    /// MediaMTX's WebRTC and HLS ports, which the console's pages may reach (its
+    /// Content-Security-Policy); empty without a media server.
+    pub console_media_ports: Vec<u16>,
 }
 
 impl Default for ServerOptions {
@@ -55,6 +58,7 @@ impl Default for ServerOptions {
             max_unauthenticated_per_ip: 32,
             ping_interval: Duration::from_secs(30),
             max_subscriptions: 32,
+            console_media_ports: Vec::new(),
         }
     }
 }
@@ -206,6 +210,9 @@ async fn route(
     if req.uri().path() == "/ws" {
         return upgrade(req, peer, shared).await;
     }
+    if crate::console::owns(req.uri().path()) {
+        return crate::console::handle(req, peer, &shared).await;
+    }
     http_routes::handle(req, peer, &shared).await
 }
 
@@ -239,10 +246,27 @@ async fn upgrade(
         }
     };
     let bearer = http_routes::bearer(req.headers()).map(str::to_owned);
-    // Without a bearer token the connection starts unauthenticated: it needs a place in that
+    // The console's session cookie, when there is no bearer token: only from a page of this
+    // service's own origin (a page elsewhere would ride on the browser's cookie).
+    let session = match bearer {
+        Some(_) => None,
+        None => crate::console::session_cookie(req.headers()).map(str::to_owned),
+    };
+    if session.is_some() {
+        if let Err(why) = crate::console::check_origin(req.headers()) {
+            shared
+                .gateway
+                .refused(Some(peer), "cross_origin_websocket", &why);
+            return http_routes::plain(
+                http::StatusCode::FORBIDDEN,
+                "a WebSocket with the console's session cookie must come from the console's own origin",
+            );
+        }
+    }
+    // Without a credential the connection starts unauthenticated: it needs a place in that
     // quota before the app does anything for it.
     let mut unauth = None;
-    if bearer.is_none() {
+    if bearer.is_none() && session.is_none() {
         match shared.unauthenticated.take(peer.ip()) {
             Ok(s) => unauth = Some(s),
             Err(r) => return refuse_unauthenticated(&shared, peer, r),
@@ -257,10 +281,11 @@ async fn upgrade(
         peer: Some(peer),
         bearer,
         host,
+        session,
     };
     let conn = shared.gateway.connect(info).await;
     if unauth.is_none() && !matches!(conn.auth_state(), AuthState::Authenticated { .. }) {
-        // A bearer token that did not authenticate.
+        // A bearer token or a session that did not authenticate.
         match shared.unauthenticated.take(peer.ip()) {
             Ok(s) => unauth = Some(s),
             Err(r) => return refuse_unauthenticated(&shared, peer, r),

@@ -118,6 +118,26 @@ impl KeyStore for FakeKeys {
     fn check(&self, _key_id: &str, _now: Timestamp) -> Result<(), CredentialError> {
         Ok(())
     }
+
+    fn list(&self) -> Result<Vec<ports::auth::ApiKeyRecord>, ports::auth::KeyStoreError> {
+        Ok(Vec::new())
+    }
+
+    fn add(
+        &self,
+        _role: Role,
+        _label: &str,
+        _expires_at: Option<Timestamp>,
+        _now: Timestamp,
+    ) -> Result<(String, ports::auth::ApiKeyRecord), ports::auth::KeyStoreError> {
+        Err(ports::auth::KeyStoreError::Unavailable(
+            "the credentials tests' double creates no keys".into(),
+        ))
+    }
+
+    fn revoke(&self, _id: &str) -> Result<bool, ports::auth::KeyStoreError> {
+        Ok(false)
+    }
 }
 
 /// Accepts the token "good" only.

@@ -5,8 +5,9 @@
 use schemars::{JsonSchema, Schema, SchemaGenerator};
 
 use crate::api::{
-    DeviceOnly, DryRun, FileOnly, ListParams, Nothing, RawSubscribe, RecordingParams,
-    RetentionUpdate, SetControlsParams, SnapshotParams, SubscriptionOnly, TokenOnly,
+    DeviceOnly, DryRun, FileOnly, KeyIdOnly, ListParams, NewApiKey, Nothing, RawSubscribe,
+    RecordingParams, RetentionUpdate, SetControlsParams, SnapshotParams, SubscriptionOnly,
+    TokenOnly,
 };
 use crate::capabilities::Capabilities;
 use crate::error::ErrorKind::{self, *};
@@ -86,6 +87,9 @@ rows! {
     GetCameraControls: DeviceOnly => CameraControls, [CameraNotFound, DependencyUnavailable], "A camera's controls with their ranges and values.";
     SetCameraControls: SetControlsParams => ControlsChanged, [CameraNotFound, DeviceBusy, InvalidState, DependencyUnavailable], "Checks every value, then writes them; answers the values read back.";
     ResetCameraControls: DeviceOnly => ControlsChanged, [CameraNotFound, DeviceBusy, InvalidState, DependencyUnavailable], "Writes the defaults and forgets the camera's remembered values.";
+    ListApiKeys: Nothing => ApiKeyList, [], "Every API key (never the key itself), in creation order.";
+    CreateApiKey: NewApiKey => CreatedApiKey, [], "Creates an API key; the answer is the only place the key ever appears.";
+    RevokeApiKey: KeyIdOnly => RevokedApiKey, [], "Revokes an API key: its connections, subscriptions and console sessions end at their next use.";
 }
 
 impl MethodRow {

@@ -5,7 +5,7 @@ use std::borrow::Cow;
 
 use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
 
-use crate::api::{PageLimit, Positive, Quality, RecordingDuration};
+use crate::api::{ApiKeyLabel, KeyLifetime, PageLimit, Positive, Quality, RecordingDuration};
 use crate::auth::Role;
 use crate::camera::{CameraId, Resolution};
 use crate::capabilities::FourCc;
@@ -102,4 +102,18 @@ schema!(RetentionPolicy, "RetentionPolicy", {
         "max_size_gb": {"type": ["number", "null"], "exclusiveMinimum": 0}
     },
     "required": ["enabled", "max_age_days", "max_size_gb"]
+});
+
+schema!(ApiKeyLabel, "ApiKeyLabel", {
+    "description": "An API key's label: 1..64 characters, no control characters.",
+    "type": "string",
+    "minLength": 1,
+    "maxLength": 64
+});
+
+schema!(KeyLifetime, "KeyLifetime", {
+    "description": "Seconds until an API key expires: 60 s to 10 years.",
+    "type": "integer",
+    "minimum": 60,
+    "maximum": 316224000
 });

@@ -392,6 +392,41 @@ pub struct ControlsChanged {
     pub skipped: Option<Vec<String>>,
 }
 
+/// An API key as listed: never the key or its hash.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct ApiKeyInfo {
+    pub id: String,
+    pub role: Role,
+    pub label: String,
+    pub created_at: Timestamp,
+    /// `null`: never.
+    pub expires_at: Option<Timestamp>,
+    pub last_used_at: Option<Timestamp>,
+    pub revoked: bool,
+}
+
+/// `list_api_keys`
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct ApiKeyList {
+    pub keys: Vec<ApiKeyInfo>,
+    pub total: usize,
+}
+
+/// `create_api_key`: the key itself, here and never again, with its record.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct CreatedApiKey {
+    pub key: String,
+    #[serde(flatten)]
+    pub info: ApiKeyInfo,
+}
+
+/// `revoke_api_key`
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct RevokedApiKey {
+    pub id: String,
+    pub revoked: bool,
+}
+
 /// `rpc.discover`: the OpenRPC document (its own meta-schema describes it).
 #[derive(Debug, Clone, Serialize)]
 pub struct OpenRpcDocument(pub serde_json::Value);

@@ -18,7 +18,8 @@ use cs_jsonrpc::{ServerHandle, ServerOptions};
 use domain::files::FileKind;
 use domain::{ApiError, ErrorKind, SafeFileName};
 use ports::api::{
-    ApiConnection, ApiGateway, AuthState, ConnectionInfo, Download, Outcome, Readiness,
+    ApiConnection, ApiGateway, AuthState, ConnectionInfo, ConsoleLogin, Download, HttpCredential,
+    Outcome, Readiness, SessionView,
 };
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -110,7 +111,7 @@ impl ApiGateway for Gateway {
     async fn download(
         &self,
         _peer: Option<std::net::SocketAddr>,
-        _bearer: Option<&str>,
+        _credential: Option<HttpCredential<'_>>,
         _kind: FileKind,
         name: &SafeFileName,
     ) -> Result<Download, ApiError> {
@@ -119,6 +120,27 @@ impl ApiGateway for Gateway {
             "file_not_found",
             format!("{name}: the conformance double has no files"),
         ))
+    }
+    async fn open_session(
+        &self,
+        _peer: Option<SocketAddr>,
+        _token: &str,
+    ) -> Result<ConsoleLogin, ApiError> {
+        Err(ApiError::new(
+            ErrorKind::Unsupported,
+            "no_sessions",
+            "the conformance double has no console sessions",
+        ))
+    }
+    fn session(&self, _cookie: &str) -> Result<SessionView, ApiError> {
+        Err(ApiError::new(
+            ErrorKind::AuthRequired,
+            "session_ended",
+            "the conformance double has no console sessions",
+        ))
+    }
+    fn close_session(&self, _peer: Option<SocketAddr>, _cookie: &str) -> bool {
+        false
     }
     fn refused(&self, _peer: Option<SocketAddr>, _what: &str, _details: &str) {}
 }
