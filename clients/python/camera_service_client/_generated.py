@@ -29,6 +29,24 @@ class TopicInfo(NamedTuple):
 
 # ---- Schemas (components.schemas)
 
+class ApiKeyInfo(TypedDict):
+    """An API key as listed: never the key or its hash."""
+    created_at: 'Timestamp'
+    expires_at: 'Timestamp | None'
+    """`null`: never."""
+    id: 'str'
+    label: 'str'
+    last_used_at: 'Timestamp | None'
+    revoked: 'bool'
+    role: 'Role'
+
+
+class ApiKeyList(TypedDict):
+    """`list_api_keys`"""
+    keys: 'list[ApiKeyInfo]'
+    total: 'int'
+
+
 class Authenticated(TypedDict):
     """`authenticate`"""
     authenticated: 'bool'
@@ -212,6 +230,19 @@ class ControlsChanged(TypedDict):
 
 ControlsReason: TypeAlias = 'Literal["set", "reset", "restored"]'
 """Why a camera's controls changed."""
+
+
+class CreatedApiKey(TypedDict):
+    """`create_api_key`: the key itself, here and never again, with its record."""
+    created_at: 'Timestamp'
+    expires_at: 'Timestamp | None'
+    """`null`: never."""
+    id: 'str'
+    key: 'str'
+    label: 'str'
+    last_used_at: 'Timestamp | None'
+    revoked: 'bool'
+    role: 'Role'
 
 
 class CurrentMode(TypedDict):
@@ -669,6 +700,12 @@ class RetentionSet(TypedDict):
     policy: 'RetentionPolicy'
 
 
+class RevokedApiKey(TypedDict):
+    """`revoke_api_key`"""
+    id: 'str'
+    revoked: 'bool'
+
+
 Role: TypeAlias = 'Literal["viewer", "operator", "admin"]'
 
 
@@ -983,6 +1020,15 @@ SetCameraControlsResult: TypeAlias = 'ControlsChanged'
 ResetCameraControlsResult: TypeAlias = 'ControlsChanged'
 """Result of `reset_camera_controls`."""
 
+ListApiKeysResult: TypeAlias = 'ApiKeyList'
+"""Result of `list_api_keys`."""
+
+CreateApiKeyResult: TypeAlias = 'CreatedApiKey'
+"""Result of `create_api_key`."""
+
+RevokeApiKeyResult: TypeAlias = 'RevokedApiKey'
+"""Result of `revoke_api_key`."""
+
 
 METHODS: dict[str, MethodInfo] = {
     'ping': MethodInfo(min_role=None, params=(), errors=(-32040, -32602, -32603)),
@@ -1016,6 +1062,9 @@ METHODS: dict[str, MethodInfo] = {
     'get_camera_controls': MethodInfo(min_role='viewer', params=('device',), errors=(-32000, -32001, -32002, -32040, -32050, -32602, -32603)),
     'set_camera_controls': MethodInfo(min_role='operator', params=('device', 'controls', 'switch_to_manual'), errors=(-32000, -32001, -32002, -32003, -32020, -32040, -32050, -32602, -32603)),
     'reset_camera_controls': MethodInfo(min_role='operator', params=('device',), errors=(-32000, -32001, -32002, -32003, -32020, -32040, -32050, -32602, -32603)),
+    'list_api_keys': MethodInfo(min_role='admin', params=(), errors=(-32001, -32002, -32040, -32602, -32603)),
+    'create_api_key': MethodInfo(min_role='admin', params=('role', 'label', 'expires_in_secs'), errors=(-32001, -32002, -32040, -32602, -32603)),
+    'revoke_api_key': MethodInfo(min_role='admin', params=('id',), errors=(-32001, -32002, -32040, -32602, -32603)),
 }
 """Each method's minimum role (None: callable before authentication), param order and error codes."""
 
@@ -1491,3 +1540,35 @@ class GeneratedMethods:
         """
         params: dict[str, Any] = {'device': device}
         return cast('ResetCameraControlsResult', await self._request('reset_camera_controls', params))
+
+    async def list_api_keys(self) -> 'ListApiKeysResult':
+        """Every API key (never the key itself), in creation order.
+        Role: admin.
+        Errors: -32001 AuthenticationRequired, -32002 InsufficientPermissions, -32040 RateLimited, -32602 InvalidParams, -32603 InternalError.
+        """
+        params: dict[str, Any] = {}
+        return cast('ListApiKeysResult', await self._request('list_api_keys', params))
+
+    async def create_api_key(
+        self,
+        role: 'Literal["viewer", "operator", "admin"]',
+        label: 'str',
+        *,
+        expires_in_secs: 'int | None' = None,
+    ) -> 'CreateApiKeyResult':
+        """Creates an API key; the answer is the only place the key ever appears.
+        Role: admin.
+        Errors: -32001 AuthenticationRequired, -32002 InsufficientPermissions, -32040 RateLimited, -32602 InvalidParams, -32603 InternalError.
+        """
+        params: dict[str, Any] = {'role': role, 'label': label}
+        if expires_in_secs is not None:
+            params['expires_in_secs'] = expires_in_secs
+        return cast('CreateApiKeyResult', await self._request('create_api_key', params))
+
+    async def revoke_api_key(self, id: 'str') -> 'RevokeApiKeyResult':
+        """Revokes an API key: its connections, subscriptions and console sessions end at their next use.
+        Role: admin.
+        Errors: -32001 AuthenticationRequired, -32002 InsufficientPermissions, -32040 RateLimited, -32602 InvalidParams, -32603 InternalError.
+        """
+        params: dict[str, Any] = {'id': id}
+        return cast('RevokeApiKeyResult', await self._request('revoke_api_key', params))

@@ -1,6 +1,22 @@
 import { RpcError } from "./errors.js";
 /** The API version the document describes. */
 export declare const API_VERSION = "0.1.0";
+/** An API key as listed: never the key or its hash. */
+export interface ApiKeyInfo {
+    created_at: Timestamp;
+    /** `null`: never. */
+    expires_at: Timestamp | null;
+    id: string;
+    label: string;
+    last_used_at: Timestamp | null;
+    revoked: boolean;
+    role: Role;
+}
+/** `list_api_keys` */
+export interface ApiKeyList {
+    keys: ApiKeyInfo[];
+    total: number;
+}
 /** `authenticate` */
 export interface Authenticated {
     authenticated: boolean;
@@ -166,6 +182,18 @@ export interface ControlsChanged {
 }
 /** Why a camera's controls changed. */
 export type ControlsReason = "set" | "reset" | "restored";
+/** `create_api_key`: the key itself, here and never again, with its record. */
+export interface CreatedApiKey {
+    created_at: Timestamp;
+    /** `null`: never. */
+    expires_at: Timestamp | null;
+    id: string;
+    key: string;
+    label: string;
+    last_used_at: Timestamp | null;
+    revoked: boolean;
+    role: Role;
+}
 /** The mode the device reports now (`G_FMT` + `G_PARM`). */
 export interface CurrentMode {
     /** `None` when the driver cannot say (no `G_PARM`). */
@@ -568,6 +596,11 @@ export interface RetentionPolicy {
 export interface RetentionSet {
     policy: RetentionPolicy;
 }
+/** `revoke_api_key` */
+export interface RevokedApiKey {
+    id: string;
+    revoked: boolean;
+}
 export type Role = "viewer" | "operator" | "admin";
 /** `get_server_info` */
 export interface ServerInfo {
@@ -969,6 +1002,26 @@ export interface ResetCameraControlsParams {
 }
 /** Result of `reset_camera_controls`. */
 export type ResetCameraControlsResult = ControlsChanged;
+/** `list_api_keys` takes no params. */
+export type ListApiKeysParams = Record<string, never>;
+/** Result of `list_api_keys`. */
+export type ListApiKeysResult = ApiKeyList;
+/** Params of `create_api_key`. */
+export interface CreateApiKeyParams {
+    role: "viewer" | "operator" | "admin";
+    /** An API key's label: 1..64 characters, no control characters. */
+    label: string;
+    /** Seconds from now until the key expires; absent: never. */
+    expires_in_secs?: number | null;
+}
+/** Result of `create_api_key`. */
+export type CreateApiKeyResult = CreatedApiKey;
+/** Params of `revoke_api_key`. */
+export interface RevokeApiKeyParams {
+    id: string;
+}
+/** Result of `revoke_api_key`. */
+export type RevokeApiKeyResult = RevokedApiKey;
 /** Every method with its params and result. */
 export interface MethodMap {
     ping: {
@@ -1094,6 +1147,18 @@ export interface MethodMap {
     reset_camera_controls: {
         params: ResetCameraControlsParams;
         result: ResetCameraControlsResult;
+    };
+    list_api_keys: {
+        params: ListApiKeysParams;
+        result: ListApiKeysResult;
+    };
+    create_api_key: {
+        params: CreateApiKeyParams;
+        result: CreateApiKeyResult;
+    };
+    revoke_api_key: {
+        params: RevokeApiKeyParams;
+        result: RevokeApiKeyResult;
     };
 }
 export type MethodName = keyof MethodMap;
@@ -1395,4 +1460,22 @@ export declare abstract class GeneratedMethods {
      * Errors: -32000 CameraNotFound, -32001 AuthenticationRequired, -32002 InsufficientPermissions, -32003 DeviceBusy, -32020 InvalidState, -32040 RateLimited, -32050 DependencyUnavailable, -32602 InvalidParams, -32603 InternalError.
      */
     resetCameraControls(params: ResetCameraControlsParams): Promise<ResetCameraControlsResult>;
+    /**
+     * Every API key (never the key itself), in creation order.
+     * Role: admin.
+     * Errors: -32001 AuthenticationRequired, -32002 InsufficientPermissions, -32040 RateLimited, -32602 InvalidParams, -32603 InternalError.
+     */
+    listApiKeys(): Promise<ListApiKeysResult>;
+    /**
+     * Creates an API key; the answer is the only place the key ever appears.
+     * Role: admin.
+     * Errors: -32001 AuthenticationRequired, -32002 InsufficientPermissions, -32040 RateLimited, -32602 InvalidParams, -32603 InternalError.
+     */
+    createApiKey(params: CreateApiKeyParams): Promise<CreateApiKeyResult>;
+    /**
+     * Revokes an API key: its connections, subscriptions and console sessions end at their next use.
+     * Role: admin.
+     * Errors: -32001 AuthenticationRequired, -32002 InsufficientPermissions, -32040 RateLimited, -32602 InvalidParams, -32603 InternalError.
+     */
+    revokeApiKey(params: RevokeApiKeyParams): Promise<RevokeApiKeyResult>;
 }

@@ -36,6 +36,9 @@ export const METHODS = {
     get_camera_controls: { minRole: "viewer", params: ["device"], errors: [-32000, -32001, -32002, -32040, -32050, -32602, -32603] },
     set_camera_controls: { minRole: "operator", params: ["device", "controls", "switch_to_manual"], errors: [-32000, -32001, -32002, -32003, -32020, -32040, -32050, -32602, -32603] },
     reset_camera_controls: { minRole: "operator", params: ["device"], errors: [-32000, -32001, -32002, -32003, -32020, -32040, -32050, -32602, -32603] },
+    list_api_keys: { minRole: "admin", params: [], errors: [-32001, -32002, -32040, -32602, -32603] },
+    create_api_key: { minRole: "admin", params: ["role", "label", "expires_in_secs"], errors: [-32001, -32002, -32040, -32602, -32603] },
+    revoke_api_key: { minRole: "admin", params: ["id"], errors: [-32001, -32002, -32040, -32602, -32603] },
 };
 // ---- Errors
 /** The API's error codes by name. */
@@ -361,5 +364,29 @@ export class GeneratedMethods {
      */
     resetCameraControls(params) {
         return this.request("reset_camera_controls", params);
+    }
+    /**
+     * Every API key (never the key itself), in creation order.
+     * Role: admin.
+     * Errors: -32001 AuthenticationRequired, -32002 InsufficientPermissions, -32040 RateLimited, -32602 InvalidParams, -32603 InternalError.
+     */
+    listApiKeys() {
+        return this.request("list_api_keys");
+    }
+    /**
+     * Creates an API key; the answer is the only place the key ever appears.
+     * Role: admin.
+     * Errors: -32001 AuthenticationRequired, -32002 InsufficientPermissions, -32040 RateLimited, -32602 InvalidParams, -32603 InternalError.
+     */
+    createApiKey(params) {
+        return this.request("create_api_key", params);
+    }
+    /**
+     * Revokes an API key: its connections, subscriptions and console sessions end at their next use.
+     * Role: admin.
+     * Errors: -32001 AuthenticationRequired, -32002 InsufficientPermissions, -32040 RateLimited, -32602 InvalidParams, -32603 InternalError.
+     */
+    revokeApiKey(params) {
+        return this.request("revoke_api_key", params);
     }
 }

@@ -8,6 +8,24 @@ export const API_VERSION = "0.1.0";
 
 // ---- Schemas (components.schemas)
 
+/** An API key as listed: never the key or its hash. */
+export interface ApiKeyInfo {
+  created_at: Timestamp;
+  /** `null`: never. */
+  expires_at: Timestamp | null;
+  id: string;
+  label: string;
+  last_used_at: Timestamp | null;
+  revoked: boolean;
+  role: Role;
+}
+
+/** `list_api_keys` */
+export interface ApiKeyList {
+  keys: ApiKeyInfo[];
+  total: number;
+}
+
 /** `authenticate` */
 export interface Authenticated {
   authenticated: boolean;
@@ -193,6 +211,19 @@ export interface ControlsChanged {
 
 /** Why a camera's controls changed. */
 export type ControlsReason = "set" | "reset" | "restored";
+
+/** `create_api_key`: the key itself, here and never again, with its record. */
+export interface CreatedApiKey {
+  created_at: Timestamp;
+  /** `null`: never. */
+  expires_at: Timestamp | null;
+  id: string;
+  key: string;
+  label: string;
+  last_used_at: Timestamp | null;
+  revoked: boolean;
+  role: Role;
+}
 
 /** The mode the device reports now (`G_FMT` + `G_PARM`). */
 export interface CurrentMode {
@@ -642,6 +673,12 @@ export interface RetentionPolicy {
 /** `set_retention_policy` */
 export interface RetentionSet {
   policy: RetentionPolicy;
+}
+
+/** `revoke_api_key` */
+export interface RevokedApiKey {
+  id: string;
+  revoked: boolean;
 }
 
 export type Role = "viewer" | "operator" | "admin";
@@ -1106,6 +1143,29 @@ export interface ResetCameraControlsParams {
 /** Result of `reset_camera_controls`. */
 export type ResetCameraControlsResult = ControlsChanged;
 
+/** `list_api_keys` takes no params. */
+export type ListApiKeysParams = Record<string, never>;
+/** Result of `list_api_keys`. */
+export type ListApiKeysResult = ApiKeyList;
+
+/** Params of `create_api_key`. */
+export interface CreateApiKeyParams {
+  role: "viewer" | "operator" | "admin";
+  /** An API key's label: 1..64 characters, no control characters. */
+  label: string;
+  /** Seconds from now until the key expires; absent: never. */
+  expires_in_secs?: number | null;
+}
+/** Result of `create_api_key`. */
+export type CreateApiKeyResult = CreatedApiKey;
+
+/** Params of `revoke_api_key`. */
+export interface RevokeApiKeyParams {
+  id: string;
+}
+/** Result of `revoke_api_key`. */
+export type RevokeApiKeyResult = RevokedApiKey;
+
 /** Every method with its params and result. */
 export interface MethodMap {
   ping: { params: PingParams; result: PingResult };
@@ -1139,6 +1199,9 @@ export interface MethodMap {
   get_camera_controls: { params: GetCameraControlsParams; result: GetCameraControlsResult };
   set_camera_controls: { params: SetCameraControlsParams; result: SetCameraControlsResult };
   reset_camera_controls: { params: ResetCameraControlsParams; result: ResetCameraControlsResult };
+  list_api_keys: { params: ListApiKeysParams; result: ListApiKeysResult };
+  create_api_key: { params: CreateApiKeyParams; result: CreateApiKeyResult };
+  revoke_api_key: { params: RevokeApiKeyParams; result: RevokeApiKeyResult };
 }
 export type MethodName = keyof MethodMap;
 
@@ -1175,6 +1238,9 @@ export const METHODS: { readonly [M in MethodName]: { readonly minRole: Role | n
   get_camera_controls: { minRole: "viewer", params: ["device"], errors: [-32000, -32001, -32002, -32040, -32050, -32602, -32603] },
   set_camera_controls: { minRole: "operator", params: ["device", "controls", "switch_to_manual"], errors: [-32000, -32001, -32002, -32003, -32020, -32040, -32050, -32602, -32603] },
   reset_camera_controls: { minRole: "operator", params: ["device"], errors: [-32000, -32001, -32002, -32003, -32020, -32040, -32050, -32602, -32603] },
+  list_api_keys: { minRole: "admin", params: [], errors: [-32001, -32002, -32040, -32602, -32603] },
+  create_api_key: { minRole: "admin", params: ["role", "label", "expires_in_secs"], errors: [-32001, -32002, -32040, -32602, -32603] },
+  revoke_api_key: { minRole: "admin", params: ["id"], errors: [-32001, -32002, -32040, -32602, -32603] },
 };
 
 // ---- Errors
@@ -1579,5 +1645,32 @@ export abstract class GeneratedMethods {
    */
   resetCameraControls(params: ResetCameraControlsParams): Promise<ResetCameraControlsResult> {
     return this.request("reset_camera_controls", params);
+  }
+
+  /**
+   * Every API key (never the key itself), in creation order.
+   * Role: admin.
+   * Errors: -32001 AuthenticationRequired, -32002 InsufficientPermissions, -32040 RateLimited, -32602 InvalidParams, -32603 InternalError.
+   */
+  listApiKeys(): Promise<ListApiKeysResult> {
+    return this.request("list_api_keys");
+  }
+
+  /**
+   * Creates an API key; the answer is the only place the key ever appears.
+   * Role: admin.
+   * Errors: -32001 AuthenticationRequired, -32002 InsufficientPermissions, -32040 RateLimited, -32602 InvalidParams, -32603 InternalError.
+   */
+  createApiKey(params: CreateApiKeyParams): Promise<CreateApiKeyResult> {
+    return this.request("create_api_key", params);
+  }
+
+  /**
+   * Revokes an API key: its connections, subscriptions and console sessions end at their next use.
+   * Role: admin.
+   * Errors: -32001 AuthenticationRequired, -32002 InsufficientPermissions, -32040 RateLimited, -32602 InvalidParams, -32603 InternalError.
+   */
+  revokeApiKey(params: RevokeApiKeyParams): Promise<RevokeApiKeyResult> {
+    return this.request("revoke_api_key", params);
   }
 }
