@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: unit, property and black-box tests (real binary, real ffmpeg,
-# FUSE fake cameras, fake and real MediaMTX). Installs what it needs on a fresh Debian machine.
+# FUSE fake cameras, fake and real MediaMTX), then the clients' tests (scripts/test-clients.sh).
+# Installs what it needs on a fresh Debian machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
@@ -54,6 +55,9 @@ else
     cargo test --workspace --no-fail-fast || status=$?
 fi
 report_mediamtx
+# The TypeScript and Python clients (clients/): generated files current, builds, their tests
+# against the binary built above.
+bash scripts/test-clients.sh || status=1
 # The first run as documented: the demo's printed commands and the README's example session.
 bash scripts/demo-check.sh || status=1
 exit "$status"

@@ -1,0 +1,3 @@
+export * from "./generated.js";
+export { RpcError, ConnectionError, TimeoutError } from "./errors.js";
+export { CameraServiceClient, Subscription, connect, } from "./client.js";
