@@ -336,8 +336,11 @@ impl Credentials {
             Some(slot) => {
                 let (tx, rx) = tokio::sync::oneshot::channel();
                 let job: Job = Box::new(move || {
-                    let _slot = slot;
-                    let _ = tx.send(keys.verify(&token, now));
+                    let result = keys.verify(&token, now);
+                    // The slot is free before the caller hears back: a client that retries at
+                    // once must not find it still held (it got `auth_busy` under load).
+                    drop(slot);
+                    let _ = tx.send(result);
                 });
                 if self.hashers.submit(job) {
                     rx.await.unwrap_or_else(|_| failed())
