@@ -69,6 +69,12 @@ while IFS= read -r cmd; do
 done < <(grep -E '^  (/|curl )' "$out" | grep -v ffplay | sed 's/^  //')
 [ "$ran" -ge 4 ] || fail "expected at least 4 printed commands, ran $ran"
 
+# The printed console address serves the page (the browser tests cover what it does).
+console="$(sed -n 's/^Web console: \(http[^ ]*\).*/\1/p' "$out")"
+[ -n "$console" ] || fail "no console line"
+curl -fsS "$console" | grep -qi '<!doctype html' || fail "the console at $console did not answer with its page"
+ran=$((ran + 1))
+
 # The printed hot-plug line, then the follow shows the new camera's event.
 plug="$(sed -n 's/^Plug a third simulated camera: *//p' "$out")"
 [ -n "$plug" ] || fail "no hot-plug line"

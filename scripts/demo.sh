@@ -120,6 +120,7 @@ In another terminal:
   $bin call subscribe_events '{"topics": ["camera.*"]}'
   curl -s http://127.0.0.1:$port/health
 
+Web console: http://127.0.0.1:$port/ (log in with the token above)
 Plug a third simulated camera:   echo 'index: 2' > $state/sim/camera2.yaml
 Ctrl-C stops the service$([ -n "$mtx" ] && echo " and its MediaMTX").
 

@@ -1,5 +1,8 @@
 //! The service core: shared state and the per-connection session (authentication, roles,
 //! rate limits, audit) in front of the use cases.
+//!
+//! One file of ~630 lines: the session, its private state and the gateway that makes it are
+//! one unit; the checks themselves are in `admission`, the methods in `dispatch`.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -2,6 +2,8 @@
 //!
 //! The session is a plain value: the app feeds it what it asked for and what the capture
 //! process reported, with the time each happened, and it says which moves are allowed.
+//!
+//! Over 600 lines only by its tests (from `mod tests`), kept beside the state machine.
 
 use serde::Serialize;
 use thiserror::Error;

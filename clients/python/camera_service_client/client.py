@@ -3,7 +3,8 @@ key, reconnects with backoff (authenticating again and re-subscribing), events a
 async iterators.
 
 Typed methods come from `GeneratedMethods` (`_generated.py`); this module is the hand-written
-transport on the `websockets` library.
+transport on the `websockets` library. One file of ~600 lines: connection, reconnect,
+authentication and subscriptions share one object's state, as in client.ts.
 """
 
 from __future__ import annotations

@@ -11,6 +11,10 @@
 //! readers and byte counters, a path being recreated when its config changes, and the
 //! `runOnDemand` publisher starting on the first reader.
 //!
+//! One file of ~1,000 lines: the control API's handlers, the state they share and the
+//! outage controls tests drive are one private unit; the spec checks are in `spec`, the
+//! media relay in `rtsp`.
+//!
 //! It is also a minimal RTSP relay ([`rtsp`], on [`FakeMediamtx::rtsp_port`]): publishers
 //! (ffmpeg `-f rtsp -rtsp_transport tcp`) and readers over TCP-interleaved RTP, real
 //! `runOnDemand` commands (run with `sh -c`, stopped after `runOnDemandCloseAfter`, killed

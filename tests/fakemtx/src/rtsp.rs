@@ -1,6 +1,7 @@
 //! A minimal RTSP relay inside the fake, so streams really flow in tests.
 //!
-//! Written for the fake (no RTSP library): RTSP 1.0 over TCP with RTP/RTCP interleaved on
+//! One file of ~1,100 lines: publisher, reader and relay share one private state and read
+//! best together. Written for the fake (no RTSP library): RTSP 1.0 over TCP with RTP/RTCP interleaved on
 //! the same connection (`RTP/AVP/TCP;interleaved=a-b`), which is what ffmpeg speaks with
 //! `-rtsp_transport tcp`; a UDP `SETUP` is answered 461 (ffmpeg then retries over TCP).
 //!
