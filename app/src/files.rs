@@ -436,3 +436,6 @@ impl Files {
 fn low_space(available: u64, usage_percent: f64, floor: u64) -> bool {
     available < floor.saturating_mul(2) || usage_percent >= 90.0
 }
+
+#[cfg(test)]
+mod tests;
