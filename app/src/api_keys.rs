@@ -5,22 +5,10 @@
 use domain::api::NewApiKey;
 use domain::contract::results::{ApiKeyInfo, ApiKeyList, CreatedApiKey, RevokedApiKey};
 use domain::{ApiError, ErrorKind};
-use ports::auth::{ApiKeyRecord, KeyStoreError};
+use ports::auth::KeyStoreError;
 use slog::info;
 
 use crate::core::Core;
-
-fn info(r: ApiKeyRecord) -> ApiKeyInfo {
-    ApiKeyInfo {
-        id: r.id,
-        role: r.role,
-        label: r.label,
-        created_at: r.created_at,
-        expires_at: r.expires_at,
-        last_used_at: r.last_used_at,
-        revoked: r.revoked,
-    }
-}
 
 fn store_error(e: KeyStoreError) -> ApiError {
     match e {
@@ -31,13 +19,7 @@ fn store_error(e: KeyStoreError) -> ApiError {
 
 impl Core {
     pub fn list_api_keys(&self) -> Result<ApiKeyList, ApiError> {
-        let keys: Vec<ApiKeyInfo> = self
-            .keys
-            .list()
-            .map_err(store_error)?
-            .into_iter()
-            .map(info)
-            .collect();
+        let keys: Vec<ApiKeyInfo> = self.keys.list().map_err(store_error)?;
         Ok(ApiKeyList {
             total: keys.len(),
             keys,
@@ -59,10 +41,7 @@ impl Core {
                 .map_err(|e| ApiError::internal(format!("key creation task: {e}")))?
                 .map_err(store_error)?;
         info!(self.audit, "API key created"; "event" => "api_key_created", "key_id" => &record.id, "role" => record.role.as_str(), "label" => &record.label);
-        Ok(CreatedApiKey {
-            key,
-            info: info(record),
-        })
+        Ok(CreatedApiKey { key, info: record })
     }
 
     pub fn revoke_api_key(&self, id: &str) -> Result<RevokedApiKey, ApiError> {

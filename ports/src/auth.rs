@@ -41,17 +41,9 @@ pub trait TokenVerifier: Send + Sync + 'static {
     fn verify(&self, token: &str, now: Timestamp) -> Result<Identity, CredentialError>;
 }
 
-/// A stored API key as listed (never the key itself).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ApiKeyRecord {
-    pub id: String,
-    pub role: Role,
-    pub label: String,
-    pub created_at: Timestamp,
-    pub expires_at: Option<Timestamp>,
-    pub last_used_at: Option<Timestamp>,
-    pub revoked: bool,
-}
+/// A stored API key as listed (never the key itself): the contract's `ApiKeyInfo`, so the
+/// store's record is what `list_api_keys` sends, with no copy field by field between them.
+pub use domain::contract::results::ApiKeyInfo as ApiKeyRecord;
 
 /// What the cheap checks of a presented API key found, before any hashing.
 #[derive(Debug, Clone, PartialEq, Eq)]

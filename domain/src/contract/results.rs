@@ -392,8 +392,9 @@ pub struct ControlsChanged {
     pub skipped: Option<Vec<String>>,
 }
 
-/// An API key as listed: never the key or its hash.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
+/// An API key as listed: never the key or its hash. Also the key store's record
+/// (`ports::auth::ApiKeyRecord`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct ApiKeyInfo {
     pub id: String,
     pub role: Role,
