@@ -392,8 +392,9 @@ pub struct ControlsChanged {
     pub skipped: Option<Vec<String>>,
 }
 
-/// An API key as listed: never the key or its hash. Also the key store's record
-/// (`ports::auth::ApiKeyRecord`).
+/// An API key as listed: never the key or its hash.
+// Also the key store's record (`ports::auth::ApiKeyRecord`); a plain comment so that the
+// document's description stays as it was.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct ApiKeyInfo {
     pub id: String,
