@@ -17,6 +17,18 @@ pub struct ErrorData {
     pub details: String,
 }
 
+/// The control a write stopped at and the ones applied before it, in the `data` of
+/// several codes (a camera gone, a state, a dependency during `set_camera_controls`).
+// Fields undocumented on purpose: the document's shapes of these codes stay as they were.
+#[derive(JsonSchema)]
+#[allow(dead_code)]
+pub struct ControlWriteData {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub control: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub applied: Option<Vec<String>>,
+}
+
 /// -32602
 #[derive(JsonSchema)]
 #[allow(dead_code)]
@@ -48,10 +60,8 @@ pub struct CameraNotFoundData {
     /// The cameras there are (or that are connected).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub available: Option<Vec<CameraId>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub control: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub applied: Option<Vec<String>>,
+    #[serde(flatten)]
+    pub write: ControlWriteData,
 }
 
 /// -32002
@@ -78,10 +88,8 @@ pub struct StateData {
     /// `subscription_limit`: the cap per connection.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_subscriptions: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub control: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub applied: Option<Vec<String>>,
+    #[serde(flatten)]
+    pub write: ControlWriteData,
 }
 
 /// -32004, -32005
@@ -119,10 +127,8 @@ pub struct DependencyData {
     pub device: Option<CameraId>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub filename: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub control: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub applied: Option<Vec<String>>,
+    #[serde(flatten)]
+    pub write: ControlWriteData,
 }
 
 /// -32060
