@@ -214,7 +214,7 @@ mod tests {
     use std::sync::atomic::{AtomicU64, Ordering};
 
     use domain::Timestamp;
-    use slog::{o, Drain, OwnedKVList, Record, Serializer, KV};
+    use slog::o;
 
     #[derive(Default)]
     struct FakeClock {
@@ -230,30 +230,7 @@ mod tests {
         }
     }
 
-    /// Each record as `msg key=value ...`.
-    #[derive(Clone, Default)]
-    struct Capture(Arc<Mutex<Vec<String>>>);
-
-    struct Line(String);
-
-    impl Serializer for Line {
-        fn emit_arguments(&mut self, key: slog::Key, val: &std::fmt::Arguments) -> slog::Result {
-            self.0.push_str(&format!(" {key}={val}"));
-            Ok(())
-        }
-    }
-
-    impl Drain for Capture {
-        type Ok = ();
-        type Err = slog::Never;
-        fn log(&self, record: &Record, values: &OwnedKVList) -> Result<(), slog::Never> {
-            let mut line = Line(record.msg().to_string());
-            let _ = record.kv().serialize(record, &mut line);
-            let _ = values.serialize(record, &mut line);
-            self.0.lock().unwrap().push(line.0);
-            Ok(())
-        }
-    }
+    use crate::log_capture::{lines, Capture};
 
     fn setup(window_secs: u64) -> (DenialLog, Capture, Arc<FakeClock>) {
         let cap = Capture::default();
@@ -264,10 +241,6 @@ mod tests {
             Duration::from_secs(window_secs),
         );
         (log, cap, clock)
-    }
-
-    fn lines(c: &Capture) -> Vec<String> {
-        c.0.lock().unwrap().clone()
     }
 
     const A: Option<IpAddr> = Some(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1)));

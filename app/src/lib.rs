@@ -21,6 +21,8 @@ pub mod files;
 pub mod health;
 pub mod journal;
 pub mod lifecycle;
+#[cfg(test)]
+mod log_capture;
 pub mod logging;
 pub mod media;
 pub mod metrics;

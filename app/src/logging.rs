@@ -292,39 +292,8 @@ impl<D: Drain> Drain for WithRequest<D> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Arc;
 
-    /// Collects each record's key/values as `key=value` text.
-    #[derive(Clone, Default)]
-    struct Capture(Arc<Mutex<Vec<String>>>);
-
-    struct Line(String);
-
-    impl Serializer for Line {
-        fn emit_arguments(&mut self, key: slog::Key, val: &fmt::Arguments) -> slog::Result {
-            self.0.push_str(&format!(" {key}={val}"));
-            Ok(())
-        }
-    }
-
-    impl Drain for Capture {
-        type Ok = ();
-        type Err = slog::Never;
-        fn log(&self, record: &Record, values: &OwnedKVList) -> Result<(), slog::Never> {
-            let mut line = Line(record.msg().to_string());
-            let _ = record.kv().serialize(record, &mut line);
-            let _ = values.serialize(record, &mut line);
-            self.0
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .push(line.0);
-            Ok(())
-        }
-    }
-
-    fn lines(c: &Capture) -> Vec<String> {
-        c.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
-    }
+    use crate::log_capture::{lines, Capture};
 
     #[tokio::test]
     async fn records_logged_inside_a_request_carry_its_ids() {
