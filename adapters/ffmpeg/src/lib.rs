@@ -93,21 +93,7 @@ impl FfmpegCapture {
 
     /// `ffmpeg -version`'s first line, or why ffmpeg cannot be run.
     pub async fn version(&self) -> Result<String, CaptureError> {
-        let out = process::run(
-            "ffmpeg",
-            &self.settings.ffmpeg,
-            vec!["-version".into()],
-            None,
-            64 * 1024,
-            self.settings.probe_timeout,
-            false,
-        )
-        .await?;
-        Ok(String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .next()
-            .unwrap_or_default()
-            .to_owned())
+        tools::version("ffmpeg", &self.settings.ffmpeg, self.settings.probe_timeout).await
     }
 }
 
