@@ -62,10 +62,7 @@ impl Core {
             Call::GetMetrics => {
                 self.refresh_gauges();
                 let mut metrics = self.metrics.report();
-                metrics.mqtt = self
-                    .broker
-                    .get()
-                    .map(|b| crate::mqtt::figures_of(b.stats()));
+                metrics.mqtt = self.broker.get().map(|b| b.stats());
                 to_json(metrics)
             }
             Call::TakeSnapshot(p) => to_json(self.media.take_snapshot(p).await?),

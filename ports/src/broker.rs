@@ -32,20 +32,9 @@ impl Outgoing {
     }
 }
 
-/// Counters for metrics.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct BrokerStats {
-    pub connected: bool,
-    /// Messages handed to the broker connection.
-    pub sent: u64,
-    /// Events dropped (oldest first) because the outgoing queue was full.
-    pub dropped: u64,
-    /// Messages waiting now.
-    pub queued: u64,
-    /// Connections made (the first and every reconnect).
-    pub connects: u64,
-    pub received: u64,
-}
+/// Counters for metrics: the contract's `MqttFigures`, so what the connection counts is
+/// what `get_metrics` sends, with no copy field by field between them.
+pub use domain::contract::results::MqttFigures as BrokerStats;
 
 /// What the broker connection tells the app. Called from the connection's own task: keep
 /// each call short (hand work to a task of your own).

@@ -118,18 +118,6 @@ pub struct CameraState {
 /// The bridge's own figures, also in `get_metrics` and `/metrics`.
 pub use domain::contract::results::MqttFigures;
 
-/// A broker connection's counters as the bridge's figures.
-pub fn figures_of(s: BrokerStats) -> MqttFigures {
-    MqttFigures {
-        connected: s.connected,
-        sent: s.sent,
-        dropped: s.dropped,
-        queued: s.queued,
-        connects: s.connects,
-        received: s.received,
-    }
-}
-
 /// The bridge's figures for `GET /metrics`.
 pub fn metric_families(s: &BrokerStats) -> [MetricFamily; 6] {
     [
@@ -363,7 +351,7 @@ impl MqttBridge {
     }
 
     pub fn figures(&self) -> MqttFigures {
-        figures_of(self.broker.stats())
+        self.broker.stats()
     }
 
     /// Runs until the event hub closes (the service stops).

@@ -510,12 +510,18 @@ pub struct EventFigures {
 }
 
 /// The MQTT bridge's figures (only when a broker is configured).
-#[derive(Debug, Clone, Serialize, JsonSchema)]
+// Also the broker connection's counters (`ports::broker::BrokerStats`). Plain comments
+// below, so that the document's descriptions stay as they were.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct MqttFigures {
     pub connected: bool,
+    // Messages handed to the broker connection.
     pub sent: u64,
+    // Events dropped (oldest first) because the outgoing queue was full.
     pub dropped: u64,
+    // Messages waiting now.
     pub queued: u64,
+    // Connections made (the first and every reconnect).
     pub connects: u64,
     pub received: u64,
 }
