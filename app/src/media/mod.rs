@@ -49,6 +49,8 @@ use crate::metrics::Metrics;
 
 mod recording;
 mod snapshot;
+#[cfg(test)]
+mod tests;
 
 /// A planned recording that has not ended this long after its duration is stopped.
 const PLANNED_GRACE: Duration = Duration::from_secs(5);

@@ -570,16 +570,4 @@ impl CameraObserver for Streams {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn jpeg_size_reads_the_frame_header() {
-        // SOI, an APP0 segment, then SOF0 for 640x480.
-        let mut j = vec![0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x04, 0x00, 0x00];
-        j.extend([0xFF, 0xC0, 0x00, 0x11, 0x08, 0x01, 0xE0, 0x02, 0x80, 0x03]);
-        j.extend([0u8; 16]);
-        assert_eq!(jpeg_size(&j), Some((640, 480)));
-        assert_eq!(jpeg_size(&[0xFF, 0xD8, 0x00]), None);
-    }
-}
+mod tests;

@@ -1,7 +1,9 @@
 //! In-memory fakes of the ports the app's unit tests need (test builds only): a clock the
 //! test moves, credentials read from the token text, an in-memory file and state store, a
-//! capture tool that is not there, and a core built from them. Nothing here sleeps: time
-//! passes when a test says so.
+//! capture tool that is not there, and a core built from them; `media`: a capture tool whose
+//! recordings the test ends, an event log to wait on and `Media` on them; `mtx`: MediaMTX
+//! and its stream reader in memory, and `Streams` on them. Nothing here sleeps: time passes
+//! when a test says so, and tests wait for events, not for time.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -11,17 +13,25 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use config::Config;
+use domain::api::Quality;
+use domain::events::{Event, Topic};
 use domain::files::FileKind;
+use domain::files::SnapshotFormat;
+use domain::stream::PathConfig;
 use domain::{Role, SafeFileName, Timestamp};
 use ports::auth::{CredentialError, Identity, KeyPrecheck, KeyStore, TokenVerifier};
 use ports::camera::CaptureSource;
 use ports::capture::{
-    Capture, CaptureError, MediaInfo, MediaInspector, Recorder, RecordingRequest, Still,
-    StillRequest,
+    Capture, CaptureError, MediaInfo, MediaInspector, Recorder, RecordingEnd, RecordingRequest,
+    Still, StillRequest,
 };
 use ports::clock::Clock;
 use ports::controls::{ApplyFailure, CameraControls, ControlsError};
+use ports::events::EventPublisher;
 use ports::files::{FileFacts, FileStore, NewFile, Space, StateStore, StoreError};
+use ports::media_server::{
+    MediaServer, MediaServerError, PathStatus, StreamFrame, StreamHandle, StreamReader,
+};
 use ports::system::{ProcessSample, ProcessStats, ProcessStatsError};
 use slog::{o, Logger};
 
@@ -31,6 +41,13 @@ use crate::events::EventHub;
 use crate::health::Health;
 use crate::media::{Media, MediaParts};
 use crate::metrics::Metrics;
+use crate::streams::{Streams, StreamsParts};
+
+mod media;
+mod mtx;
+pub use media::*;
+use mtx::streams;
+pub use mtx::*;
 
 /// A clock that moves only when told (`advance`).
 pub struct FakeClock {
