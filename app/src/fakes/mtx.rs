@@ -2,6 +2,28 @@
 
 use super::*;
 
+/// The publisher line as a plain description of what `Streams` asked to publish, so a test
+/// sees the publication it handed over (the real command lines are the ffmpeg adapter's,
+/// tested there).
+pub struct FakePublisher;
+
+impl ports::media_server::PublisherCommands for FakePublisher {
+    fn publisher_command(
+        &self,
+        publication: &domain::stream::Publication,
+    ) -> Result<String, ports::media_server::PublisherError> {
+        Ok(match &publication.input {
+            domain::stream::PublisherInput::Device { path, .. } => format!("publish device {path}"),
+            domain::stream::PublisherInput::TestPattern { pattern, size, fps } => {
+                format!(
+                    "publish pattern {pattern} {}x{}@{fps}",
+                    size.width, size.height
+                )
+            }
+        })
+    }
+}
+
 /// MediaMTX in memory: paths by name with their config and status. `set_down(true)` is an
 /// outage (every request `Unreachable`); `restart_empty` is a MediaMTX that came back
 /// without the paths it had. A path is ready (its publisher up) as soon as it exists.
@@ -187,7 +209,7 @@ pub(super) fn streams(
         },
         local_rtsp: "rtsp://127.0.0.1:8554/".into(),
         encoding: domain::media::VideoEncoding::standard(),
-        publisher: Arc::new(cs_ffmpeg::FfmpegPublisher::new("ffmpeg")),
+        publisher: Arc::new(FakePublisher),
         reconcile_every: Duration::from_secs(3600),
         cameras: Arc::clone(cameras),
         health: Arc::clone(&health),
