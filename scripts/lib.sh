@@ -14,16 +14,20 @@ command -v systemd-analyze >/dev/null 2>&1 || need_apt+=(systemd)
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || need_apt+=(chromium-driver)
 
-ensure_packages() {
-    if [ ${#need_apt[@]} -gt 0 ]; then
-        echo "installing: ${need_apt[*]}" >&2
-        if [ "$(id -u)" -ne 0 ]; then
-            echo "run as root (or install ${need_apt[*]} yourself)" >&2
-            exit 1
-        fi
-        apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
+# Installs the Debian packages named (none: nothing), as root.
+apt_install() {
+    [ $# -gt 0 ] || return 0
+    echo "installing: $*" >&2
+    if [ "$(id -u)" -ne 0 ]; then
+        echo "run as root (or install $* yourself)" >&2
+        exit 1
     fi
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+ensure_packages() {
+    apt_install "${need_apt[@]}"
     if ! command -v cargo >/dev/null 2>&1; then
         echo "a Rust toolchain (cargo, rustc >= 1.88) is needed: see README.md" >&2
         exit 1

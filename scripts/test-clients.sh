@@ -18,19 +18,12 @@ pass() { passed=$((passed + ${2:-1})); echo "ok: $1" >&2; }
 fail() { failed=$((failed + ${2:-1})); failures+=("$1"); echo "FAILED: $1" >&2; }
 skip() { skipped=$((skipped + ${2:-1})); skips+=("$1"); echo "skipped: $1" >&2; }
 
-need_apt=()
-command -v node >/dev/null 2>&1 || need_apt+=(nodejs)
-command -v npm >/dev/null 2>&1 || need_apt+=(npm)
-python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || need_apt+=(python3-venv)
-if [ ${#need_apt[@]} -gt 0 ]; then
-    echo "installing: ${need_apt[*]}" >&2
-    if [ "$(id -u)" -ne 0 ]; then
-        echo "run as root (or install ${need_apt[*]} yourself)" >&2
-        exit 1
-    fi
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
-fi
+source scripts/lib.sh
+client_apt=()
+command -v node >/dev/null 2>&1 || client_apt+=(nodejs)
+command -v npm >/dev/null 2>&1 || client_apt+=(npm)
+python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || client_apt+=(python3-venv)
+apt_install "${client_apt[@]}"
 
 # The binary the generator asks for its document and the tests run.
 bin="${CAMERA_SERVICE_BIN:-$target_dir/debug/camera-service}"
