@@ -114,6 +114,29 @@ impl Core {
         .with("retry_after_ms", wait_ms))
     }
 
+    /// The authentication step for a presented JWT or API key: its identity, or the failure
+    /// audited (a throttled attempt apart from a wrong one) as the API's error.
+    pub(crate) async fn admit_credential(
+        &self,
+        caller: &Caller,
+        token: &str,
+    ) -> Result<Identity, ApiError> {
+        self.verify_credential(token, caller.peer_ip())
+            .await
+            .map_err(|e| {
+                let event = if e.is_throttle() {
+                    "auth_throttled"
+                } else {
+                    "auth_failure"
+                };
+                self.denials.record(event, caller.peer_ip(), |audit| {
+                    warn!(audit, "authentication failed"; "event" => event, "conn" => caller.conn, "via" => caller.via,
+                        "peer" => caller.peer_text(), "reason" => e.reason(), "details" => e.details());
+                });
+                e.to_api_error()
+            })
+    }
+
     /// The authentication and role steps: `identity` (or why there is none) must still be
     /// good now (expiry, revocation) and hold `need`. A role denial is audited.
     pub(crate) fn admit_identity(

@@ -250,7 +250,7 @@ impl Session {
         &self,
         token: &str,
     ) -> Result<domain::contract::results::Authenticated, ApiError> {
-        match self.core.verify_credential(token, self.peer_ip()).await {
+        match self.core.admit_credential(&self.caller, token).await {
             Ok(identity) => {
                 let session_id = format!(
                     "{:x}-{:x}",
@@ -279,19 +279,10 @@ impl Session {
                 Ok(result)
             }
             Err(e) => {
-                let event = if e.is_throttle() {
-                    "auth_throttled"
-                } else {
-                    "auth_failure"
-                };
-                self.core.denials.record(event, self.peer_ip(), |audit| {
-                    warn!(audit, "authentication failed"; "event" => event, "conn" => self.caller.conn,
-                        "peer" => self.peer_text(), "reason" => e.reason(), "details" => e.details());
-                });
                 // A failed authenticate leaves the connection unauthenticated.
                 self.lock().auth = None;
                 self.tally.set_authenticated(false);
-                Err(e.to_api_error())
+                Err(e)
             }
         }
     }
@@ -516,7 +507,9 @@ impl ApiGateway for Gateway {
                 .http_limits
                 .try_take(caller.peer_ip(), core.clock.monotonic_ms());
             core.admit_rate(&caller, taken, "download")?;
-            let token = match credential {
+            // A console session is checked like a connection's credential (expiry,
+            // revocation, role); a bearer token is verified first.
+            let (identity, via) = match credential {
                 None => {
                     return Err(ApiError::new(
                         ErrorKind::AuthRequired,
@@ -524,37 +517,17 @@ impl ApiGateway for Gateway {
                         "send an Authorization: Bearer header with a JWT or an API key, or log in to the console",
                     ))
                 }
-                Some(HttpCredential::Session(cookie)) => {
-                    // Checked like a connection's credential: expiry, revocation, role.
-                    let identity = core.console_session(cookie).map(|s| s.identity);
-                    let identity =
-                        core.admit_identity(&caller, identity, domain::Role::Viewer, "download")?;
-                    let download = core.download(kind, name).await;
-                    info!(core.audit, "download"; "event" => "download", "via" => "console_session", "peer" => caller.peer_text(),
-                        "user" => &identity.subject, "role" => identity.role.as_str(), "kind" => kind.url_segment(), "file" => name.as_str(),
-                        "outcome" => match &download { Ok(_) => "ok".to_owned(), Err(e) => format!("error {} {}", e.code(), e.reason) });
-                    return download;
-                }
-                Some(HttpCredential::Bearer(token)) => token,
-            };
-            let identity = match core.verify_credential(token, caller.peer_ip()).await {
-                Ok(identity) => Ok(identity),
-                Err(e) => {
-                    let event = if e.is_throttle() {
-                        "auth_throttled"
-                    } else {
-                        "auth_failure"
-                    };
-                    core.denials.record(event, caller.peer_ip(), |audit| {
-                        warn!(audit, "authentication failed"; "event" => event, "via" => caller.via,
-                            "peer" => caller.peer_text(), "reason" => e.reason(), "details" => e.details());
-                    });
-                    Err(e.to_api_error())
+                Some(HttpCredential::Session(cookie)) => (
+                    core.console_session(cookie).map(|s| s.identity),
+                    "console_session",
+                ),
+                Some(HttpCredential::Bearer(token)) => {
+                    (core.admit_credential(&caller, token).await, caller.via)
                 }
             };
             let identity = core.admit_identity(&caller, identity, domain::Role::Viewer, "download")?;
             let download = core.download(kind, name).await;
-            info!(core.audit, "download"; "event" => "download", "via" => caller.via, "peer" => caller.peer_text(),
+            info!(core.audit, "download"; "event" => "download", "via" => via, "peer" => caller.peer_text(),
                 "user" => &identity.subject, "role" => identity.role.as_str(), "kind" => kind.url_segment(), "file" => name.as_str(),
                 "outcome" => match &download { Ok(_) => "ok".to_owned(), Err(e) => format!("error {} {}", e.code(), e.reason) });
             download
@@ -570,22 +543,13 @@ impl ApiGateway for Gateway {
         token: &str,
     ) -> Result<ConsoleLogin, ApiError> {
         let core = &self.core;
-        let peer_text = peer.map(|p| p.to_string()).unwrap_or_default();
-        let identity = match core.verify_credential(token, peer.map(|p| p.ip())).await {
-            Ok(identity) => identity,
-            Err(e) => {
-                let event = if e.is_throttle() {
-                    "auth_throttled"
-                } else {
-                    "auth_failure"
-                };
-                core.denials.record(event, peer.map(|p| p.ip()), |audit| {
-                    warn!(audit, "console login failed"; "event" => event, "via" => "console_session",
-                        "peer" => &peer_text, "reason" => e.reason(), "details" => e.details());
-                });
-                return Err(e.to_api_error());
-            }
+        let caller = Caller {
+            conn: 0,
+            peer,
+            via: "console_session",
         };
+        let peer_text = caller.peer_text();
+        let identity = core.admit_credential(&caller, token).await?;
         let now = core.clock.now();
         let (cookie, session) = core.sessions.open(identity, now);
         info!(core.audit, "console session opened"; "event" => "session_opened", "via" => "console_session",
